@@ -83,6 +83,17 @@ def test_create_table_if_not_exists_is_a_no_op_when_the_table_exists():
     assert schema.tables["agents"].location == Location("m.sql", 1)
 
 
+def test_every_create_table_form_is_seen_and_functions_returning_table_are_not():
+    schema = load(
+        "CREATE UNLOGGED TABLE IF NOT EXISTS a (id int);\n"
+        "CREATE GLOBAL TEMPORARY TABLE b (id int);\n"
+        "CREATE /* why not */ TABLE c (id int);\n"
+        "CREATE FUNCTION f() RETURNS TABLE (id int) AS $$ SELECT 1 $$ LANGUAGE sql;\n"
+    )
+    assert list(schema.tables) == ["a", "b", "c"]
+    assert schema.errors == []
+
+
 def test_create_table_like_and_inherits_copy_known_columns():
     schema = load(
         "CREATE TABLE base (id int, clerk_org_id text);\n"
@@ -398,11 +409,12 @@ def test_multibyte_characters_before_statements_keep_line_numbers_right():
         "COMMENT ON SCHEMA public IS 'données; ñ';\n"
         "CREATE TABLE agents (id int, naïve text);\n"
         "SELECT 'é' FROM;\n"
+        "CREATE FUNCTION f() RETURNS int AS $é$ SELECT 1; $é$ LANGUAGE sql;\n"
         "CREATE TABLE calls (id int);\n"
     )
     assert schema.tables["agents"].columns == ["id", "naïve"]
     assert schema.tables["agents"].location == Location("m.sql", 3)
-    assert schema.tables["calls"].location == Location("m.sql", 5)
+    assert schema.tables["calls"].location == Location("m.sql", 6)
     assert [(e.line, e.message) for e in schema.errors] == [
         (4, "cannot parse statement: syntax error at end of input")
     ]
@@ -421,7 +433,7 @@ def test_line_of_a_statement_skips_leading_comments_and_blank_lines():
 
 def test_unterminated_string_reports_its_statement_and_keeps_earlier_ones():
     schema = load(
-        "CREATE TABLE agents (id int);\n"
+        "CREATE TABLE agents (id int); -- ünïcödé\n"
         "INSERT INTO agents VALUES (1);\n"
         "INSERT INTO agents\n"
         "  VALUES ('oops);\n"

@@ -20,7 +20,7 @@ from typing import Iterator, Optional, Sequence
 
 from pglast import ast
 from pglast.enums import AlterTableType, ObjectType
-from pglast.parser import ParseError, parse_sql, scan
+from pglast.parser import ParseError, parse_sql, parse_sql_json, scan
 from pglast.stream import RawStream
 from pglast.visitors import Visitor
 
@@ -135,10 +135,17 @@ def load_schema(files: Sequence[tuple[str, str]]) -> Schema:
 # everything after an unbalanced one, so statements are cut here from the
 # scanner's tokens: strings, dollar-quoted bodies and comments are single
 # tokens, and every ";" token ends a statement.
+#
+# Only the statements that can change the model are turned into pglast ASTs;
+# the others (function bodies, seed data, ...) are only checked to parse, which
+# is much cheaper.
 
 _COMMENTS = frozenset({"SQL_COMMENT", "C_COMMENT"})
 _MAX_GLUE = 200  # pieces tried when gluing a statement back together
 _MAX_NEAR = 60  # characters of the offending text quoted in a message
+_VERBS = frozenset({"CREATE", "ALTER", "DROP"})
+_OBJECTS = frozenset({"TABLE", "POLICY"})
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 @dataclass
@@ -147,6 +154,13 @@ class _Piece:
     end: int
     depth: int  # "(" minus ")"
     atomic: bool  # holds BEGIN ATOMIC
+    head: list[str] = field(default_factory=list)  # names of the first tokens
+
+    @property
+    def relevant(self) -> bool:
+        """Whether this can be a statement on tables or policies: CREATE
+        [GLOBAL TEMP | UNLOGGED ...] TABLE, ALTER POLICY, DROP TABLE, ..."""
+        return self.head[0] in _VERBS and not _OBJECTS.isdisjoint(self.head[1:])
 
 
 class _Lines:
@@ -186,6 +200,8 @@ def _cut(text: str, tokens: Sequence) -> tuple[list[_Piece], bool]:
             current = _Piece(token.start, token.end + 1, 0, False)
             pieces.append(current)
         current.end = token.end + 1  # Token.end is inclusive
+        if len(current.head) < 4:
+            current.head.append(name)
         if name == "ASCII_40":
             current.depth += 1
         elif name == "ASCII_41":
@@ -196,20 +212,30 @@ def _cut(text: str, tokens: Sequence) -> tuple[list[_Piece], bool]:
     return pieces, current is not None
 
 
+def _scan(text: str) -> list:
+    """pglast's tokens of `text`, with character offsets.
+
+    pglast maps the scanner's byte offsets to characters slowly on non-ASCII
+    text, and pglast 5 maps error offsets wrongly there. To the PostgreSQL
+    scanner any non-ASCII character is a letter, as is "_": scanning a copy
+    with each replaced by "_" gives the same tokens at the same offsets."""
+    return scan(text if text.isascii() else _NON_ASCII.sub("_", text))
+
+
 def _split(text: str) -> tuple[list[_Piece], Optional[tuple[int, str]]]:
     """Statement pieces, plus (offset, message) of a lexical error if the
     scanner stopped on one. An unterminated string or comment swallows the
     rest of the file, as it does in PostgreSQL; the statement it starts in is
     the one reported."""
     try:
-        return _cut(text, scan(text))[0], None
+        return _cut(text, _scan(text))[0], None
     except ParseError as error:
         message = error.args[0]
         offset = error.args[1] if len(error.args) > 1 else None
     if offset is None:
         return [], (0, message)
     try:
-        pieces, open_last = _cut(text, scan(text[:offset]))
+        pieces, open_last = _cut(text, _scan(text[:offset]))
     except ParseError:
         return [], (0, message)
     if open_last:
@@ -237,33 +263,37 @@ def _short(message: str) -> str:
 
 def _statements(path: str, text: str, errors: list[SchemaError]) -> Iterator[tuple[ast.Node, int]]:
     """Yield (statement node, 1-based start line) for every statement of `text`
-    that parses; append a `SchemaError` for every one that does not."""
+    on tables or policies; append a `SchemaError` for every statement that
+    does not parse."""
     lines = _Lines(text)
     pieces, lexical_error = _split(text)
     i = 0
     while i < len(pieces):
         piece = pieces[i]
         i += 1
+        parse = parse_sql if piece.relevant else parse_sql_json
         try:
-            raws = parse_sql(text[piece.start : piece.end])
+            parsed = parse(text[piece.start : piece.end])
         except ParseError as error:
-            raws = None
+            parsed = None
             if piece.depth > 0 or piece.atomic:
                 # A ";" inside parentheses (CREATE RULE ... DO (a; b)) or in a
                 # BEGIN ATOMIC body does not end the statement: glue the
                 # following pieces back until the whole parses.
                 for j in range(i, min(len(pieces), i + _MAX_GLUE)):
                     try:
-                        raws = parse_sql(text[piece.start : pieces[j].end])
+                        parsed = parse(text[piece.start : pieces[j].end])
                     except ParseError:
                         continue
                     i = j + 1
                     break
-            if raws is None:
+            if parsed is None:
                 message = f"cannot parse statement: {_short(error.args[0])}"
                 errors.append(SchemaError(path, lines.line(piece.start), message))
                 continue
-        for raw in raws:
+        if not piece.relevant:
+            continue
+        for raw in parsed:
             yield raw.stmt, lines.line(piece.start)
     if lexical_error is not None:
         offset, message = lexical_error
