@@ -1,0 +1,623 @@
+"""Flow-sensitive abstract interpretation of one function body.
+
+Walks statements in order, keeping an `Env` per program point: which local
+names hold tracked dicts or row lists, where scalar names got their value
+(reaching definitions), and which names are known truthy or falsy (guards such
+as `if not org_id: raise` make `org_id` truthy afterwards). Branches join
+(must = intersection, may = union); `return`/`raise` end a path; loops run to
+a fixpoint; `break`/`continue` flow to the loop exit/head.
+
+Every call met on the way is handed to the `CallHook`s in evaluation order,
+with the environment in force at that point. The interpreter knows nothing of
+databases or routes: hooks do.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Dict, FrozenSet, Iterator, List, Optional, Sequence, Tuple
+
+import libcst as cst
+
+from .values import (EMPTY, NONE, OPAQUE, UNKNOWN_ORIGIN, DictVal, ListVal, NoneVal, Origin,
+                     Origins, Value, join_values)
+
+TryStar = getattr(cst, "TryStar", None)
+TypeAlias = getattr(cst, "TypeAlias", None)
+
+
+class Env:
+    """Immutable-by-convention abstract state; `None` stands for unreachable."""
+
+    __slots__ = ("vals", "defs", "truthy", "falsy")
+
+    def __init__(self, vals: Dict[str, Value], defs: Dict[str, Origins],
+                 truthy: FrozenSet[str] = EMPTY, falsy: FrozenSet[str] = EMPTY) -> None:
+        self.vals = vals
+        self.defs = defs
+        self.truthy = truthy
+        self.falsy = falsy
+
+    def assign(self, name: str, value: Optional[Value], origins: Origins) -> "Env":
+        vals = dict(self.vals)
+        if value is None:
+            vals.pop(name, None)
+        else:
+            vals[name] = value
+        defs = dict(self.defs)
+        defs[name] = origins
+        return Env(vals, defs, self.truthy - {name}, self.falsy - {name})
+
+    def set_value(self, name: str, value: Value) -> "Env":
+        vals = dict(self.vals)
+        vals[name] = value
+        return Env(vals, self.defs, self.truthy, self.falsy)
+
+    def assume(self, name: str, truth: bool) -> "Env":
+        if truth:
+            return Env(self.vals, self.defs, self.truthy | {name}, self.falsy - {name})
+        return Env(self.vals, self.defs, self.truthy - {name}, self.falsy | {name})
+
+    def same(self, other: "Env") -> bool:
+        return (self.vals == other.vals and self.defs == other.defs
+                and self.truthy == other.truthy and self.falsy == other.falsy)
+
+
+def join(a: Optional[Env], b: Optional[Env]) -> Optional[Env]:
+    if a is None:
+        return b
+    if b is None or a is b:
+        return a
+    vals: Dict[str, Value] = {}
+    for name in a.vals.keys() & b.vals.keys():
+        joined = join_values(a.vals[name], b.vals[name])
+        if joined is not None:
+            vals[name] = joined
+    defs = dict(a.defs)
+    for name, origins in b.defs.items():
+        defs[name] = defs.get(name, frozenset()) | origins if name in defs else origins
+    return Env(vals, defs, a.truthy & b.truthy, a.falsy & b.falsy)
+
+
+def join_all(envs: Sequence[Optional[Env]]) -> Optional[Env]:
+    result: Optional[Env] = None
+    for env in envs:
+        result = join(result, env)
+    return result
+
+
+# --- generic child iteration ----------------------------------------------------
+
+_SKIP_FIELDS = ("whitespace", "lpar", "rpar", "comma", "semicolon", "colon", "dot",
+                "equal", "star", "operator", "lbracket", "rbracket", "lbrace", "rbrace",
+                "leading_lines", "trailing_whitespace", "header", "footer", "newline",
+                "asynchronous", "await", "indent", "leading_lines", "lines_after_decorators")
+_FIELDS_CACHE: Dict[type, Tuple[str, ...]] = {}
+
+
+def _child_fields(node_type: type) -> Tuple[str, ...]:
+    fields = _FIELDS_CACHE.get(node_type)
+    if fields is None:
+        fields = tuple(f.name for f in dataclasses.fields(node_type)
+                       if not f.name.startswith(_SKIP_FIELDS))
+        _FIELDS_CACHE[node_type] = fields
+    return fields
+
+
+def iter_children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Children that can hold expressions, in source order, without libcst's
+    (costly) generic `children` machinery."""
+    for name in _child_fields(type(node)):
+        value = getattr(node, name)
+        if isinstance(value, cst.CSTNode):
+            yield value
+        elif isinstance(value, (tuple, list)):
+            for item in value:
+                if isinstance(item, cst.CSTNode):
+                    yield item
+
+
+def string_value(node: Optional[cst.CSTNode]) -> Optional[str]:
+    """The value of a plain string literal (no f-strings), else None."""
+    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+        try:
+            value = node.evaluated_value
+        except Exception:  # malformed escapes, bytes mixing
+            return None
+        return value if isinstance(value, str) else None
+    return None
+
+
+def dotted(node: cst.CSTNode) -> Optional[str]:
+    """`self.db` for Attribute(Name(self), db); None for anything else."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = dotted(node.value)
+        return f"{base}.{node.attr.value}" if base else None
+    return None
+
+
+# --- the interpreter -------------------------------------------------------------
+
+CallHook = Callable[[cst.Call, Env, "FlowAnalyzer"], None]
+DefHook = Callable[[cst.CSTNode], None]
+
+_DICT_MUTATORS = frozenset({"update", "setdefault", "pop", "clear", "append", "extend",
+                            "copy", "popitem"})
+
+
+class FlowAnalyzer:
+    """Interprets one function (or module) body; see the module docstring."""
+
+    def __init__(self, hooks: Sequence[CallHook], on_nested_def: DefHook,
+                 constants: Optional[Dict[str, str]] = None) -> None:
+        self.hooks = hooks
+        self.on_nested_def = on_nested_def
+        self.constants = constants or {}
+        self._loops: List[Tuple[List[Env], List[Env]]] = []  # (breaks, continues)
+        # the statement being interpreted: findings inside a multi-line statement
+        # can be suppressed on its first line
+        self.statement_node: Optional[cst.CSTNode] = None
+
+    # -- entry -------------------------------------------------------------
+    def run(self, body: Sequence[cst.CSTNode], env: Env) -> Optional[Env]:
+        return self.block(body, env)
+
+    # -- statements --------------------------------------------------------
+    def block(self, body, env: Optional[Env]) -> Optional[Env]:
+        if isinstance(body, cst.BaseSuite):
+            body = body.body
+        for stmt in body:
+            if env is None:
+                return None
+            env = self.statement(stmt, env)
+        return env
+
+    def statement(self, stmt: cst.CSTNode, env: Env) -> Optional[Env]:
+        self.statement_node = stmt
+        if isinstance(stmt, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            for small in stmt.body:
+                if env is None:
+                    return None
+                env = self.small(small, env)
+            return env
+        if isinstance(stmt, cst.If):
+            return self.if_(stmt, env)
+        if isinstance(stmt, (cst.For, cst.While)):
+            return self.loop(stmt, env)
+        if isinstance(stmt, cst.Try) or (TryStar is not None and isinstance(stmt, TryStar)):
+            return self.try_(stmt, env)
+        if isinstance(stmt, cst.With):
+            for item in stmt.items:
+                env = self.expr(item.item, env)
+                if item.asname is not None:
+                    env = self.bind_target(item.asname.name, None, env)
+            return self.block(stmt.body, env)
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            for decorator in stmt.decorators:
+                env = self.expr(decorator.decorator, env)
+            self.on_nested_def(stmt)
+            return env.assign(stmt.name.value, None, frozenset({UNKNOWN_ORIGIN}))
+        if isinstance(stmt, cst.Match):
+            env = self.expr(stmt.subject, env)
+            ends = [self.block(case.body, self.expr(case.guard, env) if case.guard else env)
+                    for case in stmt.cases]
+            return join_all(ends + [env])
+        return env
+
+    def small(self, node: cst.CSTNode, env: Env) -> Optional[Env]:
+        if isinstance(node, cst.Assign):
+            env = self.expr(node.value, env)
+            value, origins = self.evaluate(node.value, env)
+            for target in node.targets:
+                env = self.bind_target(target.target, (value, origins), env)
+            return env
+        if isinstance(node, cst.AnnAssign):
+            if node.value is None:
+                return env
+            env = self.expr(node.value, env)
+            return self.bind_target(node.target, self.evaluate(node.value, env), env)
+        if isinstance(node, cst.AugAssign):
+            env = self.expr(node.value, env)
+            name = node.target.value if isinstance(node.target, cst.Name) else None
+            if name and isinstance(node.operator, cst.BitOrAssign) and isinstance(
+                    env.vals.get(name), DictVal):
+                other, _ = self.evaluate(node.value, env)
+                current = env.vals[name]
+                merged = current.merged(other) if isinstance(other, DictVal) else \
+                    DictVal(current.must, current.may, True, current.values)
+                return env.set_value(name, merged)
+            if name:
+                return env.assign(name, None, frozenset({UNKNOWN_ORIGIN}))
+            return self.expr(node.target, env)
+        if isinstance(node, cst.Expr):
+            return self.expr(node.value, env)
+        if isinstance(node, cst.Return):
+            if node.value is not None:
+                self.expr(node.value, env)
+            return None
+        if isinstance(node, cst.Raise):
+            if node.exc is not None:
+                self.expr(node.exc, env)
+            return None
+        if isinstance(node, cst.Break):
+            if self._loops:
+                self._loops[-1][0].append(env)
+            return None
+        if isinstance(node, cst.Continue):
+            if self._loops:
+                self._loops[-1][1].append(env)
+            return None
+        if isinstance(node, cst.Del):
+            return self.delete(node.target, env)
+        if isinstance(node, (cst.Import, cst.ImportFrom)):
+            names = node.names if isinstance(node.names, (list, tuple)) else ()
+            for alias in names:
+                bound = alias.asname.name if alias.asname else alias.name
+                if isinstance(bound, cst.Name):
+                    env = env.assign(bound.value, None, frozenset({UNKNOWN_ORIGIN}))
+            return env
+        if isinstance(node, cst.Assert):
+            env = self.expr(node.test, env)
+            return self.refine(node.test, env, True)
+        if TypeAlias is not None and isinstance(node, TypeAlias):
+            return env
+        return self.expr(node, env)
+
+    def bind_target(self, target: cst.CSTNode, evaluated, env: Env) -> Env:
+        if isinstance(target, cst.Name):
+            value, origins = evaluated if evaluated else (None, frozenset({UNKNOWN_ORIGIN}))
+            return env.assign(target.value, value, origins)
+        if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
+            env = self.expr(target.slice[0].slice, env) if target.slice else env
+            name = target.value.value
+            current = env.vals.get(name)
+            if isinstance(current, DictVal) and len(target.slice) == 1 and isinstance(
+                    target.slice[0].slice, cst.Index):
+                key = self.key_of(target.slice[0].slice.value)
+                origins = evaluated[1] if evaluated else frozenset({UNKNOWN_ORIGIN})
+                if key is None:
+                    return env.set_value(name, DictVal(current.must, current.may, True,
+                                                       current.values))
+                return env.set_value(name, current.with_key(key, origins))
+            return env
+        if isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                env = self.bind_target(element.value, None, env)
+            return env
+        if isinstance(target, cst.StarredElement):
+            return self.bind_target(target.value, None, env)
+        return self.expr(target, env)
+
+    def delete(self, target: cst.CSTNode, env: Env) -> Env:
+        if isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                env = self.delete(element.value, env)
+            return env
+        if isinstance(target, cst.Name):
+            return env.assign(target.value, None, frozenset({UNKNOWN_ORIGIN}))
+        if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name):
+            current = env.vals.get(target.value.value)
+            if isinstance(current, DictVal) and len(target.slice) == 1 and isinstance(
+                    target.slice[0].slice, cst.Index):
+                key = self.key_of(target.slice[0].slice.value)
+                if key is not None:
+                    return env.set_value(target.value.value, current.without_key(key))
+        return env
+
+    def if_(self, node: cst.If, env: Env) -> Optional[Env]:
+        env = self.expr(node.test, env)
+        truth = self.static_truth(node.test, env)
+        then_env = None if truth is False else self.block(node.body, self.refine(node.test, env, True))
+        else_start = None if truth is True else self.refine(node.test, env, False)
+        if node.orelse is None:
+            else_env = else_start
+        elif isinstance(node.orelse, cst.If):
+            else_env = self.if_(node.orelse, else_start) if else_start is not None else None
+        else:
+            else_env = self.block(node.orelse.body, else_start)
+        return join(then_env, else_env)
+
+    def loop(self, node, env: Env) -> Optional[Env]:
+        if isinstance(node, cst.For):
+            env = self.expr(node.iter, env)
+            head_test = None
+        else:
+            head_test = node.test
+        entry = env
+        exit_envs: List[Env] = []
+        head = entry
+        for _ in range(3):  # the lattice is shallow: keys only grow or shrink once
+            breaks: List[Env] = []
+            continues: List[Env] = []
+            self._loops.append((breaks, continues))
+            start = head
+            if isinstance(node, cst.For):
+                start = self.bind_target(node.target, None, start)
+            else:
+                start = self.expr(head_test, start)
+                if self.static_truth(head_test, start) is False:
+                    self._loops.pop()
+                    break
+                start = self.refine(head_test, start, True)
+            end = self.block(node.body, start)
+            self._loops.pop()
+            exit_envs = breaks
+            new_head = join_all([entry, end] + continues)
+            if new_head is None or new_head.same(head):
+                head = new_head
+                break
+            head = new_head
+        if head is None:
+            normal_exit = None
+        elif head_test is not None:
+            truth = self.static_truth(head_test, head)
+            normal_exit = None if truth is True else self.refine(head_test, head, False)
+        else:
+            normal_exit = head
+        if node.orelse is not None:
+            normal_exit = self.block(node.orelse.body, normal_exit)
+        return join_all([normal_exit] + exit_envs)
+
+    def try_(self, node, env: Env) -> Optional[Env]:
+        body_end = self.block(node.body, env)
+        handler_start = join(env, body_end)
+        ends = []
+        for handler in node.handlers:
+            start = handler_start
+            if start is not None and handler.type is not None:
+                start = self.expr(handler.type, start)
+            if start is not None and handler.name is not None:
+                start = self.bind_target(handler.name.name, None, start)
+            ends.append(self.block(handler.body, start))
+        normal = self.block(node.orelse.body, body_end) if node.orelse else body_end
+        after = join_all([normal] + ends)
+        if node.finalbody is not None:
+            if after is None:
+                # every path leaves the try; still look at the finally block
+                self.block(node.finalbody.body, join_all([handler_start] + ends))
+                return None
+            after = self.block(node.finalbody.body, after)
+        return after
+
+    # -- conditions ----------------------------------------------------------
+    def static_truth(self, test: cst.CSTNode, env: Env) -> Optional[bool]:
+        if isinstance(test, cst.Name):
+            if test.value == "True":
+                return True
+            if test.value in ("False", "None"):
+                return False
+            if test.value in env.truthy:
+                return True
+            if test.value in env.falsy:
+                return False
+            return None
+        if isinstance(test, cst.Integer):
+            return test.value not in ("0",)
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            inner = self.static_truth(test.expression, env)
+            return None if inner is None else not inner
+        if isinstance(test, cst.BooleanOperation):
+            left = self.static_truth(test.left, env)
+            right = self.static_truth(test.right, env)
+            if isinstance(test.operator, cst.And):
+                if left is False or right is False:
+                    return False
+                return True if left and right else None
+            if left is True or right is True:
+                return True
+            return False if left is False and right is False else None
+        none_test = _none_comparison(test)
+        if none_test is not None:
+            name, is_none = none_test
+            truth = self.static_truth(cst.Name(name), env)
+            if truth is True:  # a truthy value is not None
+                return not is_none
+            return None
+        return None
+
+    def refine(self, test: cst.CSTNode, env: Env, truth: bool) -> Env:
+        if isinstance(test, cst.Name) and test.value not in ("True", "False", "None"):
+            return env.assume(test.value, truth)
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            return self.refine(test.expression, env, not truth)
+        if isinstance(test, cst.BooleanOperation):
+            if isinstance(test.operator, cst.And) and truth:
+                return self.refine(test.right, self.refine(test.left, env, True), True)
+            if isinstance(test.operator, cst.Or) and not truth:
+                return self.refine(test.right, self.refine(test.left, env, False), False)
+            return env
+        none_test = _none_comparison(test)
+        if none_test is not None:
+            name, is_none = none_test
+            # `x is None` true -> x falsy; false -> x is set (we treat ids as truthy)
+            return env.assume(name, not truth if is_none else truth)
+        return env
+
+    # -- expressions ---------------------------------------------------------
+    def expr(self, node: Optional[cst.CSTNode], env: Optional[Env]) -> Optional[Env]:
+        """Scan an expression for calls in evaluation order; returns the env
+        after its side effects (dict mutations like `filters.update(...)`)."""
+        if node is None or env is None:
+            return env
+        # Post-order with an explicit stack (arguments before the call, left to
+        # right; deep expressions cannot hit the recursion limit).
+        stack: List[Tuple[cst.CSTNode, bool]] = [(node, False)]
+        while stack:
+            current, children_done = stack.pop()
+            if children_done:
+                env = self.call(current, env)
+                continue
+            if isinstance(current, (cst.Name, cst.SimpleString, cst.Integer, cst.Float)):
+                continue
+            if isinstance(current, cst.Call):
+                stack.append((current, True))
+            children = list(iter_children(current))
+            for child in reversed(children):
+                stack.append((child, False))
+        return env
+
+    def call(self, call: cst.Call, env: Env) -> Env:
+        for hook in self.hooks:
+            hook(call, env, self)
+        func = call.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) \
+                and func.attr.value in _DICT_MUTATORS:
+            name = func.value.value
+            current = env.vals.get(name)
+            if current is not None:
+                return env.set_value(name, self.mutate(current, func.attr.value, call, env))
+        return env
+
+    def mutate(self, current: Value, method: str, call: cst.Call, env: Env) -> Value:
+        args = call.args
+        if isinstance(current, DictVal):
+            if method == "update":
+                result = current
+                for arg in args:
+                    if arg.keyword is not None:
+                        result = result.with_key(arg.keyword.value, self.origins(arg.value, env))
+                    else:
+                        other, _ = self.evaluate(arg.value, env)
+                        result = result.merged(other if isinstance(other, DictVal) else OPAQUE)
+                return result
+            if method == "setdefault" and args:
+                key = self.key_of(args[0].value)
+                if key is None:
+                    return DictVal(current.must, current.may, True, current.values)
+                if key in current.must:
+                    return current
+                origin = self.origins(args[1].value, env) if len(args) > 1 \
+                    else frozenset({Origin("expr", node=cst.Name("None"))})
+                return current.with_key(key, origin)
+            if method == "pop" and args:
+                key = self.key_of(args[0].value)
+                return current.without_key(key) if key is not None else current
+            if method == "clear":
+                return DictVal()
+            return current
+        if isinstance(current, ListVal):
+            if method == "append" and args:
+                row, _ = self.evaluate(args[0].value, env)
+                return current.appended(row if isinstance(row, DictVal) else OPAQUE)
+            if method == "extend" and args:
+                rows, _ = self.evaluate(args[0].value, env)
+                return current.extended(rows if isinstance(rows, ListVal) else ListVal((), True))
+        return current
+
+    def key_of(self, node: cst.CSTNode) -> Optional[str]:
+        value = string_value(node)
+        if value is None and isinstance(node, cst.Name):
+            value = self.constants.get(node.value)
+        return value
+
+    def origins(self, node: cst.CSTNode, env: Env) -> Origins:
+        """Where the value of `node` comes from: a bare name resolves to its
+        reaching definitions (so aliases are followed); anything else is itself."""
+        if isinstance(node, cst.Name) and node.value in env.defs:
+            return env.defs[node.value]
+        return frozenset({Origin("expr", node=node, defs=env.defs)})
+
+    def evaluate(self, node: Optional[cst.CSTNode], env: Env) -> Tuple[Optional[Value], Origins]:
+        """(abstract dict/list value or None when not a container, origins)."""
+        if node is None:
+            return NONE, frozenset()
+        origins = self.origins(node, env)
+        return self.value_of(node, env), origins
+
+    def value_of(self, node: cst.CSTNode, env: Env) -> Optional[Value]:
+        if isinstance(node, cst.Name):
+            if node.value == "None":
+                return NONE
+            return env.vals.get(node.value)
+        if isinstance(node, cst.Dict):
+            result = DictVal()
+            for element in node.elements:
+                if isinstance(element, cst.StarredDictElement):
+                    inner = self.value_of(element.value, env)
+                    result = result.merged(inner if isinstance(inner, DictVal) else OPAQUE)
+                    continue
+                key = self.key_of(element.key)
+                if key is None:
+                    result = DictVal(result.must, result.may, True, result.values)
+                else:
+                    result = result.with_key(key, self.origins(element.value, env))
+            return result
+        if isinstance(node, cst.Call):
+            func = node.func
+            if isinstance(func, cst.Name) and func.value == "dict":
+                result = DictVal()
+                for arg in node.args:
+                    if arg.keyword is not None:
+                        result = result.with_key(arg.keyword.value, self.origins(arg.value, env))
+                    else:
+                        inner = self.value_of(arg.value, env)
+                        result = result.merged(inner if isinstance(inner, DictVal) else OPAQUE)
+                return result
+            if isinstance(func, cst.Attribute) and func.attr.value == "copy" and not node.args:
+                inner = self.value_of(func.value, env)
+                return inner if isinstance(inner, (DictVal, ListVal)) else None
+            if isinstance(func, cst.Name) and func.value == "list" and len(node.args) == 1:
+                inner = self.value_of(node.args[0].value, env)
+                return inner if isinstance(inner, ListVal) else None
+            return None
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+            left = self.value_of(node.left, env)
+            right = self.value_of(node.right, env)
+            if isinstance(left, DictVal) or isinstance(right, DictVal):
+                left = left if isinstance(left, DictVal) else OPAQUE
+                right = right if isinstance(right, DictVal) else OPAQUE
+                return left.merged(right)
+            return None
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+            left = self.value_of(node.left, env)
+            right = self.value_of(node.right, env)
+            if isinstance(left, ListVal) and isinstance(right, ListVal):
+                return left.extended(right)
+            return None
+        if isinstance(node, cst.IfExp):
+            return join_values(self.value_of(node.body, env), self.value_of(node.orelse, env))
+        if isinstance(node, (cst.List, cst.Tuple)):
+            rows = []
+            opaque = False
+            for element in node.elements:
+                if isinstance(element, cst.StarredElement):
+                    inner = self.value_of(element.value, env)
+                    if isinstance(inner, ListVal):
+                        rows.extend(inner.rows)
+                        opaque = opaque or inner.opaque
+                    else:
+                        opaque = True
+                    continue
+                row = self.value_of(element.value, env)
+                rows.append(row if isinstance(row, DictVal) else OPAQUE)
+            return ListVal(tuple(rows), opaque)
+        if isinstance(node, (cst.ListComp, cst.GeneratorExp)):
+            row = self.value_of(node.elt, self._comprehension_env(node, env))
+            return ListVal((row if isinstance(row, DictVal) else OPAQUE,))
+        if isinstance(node, cst.DictComp):
+            return OPAQUE
+        return None
+
+    def _comprehension_env(self, node, env: Env) -> Env:
+        clause = node.for_in
+        while clause is not None:
+            env = self.bind_target(clause.target, None, env)
+            clause = clause.inner_for_in
+        return env
+
+
+def _none_comparison(test: cst.CSTNode) -> Optional[Tuple[str, bool]]:
+    """`x is None` -> ("x", True); `x is not None` / `x != None` -> ("x", False)."""
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return None
+    if not isinstance(test.left, cst.Name):
+        return None
+    target = test.comparisons[0]
+    if not (isinstance(target.comparator, cst.Name) and target.comparator.value == "None"):
+        return None
+    if isinstance(target.operator, (cst.Is, cst.Equal)):
+        return test.left.value, True
+    if isinstance(target.operator, (cst.IsNot, cst.NotEqual)):
+        return test.left.value, False
+    return None

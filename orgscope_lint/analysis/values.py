@@ -1,0 +1,142 @@
+"""Abstract values for the flow analysis: dictionaries of filter keys, lists of
+rows, and where a scalar value came from.
+
+A `DictVal` answers the one question the tenant rules ask of a filter or a
+row: is key K present on every path (`must`), on some path (`may`), or can we
+not tell (`opaque`: part of the dict comes from something we cannot see)?
+"""
+from __future__ import annotations
+
+from typing import Dict, FrozenSet, Mapping, Optional, Tuple, Union
+
+import libcst as cst
+
+EMPTY: FrozenSet[str] = frozenset()
+
+
+class Origin:
+    """Where a value came from: a function parameter, or an expression together
+    with the reaching definitions at the point it was evaluated (so a later
+    analysis can keep tracing the names inside it)."""
+
+    __slots__ = ("kind", "name", "node", "defs")
+
+    def __init__(self, kind: str, name: Optional[str] = None,
+                 node: Optional[cst.CSTNode] = None,
+                 defs: Optional[Mapping[str, FrozenSet["Origin"]]] = None) -> None:
+        self.kind = kind  # "param" | "expr" | "unknown"
+        self.name = name
+        self.node = node
+        self.defs = defs
+
+    def __repr__(self) -> str:  # pragma: no cover - debugging aid
+        return f"Origin({self.kind}, {self.name or type(self.node).__name__})"
+
+
+UNKNOWN_ORIGIN = Origin("unknown")
+Origins = FrozenSet[Origin]
+
+
+class DictVal:
+    """A dict whose keys we track. Immutable: every operation returns a new one."""
+
+    __slots__ = ("must", "may", "opaque", "values")
+
+    def __init__(self, must: FrozenSet[str] = EMPTY, may: FrozenSet[str] = EMPTY,
+                 opaque: bool = False, values: Optional[Dict[str, Origins]] = None) -> None:
+        self.must = must
+        self.may = may | must
+        self.opaque = opaque
+        self.values = values or {}
+
+    def with_key(self, key: str, origins: Origins) -> "DictVal":
+        values = dict(self.values)
+        values[key] = origins
+        return DictVal(self.must | {key}, self.may | {key}, self.opaque, values)
+
+    def without_key(self, key: str) -> "DictVal":
+        values = dict(self.values)
+        values.pop(key, None)
+        return DictVal(self.must - {key}, self.may - {key}, self.opaque, values)
+
+    def maybe_without_key(self, key: str) -> "DictVal":
+        return DictVal(self.must - {key}, self.may, self.opaque, self.values)
+
+    def merged(self, other: "DictVal") -> "DictVal":
+        """`{**self, **other}`: keys of both."""
+        values = dict(self.values)
+        for key, origins in other.values.items():
+            values[key] = origins if key in other.must else values.get(key, frozenset()) | origins
+        return DictVal(self.must | other.must, self.may | other.may,
+                       self.opaque or other.opaque, values)
+
+    def join(self, other: "DictVal") -> "DictVal":
+        """Control-flow join: must = intersection, may = union."""
+        values = dict(self.values)
+        for key, origins in other.values.items():
+            values[key] = values.get(key, frozenset()) | origins
+        return DictVal(self.must & other.must, self.may | other.may,
+                       self.opaque or other.opaque, values)
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, DictVal) and self.must == other.must
+                and self.may == other.may and self.opaque == other.opaque
+                and self.values == other.values)
+
+    def __hash__(self) -> int:
+        return hash((self.must, self.may, self.opaque))
+
+
+OPAQUE = DictVal(opaque=True)
+
+
+class ListVal:
+    """A list of rows (bulk inserts): each element's dict value, or opaque."""
+
+    __slots__ = ("rows", "opaque")
+
+    def __init__(self, rows: Tuple[DictVal, ...] = (), opaque: bool = False) -> None:
+        self.rows = rows
+        self.opaque = opaque
+
+    def appended(self, row: DictVal) -> "ListVal":
+        return ListVal(self.rows + (row,), self.opaque)
+
+    def extended(self, other: "ListVal") -> "ListVal":
+        return ListVal(self.rows + other.rows, self.opaque or other.opaque)
+
+    def join(self, other: "ListVal") -> "ListVal":
+        rows = self.rows + tuple(r for r in other.rows if r not in self.rows)
+        return ListVal(rows, self.opaque or other.opaque)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ListVal) and self.rows == other.rows and self.opaque == other.opaque
+
+    def __hash__(self) -> int:
+        return hash((len(self.rows), self.opaque))
+
+
+class NoneVal:
+    """The literal `None` (or a missing argument): no filter at all."""
+
+    __slots__ = ()
+
+
+NONE = NoneVal()
+Value = Union[DictVal, ListVal, NoneVal]
+
+
+def join_values(a: Optional[Value], b: Optional[Value]) -> Optional[Value]:
+    if a is None or b is None:
+        return None
+    if isinstance(a, DictVal) and isinstance(b, DictVal):
+        return a.join(b)
+    if isinstance(a, ListVal) and isinstance(b, ListVal):
+        return a.join(b)
+    if a is b:
+        return a
+    if isinstance(a, NoneVal) and isinstance(b, DictVal):
+        return DictVal(EMPTY, b.may, b.opaque, b.values)
+    if isinstance(b, NoneVal) and isinstance(a, DictVal):
+        return DictVal(EMPTY, a.may, a.opaque, a.values)
+    return None

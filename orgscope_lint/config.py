@@ -1,0 +1,409 @@
+"""Load and validate `[tool.orgscope-lint]` configuration.
+
+Every key is declared once in `_SCHEMA`; validation, did-you-mean hints and the
+defaults all come from that table, so a new key is one line.
+"""
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import hashlib
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.9/3.10 only
+    import tomli as tomllib
+
+SECTION = "tool.orgscope-lint"
+DOTFILE = ".orgscope-lint.toml"
+
+
+class ConfigError(Exception):
+    """A config problem a user can fix; the message names the file and key."""
+
+
+# --- schema ---------------------------------------------------------------
+
+STR, BOOL, STRLIST, STRMAP, STRLISTMAP, TABLE, TABLELIST = (
+    "a string", "a boolean", "a list of strings", "a table of strings",
+    "a table of string lists", "a table", "an array of tables",
+)
+
+_DB_METHOD_KEYS = {"name": STR, "operation": STR, "table": None, "filters": None,
+                   "data": None}
+_SYSTEM_CONTEXT_KEYS = {"paths": STRLIST, "functions": STRLIST, "reason": STR}
+_SECTION_KEYS = {"title": STR, "paths": STRLIST}
+
+_SCHEMA: Dict[str, Any] = {
+    "tenant-key": STR,
+    "table-keys": STRMAP,
+    "tenant-tables": STRLIST,
+    "global-tables": STRLIST,
+    "tenant-columns": STRLIST,
+    "schema": STRLIST,
+    "exclude": STRLIST,
+    "system-contexts": (TABLELIST, _SYSTEM_CONTEXT_KEYS),
+    "db": (TABLE, {
+        "presets": STRLIST,
+        "methods": (TABLELIST, _DB_METHOD_KEYS),
+        "receiver-names": STRLIST,
+        "receiver-classes": STRLIST,
+        "clients": STRLIST,
+    }),
+    "select": STRLIST,
+    "ignore": STRLIST,
+    "per-file-ignores": STRLISTMAP,
+    "severity": STRMAP,
+    "fail-on": STR,
+    "strict": BOOL,
+    "auth-dependencies": STRLIST,
+    "auth-decorators": STRLIST,
+    "public-routes": STRLIST,
+    "privileged-clients": STRLIST,
+    "tenant-headers": STRLIST,
+    "require-suppression-reason": BOOL,
+    "report": (TABLE, {
+        "title": STR,
+        "sections": (TABLELIST, _SECTION_KEYS),
+        "checklist": STRLIST,
+    }),
+}
+
+PRESETS = ("dbservice", "supabase")
+OPERATIONS = ("read", "write", "insert")
+
+# The seed's DatabaseService wrapper: method -> (operation, table position,
+# filters position, data position); `None` means the call has no such argument.
+DBSERVICE_METHODS: Dict[str, Tuple[str, int, Optional[int], Optional[int]]] = {
+    "select": ("read", 0, 1, None),
+    "select_one": ("read", 0, 1, None),
+    "count": ("read", 0, 1, None),
+    "update": ("write", 0, 1, 2),
+    "delete": ("write", 0, 1, None),
+    "insert": ("insert", 0, None, 1),
+    "upsert": ("insert", 0, None, 1),
+    "bulk_insert": ("insert", 0, None, 1),
+}
+
+
+@dataclass(frozen=True)
+class DbMethod:
+    """A call shape: where the table, the filters and the data sit."""
+
+    name: str
+    operation: str
+    table: Tuple[Optional[int], str]  # (position, keyword)
+    filters: Optional[Tuple[Optional[int], str]]
+    data: Optional[Tuple[Optional[int], str]]
+
+
+@dataclass(frozen=True)
+class SystemContext:
+    paths: Tuple[str, ...]
+    functions: Tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    title: str
+    paths: Tuple[str, ...]
+
+
+@dataclass
+class Config:
+    path: Optional[Path] = None
+    root: Path = field(default_factory=Path.cwd)
+    tenant_key: str = "clerk_org_id"
+    table_keys: Dict[str, str] = field(default_factory=dict)
+    tenant_tables: Tuple[str, ...] = ()
+    global_tables: Tuple[str, ...] = ()
+    tenant_columns: Tuple[str, ...] = ("clerk_org_id", "organization_id", "tenant_id")
+    schema: Optional[Tuple[str, ...]] = None
+    exclude: Tuple[str, ...] = ()
+    system_contexts: Tuple[SystemContext, ...] = ()
+    presets: Tuple[str, ...] = ("dbservice",)
+    db_methods: Dict[str, DbMethod] = field(default_factory=dict)
+    receiver_names: Tuple[str, ...] = ("db", "self.db", "admin_db", "self.admin_db")
+    receiver_classes: Tuple[str, ...] = ("DatabaseService", "DatabaseAdminService")
+    clients: Tuple[str, ...] = ("supabase", "client", "self.client", "self.supabase",
+                                "get_supabase_client", "get_db", "get_supabase",
+                                "get_supabase_admin_client", "create_client")
+    select: Tuple[str, ...] = ()
+    ignore: Tuple[str, ...] = ()
+    per_file_ignores: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
+    severity: Dict[str, str] = field(default_factory=dict)
+    fail_on: str = "warning"
+    strict: bool = False
+    auth_dependencies: Tuple[str, ...] = ("get_current_user",)
+    auth_decorators: Tuple[str, ...] = ("login_required", "auth_required", "jwt_required",
+                                        "requires_auth")
+    public_routes: Tuple[str, ...] = ()
+    privileged_clients: Tuple[str, ...] = ("DatabaseAdminService", "get_supabase_admin_client",
+                                           "get_admin_db")
+    tenant_headers: Tuple[str, ...] = ("x-client-id", "x-org-id", "x-tenant-id",
+                                       "x-organization-id", "x-workspace-id")
+    require_suppression_reason: bool = False
+    report_title: Optional[str] = None
+    report_sections: Tuple[ReportSection, ...] = ()
+    report_checklist: Tuple[str, ...] = ()
+    raw: Dict[str, Any] = field(default_factory=dict)
+
+    # --- derived questions the analysis asks ---------------------------------
+
+    def tenant_key_for(self, table: str) -> str:
+        return self.table_keys.get(table, self.tenant_key)
+
+    def is_tenant_table(self, table: str) -> bool:
+        if table in self.global_tables:
+            return False
+        if self.tenant_tables:
+            return table in self.tenant_tables or table in self.table_keys
+        return True
+
+    def system_context_for(self, path: str, symbol: Optional[str]) -> Optional[SystemContext]:
+        for context in self.system_contexts:
+            if context.paths and not any(_glob_match(path, p) for p in context.paths):
+                continue
+            if context.functions:
+                if symbol is None or not any(_symbol_match(symbol, f) for f in context.functions):
+                    continue
+            return context
+        return None
+
+    def rule_enabled(self, code: str, path: str) -> bool:
+        if self.select and not _code_listed(code, self.select):
+            return False
+        if _code_listed(code, self.ignore):
+            return False
+        for pattern, codes in self.per_file_ignores.items():
+            if _glob_match(path, pattern) and _code_listed(code, codes):
+                return False
+        return True
+
+    def fingerprint(self) -> str:
+        """Stable digest of everything that can change analysis results."""
+        blob = json.dumps(self.raw, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _code_listed(code: str, codes: Sequence[str]) -> bool:
+    """`ORG102` matches itself; a prefix such as `ORG1` selects a whole family."""
+    return any(code.startswith(c) for c in codes if c)
+
+
+def _glob_match(path: str, pattern: str) -> bool:
+    """Match a root-relative posix path against a glob; `**` crosses directories."""
+    pattern = pattern.strip("/")
+    if fnmatch.fnmatchcase(path, pattern):
+        return True
+    if pattern.endswith("/**") or "/" not in pattern:
+        # a directory prefix (`app/tasks/**`) or a bare name (`tasks`) matches inside it
+        prefix = pattern[:-3] if pattern.endswith("/**") else pattern
+        parts = path.split("/")
+        return any(fnmatch.fnmatchcase("/".join(parts[: i + 1]), prefix)
+                   for i in range(len(parts)))
+    return False
+
+
+def _symbol_match(symbol: str, pattern: str) -> bool:
+    """`ultravox_webhook` matches that function and anything nested in it;
+    `TelephonyService.sync` matches that method; globs are allowed."""
+    return (fnmatch.fnmatchcase(symbol, pattern)
+            or symbol.startswith(pattern + ".")
+            or symbol.endswith("." + pattern))
+
+
+# --- locating -------------------------------------------------------------
+
+def _has_section(pyproject: Path) -> bool:
+    try:
+        with pyproject.open("rb") as handle:
+            data = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+    return "orgscope-lint" in data.get("tool", {})
+
+
+def find_config(start: Path) -> Optional[Path]:
+    """The nearest `.orgscope-lint.toml` or `pyproject.toml` with our section."""
+    here = start.resolve()
+    if here.is_file() or not here.exists():
+        here = here.parent
+    for directory in (here, *here.parents):
+        dotfile = directory / DOTFILE
+        if dotfile.is_file():
+            return dotfile
+        pyproject = directory / "pyproject.toml"
+        if pyproject.is_file() and _has_section(pyproject):
+            return pyproject
+    return None
+
+
+def load_config(config_file: Optional[Path] = None, start: Optional[Path] = None) -> Config:
+    """Find (unless given), read and validate the configuration."""
+    path = config_file or find_config(start or Path.cwd())
+    if path is None:
+        root = (start or Path.cwd()).resolve()
+        if root.is_file():
+            root = root.parent
+        return _build({}, None, root)
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    if path.name == "pyproject.toml":
+        section = data.get("tool", {}).get("orgscope-lint", {})
+        prefix = SECTION
+    else:
+        section = data.get("tool", {}).get("orgscope-lint", data)
+        prefix = SECTION if "tool" in data else ""
+    _validate(section, _SCHEMA, str(path), prefix)
+    return _build(section, path.resolve(), path.resolve().parent)
+
+
+# --- validation -------------------------------------------------------------
+
+def _validate(data: Mapping[str, Any], schema: Mapping[str, Any], file: str, prefix: str) -> None:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{file}: `{prefix}` must be a table")
+    for key, value in data.items():
+        where = f"{prefix}.{key}" if prefix else key
+        if key not in schema:
+            hint = difflib.get_close_matches(key, list(schema), n=1)
+            suggestion = f" (did you mean `{hint[0]}`?)" if hint else ""
+            known = ", ".join(sorted(schema))
+            raise ConfigError(f"{file}: unknown key `{where}`{suggestion}; known keys: {known}")
+        _check_type(value, schema[key], file, where)
+
+
+def _check_type(value: Any, kind: Any, file: str, where: str) -> None:
+    if kind is None:  # position (int) or keyword (str)
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise ConfigError(f"{file}: `{where}` must be an argument position or keyword name")
+        return
+    if isinstance(kind, tuple):
+        kind, nested = kind
+        if kind == TABLE:
+            _validate(value, nested, file, where)
+            return
+        if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+            raise ConfigError(f"{file}: `{where}` must be {kind}, got {_type_name(value)}")
+        for index, item in enumerate(value):
+            _validate(item, nested, file, f"{where}[{index}]")
+        return
+    ok = {
+        STR: lambda v: isinstance(v, str),
+        BOOL: lambda v: isinstance(v, bool),
+        STRLIST: lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v),
+        STRMAP: lambda v: isinstance(v, Mapping) and all(isinstance(i, str) for i in v.values()),
+        STRLISTMAP: lambda v: isinstance(v, Mapping) and all(
+            isinstance(i, list) and all(isinstance(s, str) for s in i) for i in v.values()),
+    }[kind](value)
+    if not ok:
+        raise ConfigError(f"{file}: `{where}` must be {kind}, got {_type_name(value)}")
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+            list: "an array", dict: "a table"}.get(type(value), type(value).__name__)
+
+
+def _build(section: Mapping[str, Any], path: Optional[Path], root: Path) -> Config:
+    where = str(path) if path else "<defaults>"
+    config = Config(path=path, root=root, raw=dict(section))
+    simple = {
+        "tenant-key": "tenant_key", "tenant-tables": "tenant_tables",
+        "global-tables": "global_tables", "tenant-columns": "tenant_columns",
+        "exclude": "exclude", "select": "select", "ignore": "ignore", "fail-on": "fail_on",
+        "strict": "strict", "auth-dependencies": "auth_dependencies",
+        "auth-decorators": "auth_decorators", "public-routes": "public_routes",
+        "privileged-clients": "privileged_clients", "tenant-headers": "tenant_headers",
+        "require-suppression-reason": "require_suppression_reason",
+    }
+    for key, attr in simple.items():
+        if key in section:
+            value = section[key]
+            setattr(config, attr, tuple(value) if isinstance(value, list) else value)
+    if "schema" in section:
+        config.schema = tuple(section["schema"])
+    config.table_keys = dict(section.get("table-keys", {}))
+    config.per_file_ignores = {k: tuple(v) for k, v in section.get("per-file-ignores", {}).items()}
+    config.severity = dict(section.get("severity", {}))
+    for code, level in config.severity.items():
+        if level not in ("error", "warning", "info", "off"):
+            raise ConfigError(f"{where}: `{SECTION}.severity.{code}` must be one of "
+                              f"error, warning, info, off; got {level!r}")
+    if config.fail_on not in ("error", "warning", "info"):
+        raise ConfigError(f"{where}: `{SECTION}.fail-on` must be error, warning or info")
+    config.system_contexts = tuple(
+        SystemContext(tuple(c.get("paths", ())), tuple(c.get("functions", ())),
+                      c.get("reason", "system context (no user JWT)"))
+        for c in section.get("system-contexts", []))
+    for index, context in enumerate(config.system_contexts):
+        if not context.paths and not context.functions:
+            raise ConfigError(f"{where}: `{SECTION}.system-contexts[{index}]` needs `paths` "
+                              "or `functions`")
+    db = section.get("db", {})
+    config.presets = tuple(db.get("presets", config.presets))
+    for preset in config.presets:
+        if preset not in PRESETS:
+            hint = difflib.get_close_matches(preset, PRESETS, n=1)
+            raise ConfigError(f"{where}: `{SECTION}.db.presets`: unknown preset {preset!r}"
+                              + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+    for key, attr in (("receiver-names", "receiver_names"),
+                      ("receiver-classes", "receiver_classes"), ("clients", "clients")):
+        if key in db:
+            setattr(config, attr, tuple(db[key]))
+    if "dbservice" in config.presets:
+        for name, (operation, table, filters, data) in DBSERVICE_METHODS.items():
+            config.db_methods[name] = DbMethod(
+                name, operation, (table, "table"),
+                None if filters is None else (filters, "filters"),
+                None if data is None else (data, "rows" if name == "bulk_insert" else "data"))
+    for index, method in enumerate(db.get("methods", [])):
+        config.db_methods[method.get("name", "")] = _db_method(method, where, index)
+    report = section.get("report", {})
+    config.report_title = report.get("title")
+    config.report_sections = tuple(ReportSection(s.get("title", ""), tuple(s.get("paths", ())))
+                                   for s in report.get("sections", []))
+    config.report_checklist = tuple(report.get("checklist", ()))
+    return config
+
+
+def _db_method(method: Mapping[str, Any], where: str, index: int) -> DbMethod:
+    key = f"{SECTION}.db.methods[{index}]"
+    name = method.get("name")
+    if not name:
+        raise ConfigError(f"{where}: `{key}.name` is required")
+    operation = method.get("operation")
+    if operation not in OPERATIONS:
+        raise ConfigError(f"{where}: `{key}.operation` must be one of read, write, insert; "
+                          f"got {operation!r}")
+
+    def place(value: Any, default_keyword: str) -> Tuple[Optional[int], str]:
+        if isinstance(value, int):
+            return (value, default_keyword)
+        return (None, value)
+
+    if "table" not in method:
+        raise ConfigError(f"{where}: `{key}.table` is required (position or keyword)")
+    table = place(method["table"], "table")
+    filters = place(method["filters"], "filters") if "filters" in method else None
+    data = place(method["data"], "data") if "data" in method else None
+    if operation in ("read", "write") and filters is None:
+        raise ConfigError(f"{where}: `{key}.filters` is required for a {operation} method")
+    if operation == "insert" and data is None:
+        raise ConfigError(f"{where}: `{key}.data` is required for an insert method")
+    return DbMethod(name, operation, table, filters, data)

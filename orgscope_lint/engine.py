@@ -1,0 +1,178 @@
+"""The pipeline: discover → check each file (in parallel) → project rules →
+severity, selection, system contexts, suppressions → fingerprints.
+
+The engine returns a `RunResult`; it never prints and knows no output format.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+from . import __version__
+from .checker import analyze_file
+from .config import Config
+from .discovery import discover, relative
+from .facts import FileFacts, RawFinding
+from .index import ProjectIndex
+from .model import FileError, Finding, RunResult
+from .rules import RULES, Rule
+
+# Below this many files a process pool costs more than it saves.
+PARALLEL_THRESHOLD = 24
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass
+class Options:
+    jobs: Optional[int] = None
+    use_cache: bool = True
+    strict: Optional[bool] = None
+    select: Tuple[str, ...] = ()
+    ignore: Tuple[str, ...] = ()
+    progress: Optional[ProgressCallback] = None
+    # in-memory sources (tests, examples): root-relative path -> text
+    sources: Dict[str, str] = field(default_factory=dict)
+
+
+def active_rules(config: Config) -> List[Rule]:
+    return [rule() for rule in RULES
+            if config.severity.get(rule.code) != "off"]
+
+
+def _check_one(args) -> FileFacts:
+    path, abs_path, data, config, project = args
+    return analyze_file(path, data, config, active_rules(config), abs_path, project)
+
+
+def check_files(items: Sequence[Tuple[str, Optional[str], Optional[bytes]]], config: Config,
+                jobs: int, project=None,
+                progress: Optional[ProgressCallback] = None) -> List[FileFacts]:
+    """Per-file analysis, serially or in a process pool; results in input order."""
+    work = [(path, abs_path, data, config, project) for path, abs_path, data in items]
+    results: List[FileFacts] = []
+    if jobs <= 1 or len(work) < PARALLEL_THRESHOLD:
+        for index, item in enumerate(work):
+            results.append(_check_one(item))
+            if progress:
+                progress(index + 1, len(work))
+        return results
+    chunk = max(1, min(64, len(work) // (jobs * 8)))
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for index, facts in enumerate(pool.map(_check_one, work, chunksize=chunk)):
+            results.append(facts)
+            if progress:
+                progress(index + 1, len(work))
+    return results
+
+
+def run(paths: Sequence[Path], config: Config, options: Optional[Options] = None) -> RunResult:
+    options = options or Options()
+    if options.strict is not None:
+        config.strict = options.strict
+    root = config.root
+    result = RunResult(root=str(root), config_path=str(config.path) if config.path else None,
+                       files=0, lines=0, tenant_key=config.tenant_key)
+    if options.sources:
+        items = [(p, None, text.encode("utf-8")) for p, text in sorted(options.sources.items())]
+    else:
+        files, problems = discover(paths, root, config.exclude)
+        for path, message in problems:
+            result.errors.append(FileError(relative(path.absolute(), root), message))
+        items = sorted(((relative(p.absolute(), root), str(p), None) for p in files),
+                       key=lambda item: item[0])
+    jobs = options.jobs or os.cpu_count() or 1
+    facts = check_files(items, config, jobs, progress=options.progress)
+    return assemble(facts, config, options, result)
+
+
+def assemble(all_facts: Sequence[FileFacts], config: Config, options: Options,
+             result: RunResult) -> RunResult:
+    """Project rules and post-processing over every file's facts."""
+    project = ProjectIndex(all_facts, config)
+    raw: List[Tuple[str, RawFinding]] = []
+    for facts in all_facts:
+        result.files += 1
+        result.lines += facts.lines
+        if facts.error:
+            result.errors.append(FileError(facts.path, facts.error))
+        if facts.internal_error:
+            result.internal_errors.append(FileError(facts.path, facts.internal_error))
+        raw.extend((facts.path, finding) for finding in facts.findings)
+        result.db_calls.extend(facts.db_calls)
+    for rule in active_rules(config):
+        rule.check_project(project, lambda path, finding: raw.append((path, finding)))
+    by_path = {f.path: f for f in all_facts}
+    findings = [_finalize(path, finding, config, options, by_path.get(path))
+                for path, finding in raw]
+    findings = [f for f in findings if f is not None]
+    _attach_source_lines(findings, options, result.root)
+    _fingerprint(findings)
+    result.findings = sorted(findings, key=Finding.sort_key)
+    return result
+
+
+def _finalize(path: str, raw: RawFinding, config: Config, options: Options,
+              facts: Optional[FileFacts]) -> Optional[Finding]:
+    rule = _rule_class(raw.rule)
+    if options.select and not any(raw.rule.startswith(c) for c in options.select):
+        return None
+    if options.ignore and any(raw.rule.startswith(c) for c in options.ignore):
+        return None
+    if not config.rule_enabled(raw.rule, path):
+        return None
+    severity = config.severity.get(raw.rule, rule.severity if rule else "error")
+    if severity == "off":
+        return None
+    span = raw.span
+    source_line = ""
+    finding = Finding(
+        rule=raw.rule, name=rule.name if rule else raw.rule, severity=severity, path=path,
+        line=span.line, column=span.column, end_line=span.end_line, end_column=span.end_column,
+        message=raw.message, symbol=raw.symbol, table=raw.table, operation=raw.operation,
+        snippet=raw.snippet, source_line=source_line, fix=raw.fix)
+    context = config.system_context_for(path, raw.symbol)
+    if context is not None and raw.rule != "ORG001":
+        finding.suppressed = True
+        finding.suppression = {"kind": "system-context", "reason": context.reason}
+    return finding
+
+
+def _attach_source_lines(findings: List[Finding], options: Options, root: str) -> None:
+    """The flagged source line, read only for files that have findings."""
+    from .source import SourceError, decode, read_source
+    lines: Dict[str, List[str]] = {}
+    for finding in findings:
+        if finding.path not in lines:
+            try:
+                if finding.path in options.sources:
+                    text = options.sources[finding.path]
+                else:
+                    text = read_source(os.path.join(root, finding.path)).text
+                lines[finding.path] = text.splitlines()
+            except (SourceError, OSError):
+                lines[finding.path] = []
+        file_lines = lines[finding.path]
+        if 0 < finding.line <= len(file_lines):
+            finding.source_line = file_lines[finding.line - 1]
+
+
+def _rule_class(code: str):
+    from .rules import BY_CODE
+    return BY_CODE.get(code)
+
+
+def _fingerprint(findings: Iterable[Finding]) -> None:
+    """Line-independent identity: rule, path, symbol, normalised source; the
+    n-th identical finding gets a distinct fingerprint (duplicates count)."""
+    seen: Dict[str, int] = {}
+    for finding in sorted(findings, key=Finding.sort_key):
+        base = "\x1f".join((finding.rule, finding.path, finding.symbol or "",
+                            finding.snippet or finding.message))
+        count = seen.get(base, 0)
+        seen[base] = count + 1
+        finding.fingerprint = hashlib.sha256(f"{base}\x1f{count}".encode()).hexdigest()[:32]

@@ -1,0 +1,80 @@
+"""Per-file facts: what one file's analysis produces (picklable, cacheable).
+
+The project-level stage (wrapper calls, routes across modules, import
+suggestions) works from these facts alone, without re-parsing anything.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+from .model import DbCall, Span
+
+
+@dataclass
+class RawFinding:
+    rule: str
+    span: Span
+    message: str
+    symbol: Optional[str] = None
+    table: Optional[str] = None
+    operation: Optional[str] = None
+    snippet: str = ""
+    fix: Optional[Dict[str, Any]] = None
+    # first line of the enclosing statement (suppressions may sit there)
+    statement_line: Optional[int] = None
+
+
+@dataclass
+class WrapperSummary:
+    """A project function that puts its parameter `param` into a sink's tenant key."""
+
+    module: str
+    qualname: str
+    param: str
+    index: int  # position among the call's positional arguments (self excluded)
+    has_default: bool
+    table: Optional[str]
+    tenant_key: str
+    outcome: str  # scoped | conditional
+
+
+@dataclass
+class CallSite:
+    """A call that may target a project function (resolved at project level)."""
+
+    symbol: Optional[str]
+    span: Span
+    callee: Tuple[str, ...]  # ("name", n) | ("self", Class, m) | ("dbmethod", m) | ...
+    positional: int
+    keywords: Tuple[str, ...]
+    none_positions: Tuple[int, ...]
+    none_keywords: Tuple[str, ...]
+    has_star: bool
+    snippet: str
+    statement_line: Optional[int] = None
+    # argument (position or keyword) -> provenance tag, filled by provenance analysis
+    provenance: Dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class FileFacts:
+    path: str
+    module: str
+    is_package: bool
+    lines: int = 0
+    error: Optional[str] = None  # could not read/decode: an `errors` entry
+    findings: List[RawFinding] = field(default_factory=list)
+    db_calls: List[DbCall] = field(default_factory=list)
+    wrappers: List[WrapperSummary] = field(default_factory=list)
+    call_sites: List[CallSite] = field(default_factory=list)
+    # top-level names this module defines (class, def, assignment), for suggestions
+    definitions: List[str] = field(default_factory=list)
+    # name -> (module, attribute or None) for every import at module level
+    imports: Dict[str, Tuple[str, Optional[str]]] = field(default_factory=dict)
+    classes: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
+    # line -> (codes, reason) for `# orgscope: ignore[...]` comments
+    suppressions: Dict[int, Tuple[Tuple[str, ...], str]] = field(default_factory=dict)
+    # facts owned by other analyses (routes, names, supabase, ...), by name
+    extra: Dict[str, Any] = field(default_factory=dict)
+    internal_error: Optional[str] = None

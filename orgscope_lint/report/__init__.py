@@ -1,0 +1,21 @@
+"""Renderers: turn a `RunResult` into text. They know nothing of libcst."""
+from __future__ import annotations
+
+from typing import Callable, Dict
+
+from ..model import RunResult
+
+Renderer = Callable[..., str]
+
+
+def renderer(name: str) -> Renderer:
+    if name == "json":
+        from .json import render
+    elif name == "rich":
+        from .terminal import render
+    else:
+        raise KeyError(name)
+    return render
+
+
+FORMATS = ("rich", "json")

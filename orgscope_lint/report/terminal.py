@@ -1,0 +1,69 @@
+"""Terminal output with rich: grouped by file, code and name, a one-line
+message, the source line, counts at the end. Plain text when not a TTY or
+when NO_COLOR is set (rich handles both)."""
+from __future__ import annotations
+
+from collections import Counter
+from io import StringIO
+from itertools import groupby
+from typing import Any, Optional
+
+from rich.console import Console
+from rich.markup import escape
+
+from ..model import RunResult
+
+_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+def render(result: RunResult, *, color: Optional[bool] = None, show_source: bool = True,
+           statistics: bool = False, **_: Any) -> str:
+    buffer = StringIO()
+    console = Console(file=buffer, force_terminal=bool(color), no_color=not color,
+                      highlight=False, soft_wrap=True, width=120)
+    active = result.active
+    for path, group in groupby(active, key=lambda f: f.path):
+        console.print(f"[bold underline]{escape(path)}[/]")
+        for finding in group:
+            style = _STYLE.get(finding.severity, "")
+            console.print(
+                f"  {finding.line}:{finding.column}  [{style}]{finding.rule}[/] "
+                f"[dim]{finding.name}[/]  {escape(finding.message)}")
+            if show_source and finding.source_line.strip():
+                console.print(f"      [dim]{escape(finding.source_line.strip())}[/]")
+        console.print()
+    for error in result.errors:
+        console.print(f"[red]error[/]: {escape(error.path)}: {escape(error.message)}")
+    for error in result.internal_errors:
+        first = error.message.strip().splitlines()[-1] if error.message.strip() else ""
+        console.print(f"[bold red]internal error[/] while checking {escape(error.path)}: "
+                      f"{escape(first)}")
+    if statistics and active:
+        console.print("[bold]Statistics[/]")
+        names = {f.rule: f.name for f in active}
+        for code, count in sorted(Counter(f.rule for f in active).items()):
+            console.print(f"  {count:5d}  {code}  {names[code]}")
+    suppressed = len(result.findings) - len(active)
+    unverified = sum(1 for c in result.db_calls if c.outcome == "unknown")
+    by_severity = Counter(f.severity for f in active)
+    parts = [f"{len(active)} finding{'s' if len(active) != 1 else ''}"]
+    if by_severity:
+        parts.append(", ".join(f"{n} {s}{'s' if n != 1 else ''}"
+                               for s, n in sorted(by_severity.items())))
+    summary = (f"{'; '.join(parts)} in {result.files} files "
+               f"({len(result.db_calls)} DB calls checked")
+    if result.routes:
+        summary += f", {len(result.routes)} routes"
+    summary += ")"
+    extras = []
+    if suppressed:
+        extras.append(f"{suppressed} accepted/suppressed")
+    if unverified:
+        extras.append(f"{unverified} unverified")
+    if result.baselined:
+        extras.append(f"{result.baselined} baselined")
+    if extras:
+        summary += "; " + ", ".join(extras)
+    style = "bold red" if active else "bold green"
+    console.print(f"[{style}]{escape(summary)}[/]")
+    return buffer.getvalue()

@@ -1,0 +1,64 @@
+"""The rule base class: metadata, ruff-style documentation, Fixit-style
+VALID/INVALID examples (run by the test suite), and two hooks: a per-file check
+on the shared analyses and a project check on every file's facts."""
+from __future__ import annotations
+
+import inspect
+import textwrap
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Dict, Sequence, Tuple, Union
+
+from ..facts import RawFinding
+
+
+@dataclass(frozen=True)
+class Example:
+    """A code example. In INVALID examples, `# expect: ORGnnn` marks each line
+    that must be reported; `files` adds more modules to the example project and
+    `config` is a `[tool.orgscope-lint]` table."""
+
+    code: str
+    config: Dict[str, Any] = field(default_factory=dict)
+    path: str = "app/example.py"
+    files: Dict[str, str] = field(default_factory=dict)
+
+
+ExampleLike = Union[str, Example]
+Emit = Callable[[str, RawFinding], None]
+
+
+class Rule:
+    code: ClassVar[str] = ""
+    name: ClassVar[str] = ""
+    severity: ClassVar[str] = "error"
+    fixable: ClassVar[bool] = False
+    security_severity: ClassVar[str] = "8.0"
+    VALID: ClassVar[Sequence[ExampleLike]] = ()
+    INVALID: ClassVar[Sequence[ExampleLike]] = ()
+
+    def check_file(self, ctx) -> None:
+        """Report on one parsed file through `ctx.report(...)`."""
+
+    def check_project(self, project, emit: Emit) -> None:
+        """Report findings that need every file's facts."""
+
+    @classmethod
+    def doc(cls) -> str:
+        return inspect.cleandoc(cls.__doc__ or "")
+
+    @classmethod
+    def summary(cls) -> str:
+        return cls.doc().splitlines()[0] if cls.__doc__ else cls.name
+
+    @classmethod
+    def examples(cls, kind: str) -> Tuple[Example, ...]:
+        items = cls.VALID if kind == "valid" else cls.INVALID
+        return tuple(_normalise(e) for e in items)
+
+
+def _normalise(example: ExampleLike) -> Example:
+    if isinstance(example, str):
+        example = Example(example)
+    code = textwrap.dedent(example.code).lstrip("\n")
+    files = {path: textwrap.dedent(text).lstrip("\n") for path, text in example.files.items()}
+    return Example(code, example.config, example.path, files)

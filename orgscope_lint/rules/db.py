@@ -1,0 +1,611 @@
+"""Tenant scoping of database calls: ORG101–ORG106."""
+from __future__ import annotations
+
+from typing import ClassVar, Tuple
+
+from ..analysis.dbcalls import CONDITIONAL, EMPTY_FILTER, UNKNOWN, UNSCOPED
+from ..facts import RawFinding
+from .base import Example, Rule
+
+_OPERATION_WORD = {"read": "read", "write": "write", "insert": "insert"}
+
+
+class _DbOutcomeRule(Rule):
+    """Shared mechanics: report the sinks whose outcome and operation match."""
+
+    outcomes: ClassVar[Tuple[str, ...]] = ()
+    operations: ClassVar[Tuple[str, ...]] = ()
+
+    def check_file(self, ctx) -> None:
+        db = ctx.db
+        strict = ctx.config.strict
+        for sink in db.sinks:
+            result = db.classified[sink.call]
+            if sink.operation not in self.operations:
+                continue
+            if result.outcome in self.outcomes:
+                message = self.message(sink, result)
+            elif strict and result.outcome == UNKNOWN and self.reports_unknown(sink):
+                message = (f"{sink.method} on '{sink.table or '?'}' cannot be verified "
+                           f"({result.detail}): make \"{result.tenant_key or ctx.config.tenant_key}"
+                           "\" visible in the call (--strict)")
+            else:
+                continue
+            ctx.report(self.code, sink.call, message, symbol=db.symbol(sink.unit),
+                       table=sink.table, operation=sink.method, statement=sink.statement,
+                       fix=self.fix_for(sink, result))
+
+    def reports_unknown(self, sink) -> bool:
+        return False
+
+    def message(self, sink, result) -> str:
+        raise NotImplementedError
+
+    def fix_for(self, sink, result):
+        return None
+
+
+class UnscopedRead(_DbOutcomeRule):
+    """Read of a tenant table whose filter lacks the tenant key on every path.
+
+    ## What it does
+    Flags `select`, `select_one`, `count` (and configured read methods) on a
+    tenant-owned table when the filter never contains the tenant key
+    (`clerk_org_id` by default, or the table's own column from `table-keys` or
+    the schema). Filters are followed across statements: dict literals,
+    `dict(...)`, `{**a, k: v}`, `d[k] = v`, `update`, `setdefault`, `|=`,
+    `pop`/`del`, branches, loops and try blocks.
+
+    ## Why is this bad?
+    Any organization that knows (or guesses) an id reads another
+    organization's row.
+
+    ## Example
+    ```python
+    agent = db.select_one("agents", {"id": agent_id})
+    ```
+
+    ## Use instead
+    ```python
+    agent = db.select_one("agents", {"id": agent_id, "clerk_org_id": clerk_org_id})
+    ```
+
+    ## Options
+    `tenant-key`, `table-keys`, `tenant-tables`, `global-tables`, `db.methods`.
+    """
+
+    code = "ORG101"
+    name = "unscoped-read"
+    outcomes = (UNSCOPED,)
+    operations = ("read",)
+    fixable = True
+    VALID = (
+        """
+        def get_agent(db, agent_id, clerk_org_id):
+            return db.select_one("agents", {"id": agent_id, "clerk_org_id": clerk_org_id})
+        """,
+        """
+        def list_calls(db, clerk_org_id, status=None):
+            filters = {"clerk_org_id": clerk_org_id}
+            if status:
+                filters["status"] = status
+            return db.select("calls", filters)
+        """,
+        """
+        def by_dict_call(db, call_id, org):
+            return db.select("calls", dict(id=call_id, clerk_org_id=org))
+        """,
+        """
+        def merged(db, base, org):
+            return db.select("calls", {**base, "clerk_org_id": org})
+        """,
+        """
+        def updated(db, org, ids):
+            filters = {"id": ids}
+            filters.update({"clerk_org_id": org})
+            return db.count("calls", filters=filters)
+        """,
+        Example(
+            """
+            def other_column(db, number_id, org):
+                return db.select("phone_numbers", {"id": number_id, "organization_id": org})
+            """,
+            config={"table-keys": {"phone_numbers": "organization_id"}},
+        ),
+        Example(
+            """
+            def templates(db):
+                return db.select("agent_templates", {"public": True})
+            """,
+            config={"global-tables": ["agent_templates"]},
+        ),
+        """
+        def opaque(db, build_filters):
+            return db.select("calls", build_filters())
+        """,
+        """
+        def in_loop(db, org, keys):
+            filters = {}
+            for key in keys:
+                filters[key] = True
+            filters["clerk_org_id"] = org
+            return db.select("calls", filters)
+        """,
+        """
+        def with_try(db, org):
+            try:
+                filters = {"clerk_org_id": org}
+            except KeyError:
+                raise
+            return db.select("calls", filters)
+        """,
+    )
+    INVALID = (
+        """
+        def get_agent(db, agent_id):
+            return db.select_one("agents", {"id": agent_id})  # expect: ORG101
+        """,
+        """
+        def popped(db, org, call_id):
+            filters = {"id": call_id, "clerk_org_id": org}
+            filters.pop("clerk_org_id")
+            return db.select("calls", filters)  # expect: ORG101
+        """,
+        """
+        def deleted(db, org, call_id):
+            filters = {"id": call_id, "clerk_org_id": org}
+            del filters["clerk_org_id"]
+            return db.select("calls", filters)  # expect: ORG101
+        """,
+        Example(
+            """
+            def wrong_column(db, number_id, org):
+                return db.select("phone_numbers", {"id": number_id, "clerk_org_id": org})  # expect: ORG101
+            """,
+            config={"table-keys": {"phone_numbers": "organization_id"}},
+        ),
+        """
+        class Reports:
+            def __init__(self):
+                self.store = DatabaseService()
+
+            def run(self, status):
+                return self.store.count(  # expect: ORG101
+                    "calls",
+                    filters={"status": status},
+                )
+        """,
+        """
+        def annotated(store: "DatabaseService", call_id):
+            return store.select("calls", {"id": call_id})  # expect: ORG101
+        """,
+    )
+
+    def message(self, sink, result) -> str:
+        return (f"{sink.method} on tenant table '{sink.table}' {result.detail}: "
+                f"add \"{result.tenant_key}\" to the filter")
+
+
+class UnscopedWrite(_DbOutcomeRule):
+    """Update or delete on a tenant table whose filter lacks the tenant key.
+
+    ## What it does
+    Flags `update` and `delete` calls on tenant-owned tables whose filter never
+    contains the tenant key, however the filter was built.
+
+    ## Why is this bad?
+    A write keyed only by id lets any organization that knows an id change or
+    delete another organization's row (the seed review's telephony fix).
+
+    ## Example
+    ```python
+    db.update("agents", {"id": old_agent_id}, {"inbound_phone_number_id": None})
+    ```
+
+    ## Use instead
+    ```python
+    db.update("agents", {"id": old_agent_id, "clerk_org_id": organization_id},
+              {"inbound_phone_number_id": None})
+    ```
+    """
+
+    code = "ORG102"
+    name = "unscoped-write"
+    outcomes = (UNSCOPED,)
+    operations = ("write",)
+    fixable = True
+    VALID = (
+        """
+        class TelephonyService:
+            def __init__(self):
+                self.db = DatabaseService()
+
+            def unassign(self, organization_id, agent_id):
+                self.db.update("agents", {"id": agent_id, "clerk_org_id": organization_id},
+                               {"inbound_phone_number_id": None})
+        """,
+        """
+        def remove(db, org, contact_id):
+            filters = {"id": contact_id}
+            filters.setdefault("clerk_org_id", org)
+            db.delete("contacts", filters)
+        """,
+        """
+        def remove_all(db, org, folder):
+            filters = {"folder_id": folder}
+            filters |= {"clerk_org_id": org}
+            db.delete("contacts", filters=filters)
+        """,
+    )
+    INVALID = (
+        """
+        class TelephonyService:
+            def __init__(self):
+                self.db = DatabaseService()
+
+            def assign(self, organization_id, old_agent_id):
+                self.db.update("agents", {"id": old_agent_id}, {"inbound_phone_number_id": None})  # expect: ORG102
+        """,
+        """
+        def remove(admin_db, contact_id):
+            admin_db.delete("contacts", {"id": contact_id})  # expect: ORG102
+        """,
+        """
+        db = DatabaseService()
+
+        def rename(call_id, name):
+            filters = {"id": call_id}
+            db.update(  # expect: ORG102
+                "calls", filters, {"name": name}
+            )
+        """,
+    )
+
+    def message(self, sink, result) -> str:
+        return (f"{sink.method} of tenant table '{sink.table}' {result.detail}: "
+                f"add \"{result.tenant_key}\" to the filter")
+
+
+class InsertWithoutTenant(_DbOutcomeRule):
+    """Insert, upsert or bulk insert whose row lacks the tenant key.
+
+    ## What it does
+    Flags `insert`, `upsert` and `bulk_insert` on tenant-owned tables when the
+    row (or any row of a bulk insert) has no tenant key.
+
+    ## Why is this bad?
+    A row without the tenant key belongs to no organization (or to whichever
+    one a later query happens to match): it leaks or disappears.
+
+    ## Example
+    ```python
+    db.insert("agents", {"id": agent_id, "name": name})
+    ```
+
+    ## Use instead
+    ```python
+    db.insert("agents", {"id": agent_id, "name": name, "clerk_org_id": clerk_org_id})
+    ```
+    """
+
+    code = "ORG103"
+    name = "insert-without-tenant"
+    outcomes = (UNSCOPED, EMPTY_FILTER)
+    operations = ("insert",)
+    fixable = True
+    VALID = (
+        """
+        def create(db, org, name):
+            return db.insert("agents", {"name": name, "clerk_org_id": org})
+        """,
+        """
+        def create_many(db, org, names):
+            rows = [{"name": n, "clerk_org_id": org} for n in names]
+            return db.bulk_insert("contacts", rows)
+        """,
+        """
+        def create_appended(db, org, names):
+            rows = []
+            for n in names:
+                rows.append({"name": n, "clerk_org_id": org})
+            return db.bulk_insert("contacts", rows)
+        """,
+    )
+    INVALID = (
+        """
+        def create(db, agent_id, name):
+            return db.insert("agents", {"id": agent_id, "name": name})  # expect: ORG103
+        """,
+        """
+        def create_two(db, org):
+            db.bulk_insert("contacts", [  # expect: ORG103
+                {"name": "a", "clerk_org_id": org},
+                {"name": "b"},
+            ])
+        """,
+        """
+        def upsert_row(db, data):
+            row = dict(name=data.name)
+            db.upsert("agents", data=row)  # expect: ORG103
+        """,
+    )
+
+    def message(self, sink, result) -> str:
+        what = "a row of the bulk insert" if sink.method == "bulk_insert" else "the row"
+        return (f"{sink.method} into tenant table '{sink.table}': {what} has no "
+                f"\"{result.tenant_key}\": add it")
+
+    def reports_unknown(self, sink) -> bool:
+        return True
+
+
+class ConditionalScope(_DbOutcomeRule):
+    """The tenant key is in the filter on some paths only.
+
+    ## What it does
+    Flags DB calls whose filter (or row) gets the tenant key only under a
+    condition, e.g. `if org_id: filters["clerk_org_id"] = org_id`. An earlier
+    guard (`if not org_id: raise ...`) makes the condition always true and
+    silences the rule.
+
+    ## Why is this bad?
+    When the condition is false (no org in the token, a caller passing `None`)
+    the query silently runs across every organization.
+
+    ## Example
+    ```python
+    filters = {"id": kb_id}
+    if org_id:
+        filters["clerk_org_id"] = org_id
+    db.select_one("knowledge_bases", filters)
+    ```
+
+    ## Use instead
+    ```python
+    if not org_id:
+        raise ValidationError("organization required")
+    db.select_one("knowledge_bases", {"id": kb_id, "clerk_org_id": org_id})
+    ```
+    """
+
+    code = "ORG104"
+    name = "conditional-scope"
+    severity = "warning"
+    security_severity = "6.0"
+    outcomes = (CONDITIONAL,)
+    operations = ("read", "write", "insert")
+    VALID = (
+        """
+        def get_kb(db, kb_id, org_id):
+            if not org_id:
+                raise ValueError("organization required")
+            filters = {"id": kb_id}
+            if org_id:
+                filters["clerk_org_id"] = org_id
+            return db.select_one("knowledge_bases", filters)
+        """,
+        """
+        def get_kb(db, kb_id, org_id):
+            if org_id is None:
+                raise ValueError("organization required")
+            filters = {"id": kb_id}
+            if org_id is not None:
+                filters["clerk_org_id"] = org_id
+            return db.select_one("knowledge_bases", filters)
+        """,
+        """
+        def branches(db, kb_id, org_id, admin):
+            if admin:
+                filters = {"id": kb_id, "clerk_org_id": org_id}
+            else:
+                filters = {"clerk_org_id": org_id}
+            return db.select("knowledge_bases", filters)
+        """,
+    )
+    INVALID = (
+        """
+        def get_kb(db, kb_id, org_id):
+            filters = {"id": kb_id}
+            if org_id:
+                filters["clerk_org_id"] = org_id
+            return db.select_one("knowledge_bases", filters)  # expect: ORG104
+        """,
+        """
+        def branches(db, kb_id, org_id, admin):
+            if admin:
+                filters = {"id": kb_id}
+            elif org_id:
+                filters = {"id": kb_id, "clerk_org_id": org_id}
+            else:
+                return None
+            return db.select("knowledge_bases", filters)  # expect: ORG104
+        """,
+        """
+        def early_break(db, kb_ids, org_id):
+            filters = {}
+            for kb_id in kb_ids:
+                if kb_id == "x":
+                    break
+                filters["clerk_org_id"] = org_id
+            db.delete("knowledge_bases", filters)  # expect: ORG104
+        """,
+    )
+
+    def message(self, sink, result) -> str:
+        return (f"{sink.method} on tenant table '{sink.table}' has \"{result.tenant_key}\" "
+                "only on some paths: add it unconditionally (reject a missing org id first)")
+
+
+class UnfilteredScan(_DbOutcomeRule):
+    """Empty or missing filter on a tenant table.
+
+    ## What it does
+    Flags reads, updates and deletes on a tenant-owned table with an empty
+    filter (`{}`), `None`, or no filter argument at all.
+
+    ## Why is this bad?
+    The call touches every organization's rows. In a user request that is a
+    data leak; in a webhook or a background task it may be intended: declare
+    that code a system context with a reason.
+
+    ## Example
+    ```python
+    campaigns = db.select("campaigns", {})
+    ```
+
+    ## Use instead
+    ```python
+    campaigns = db.select("campaigns", {"clerk_org_id": clerk_org_id})
+    ```
+    """
+
+    code = "ORG105"
+    name = "unfiltered-scan"
+    outcomes = (EMPTY_FILTER,)
+    operations = ("read", "write")
+    VALID = (
+        """
+        def scoped(db, org):
+            return db.select("campaigns", {"clerk_org_id": org})
+        """,
+        Example(
+            """
+            def batch_webhook(admin_db):
+                return admin_db.select("campaigns", {})
+            """,
+            path="app/services/webhook_handlers.py",
+            config={"system-contexts": [{"paths": ["app/services/webhook_handlers.py"],
+                                         "reason": "system webhook"}]},
+        ),
+    )
+    INVALID = (
+        """
+        def everything(db):
+            return db.select("campaigns", {})  # expect: ORG105
+        """,
+        """
+        def no_filter(db):
+            return db.count("calls")  # expect: ORG105
+        """,
+        """
+        def none_filter(db):
+            db.delete("calls", None)  # expect: ORG105
+        """,
+    )
+
+    def message(self, sink, result) -> str:
+        what = "no filter" if result.detail == "no filter" else "an empty filter"
+        return (f"{sink.method} on tenant table '{sink.table}' has {what}: it reaches every "
+                f"organization's rows; filter by \"{result.tenant_key}\"")
+
+
+class UnscopedWrapperCall(Rule):
+    """Call of a project function that scopes by a tenant parameter, without it.
+
+    ## What it does
+    A project function or method that puts one of its parameters into a DB
+    call's tenant key (like `get_call(self, call_id, org_id=None)`) is a
+    wrapper. Calls that omit that argument or pass `None` are flagged.
+
+    ## Why is this bad?
+    The wrapper scopes only when told the organization; called without it, it
+    reads or writes across organizations.
+
+    ## Example
+    ```python
+    call = db.get_call(call_id)
+    ```
+
+    ## Use instead
+    ```python
+    call = db.get_call(call_id, org_id=clerk_org_id)
+    ```
+    """
+
+    code = "ORG106"
+    name = "unscoped-wrapper-call"
+    VALID = (
+        """
+        class DatabaseService:
+            def get_call(self, call_id, org_id=None):
+                filters = {"id": call_id}
+                if org_id:
+                    filters["clerk_org_id"] = org_id
+                return self.select_one("calls", filters)  # expect: ORG104
+
+        def handler(db, call_id, clerk_org_id):
+            return db.get_call(call_id, org_id=clerk_org_id)
+        """,
+        """
+        def fetch(db, call_id, org):
+            return db.select_one("calls", {"id": call_id, "clerk_org_id": org})
+
+        def handler(db, call_id, clerk_org_id):
+            return fetch(db, call_id, clerk_org_id)
+        """,
+    )
+    INVALID = (
+        """
+        class DatabaseService:
+            def get_call(self, call_id, org_id=None):
+                filters = {"id": call_id}
+                if org_id:
+                    filters["clerk_org_id"] = org_id
+                return self.select_one("calls", filters)  # expect: ORG104
+
+        def handler(db, call_id):
+            return db.get_call(call_id)  # expect: ORG106
+        """,
+        """
+        def fetch(db, call_id, org=None):
+            return db.select_one("calls", {"id": call_id, "clerk_org_id": org})
+
+        def handler(db, call_id):
+            a = fetch(db, call_id)  # expect: ORG106
+            b = fetch(db, call_id, None)  # expect: ORG106
+            return a, b
+        """,
+        Example(
+            """
+            from app.services import telephony
+
+            def route(org):
+                service = telephony.TelephonyService()
+                service.assign_number(None, "a", "n")  # expect: ORG106
+                return telephony.release(number_id="n")  # expect: ORG106
+            """,
+            files={"app/services/telephony.py": (
+                "class TelephonyService:\n"
+                "    def __init__(self):\n"
+                "        self.db = DatabaseService()\n"
+                "    def assign_number(self, organization_id, agent_id, number_id):\n"
+                "        self.db.update('agents', {'id': agent_id, 'clerk_org_id': organization_id},"
+                " {'n': number_id})\n"
+                "def release(db=None, number_id=None, org_id=None):\n"
+                "    db.delete('phone_numbers', {'id': number_id, 'clerk_org_id': org_id})\n")},
+        ),
+    )
+
+    def check_project(self, project, emit) -> None:
+        for facts in project.files:
+            for site in facts.call_sites:
+                for wrapper in project.resolve_call(facts, site):
+                    if not _omits(site, wrapper):
+                        continue
+                    how = ("passes None for" if wrapper.index in site.none_positions
+                           or wrapper.param in site.none_keywords else "omits")
+                    emit(facts.path, RawFinding(
+                        self.code, site.span,
+                        f"call of `{wrapper.qualname}` {how} `{wrapper.param}`: it then "
+                        f"reaches tenant table '{wrapper.table}' without \"{wrapper.tenant_key}\"; "
+                        f"pass {wrapper.param}=<the caller's org id>",
+                        symbol=site.symbol, table=wrapper.table, operation="call",
+                        snippet=site.snippet, statement_line=site.statement_line))
+
+
+def _omits(site, wrapper) -> bool:
+    if wrapper.index in site.none_positions or wrapper.param in site.none_keywords:
+        return True
+    if site.has_star or wrapper.param in site.keywords or site.positional > wrapper.index:
+        return False
+    return wrapper.has_default

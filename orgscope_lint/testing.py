@@ -1,0 +1,53 @@
+"""Run rule examples and marked sources in memory (used by the test suite and
+by anyone writing rules). `# expect: ORG102` marks each expected finding on
+the line it is reported; `# expect-accepted: ORG105` marks an accepted one."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Dict, Iterable, List, Mapping, Optional, Set, Tuple
+
+from .config import Config, _build, _validate, _SCHEMA
+from .engine import Options, run
+from .model import RunResult
+from .rules.base import Example
+
+MARK = re.compile(r"#\s*expect(-accepted)?:\s*([A-Z]{3}\d{3}(?:\s*,\s*[A-Z]{3}\d{3})*)")
+
+Mark = Tuple[str, int, str]
+
+
+def config_from(table: Mapping, root: Path = Path("/nonexistent-root")) -> Config:
+    _validate(table, _SCHEMA, "<example>", "tool.orgscope-lint")
+    return _build(table, None, root)
+
+
+def run_sources(sources: Dict[str, str], config: Optional[Config] = None,
+                **options) -> RunResult:
+    config = config or config_from({})
+    return run([], config, Options(sources=dict(sources), jobs=1, use_cache=False, **options))
+
+
+def run_example(example: Example) -> RunResult:
+    sources = dict(example.files)
+    sources[example.path] = example.code
+    return run_sources(sources, config_from(example.config))
+
+
+def marks_in(sources: Mapping[str, str]) -> Tuple[Set[Mark], Set[Mark]]:
+    """(expected active findings, expected accepted findings)."""
+    active: Set[Mark] = set()
+    accepted: Set[Mark] = set()
+    for path, text in sources.items():
+        for number, line in enumerate(text.splitlines(), 1):
+            for match in MARK.finditer(line):
+                target = accepted if match.group(1) else active
+                for code in match.group(2).split(","):
+                    target.add((path, number, code.strip()))
+    return active, accepted
+
+
+def found(result: RunResult) -> Tuple[List[Mark], List[Mark]]:
+    active = [(f.path, f.line, f.rule) for f in result.findings if not f.suppressed]
+    accepted = [(f.path, f.line, f.rule) for f in result.findings if f.suppressed]
+    return active, accepted
