@@ -20,7 +20,7 @@ from .analysis.values import Origin
 from .config import Config
 from .facts import CallSite, FileFacts, RawFinding, WrapperSummary
 from .model import DbCall, Span
-from .positions import positions
+from .positions import located_code, positions
 from .source import Source, SourceError, decode, read_source
 from .suppressions import parse_suppressions
 
@@ -29,7 +29,10 @@ _WS = re.compile(r"\s+")
 
 def snippet_of(module: cst.Module, node: cst.CSTNode) -> str:
     """Whitespace-normalised source of a node (for fingerprints and messages)."""
-    return _WS.sub(" ", module.code_for_node(node)).strip()
+    code = located_code(module, node)
+    if code is None:
+        code = module.code_for_node(node)
+    return _WS.sub(" ", code).strip()
 
 
 class DbAnalysis:
