@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from . import __version__
+from .cache import ResultCache
 from .checker import analyze_file
 from .config import Config
 from .discovery import discover, relative
@@ -51,23 +53,43 @@ def _check_one(args) -> FileFacts:
 
 def check_files(items: Sequence[Tuple[str, Optional[str], Optional[bytes]]], config: Config,
                 jobs: int, project=None,
-                progress: Optional[ProgressCallback] = None) -> List[FileFacts]:
-    """Per-file analysis, serially or in a process pool; results in input order."""
-    work = [(path, abs_path, data, config, project) for path, abs_path, data in items]
-    results: List[FileFacts] = []
+                progress: Optional[ProgressCallback] = None,
+                cache_root: Optional[Path] = None) -> List[FileFacts]:
+    """Per-file analysis, serially or in a process pool; results in input order.
+    With `cache_root`, unchanged files come from the result cache."""
+    cache = ResultCache.open(cache_root, config, project) if cache_root is not None else None
+    results: List[Optional[FileFacts]] = [None] * len(items)
+    keys: List[Optional[bytes]] = [None] * len(items)
+    todo: List[Tuple[int, tuple]] = []  # (index, work item) of the files to analyse
+    for index, item in enumerate(items):
+        if cache is not None:
+            item, keys[index], results[index] = cache.lookup(item)
+        if results[index] is None:
+            todo.append((index, (*item, config, project)))
+    done = len(items) - len(todo)
+    work = [item for _, item in todo]
     if jobs <= 1 or len(work) < PARALLEL_THRESHOLD:
-        for index, item in enumerate(work):
-            results.append(_check_one(item))
+        analysed = map(_check_one, work)
+        pool = None
+    else:
+        # a work item that does not pickle is lost by the pool, which then
+        # waits for it forever: fail here instead, with the real error
+        pickle.dumps(work[0][3:])
+        chunk = max(1, min(64, len(work) // (jobs * 8)))
+        pool = ProcessPoolExecutor(max_workers=jobs)
+        analysed = pool.map(_check_one, work, chunksize=chunk)
+    try:
+        for (index, _), facts in zip(todo, analysed):
+            results[index] = facts
+            if cache is not None:
+                cache.store(keys[index], facts)
+            done += 1
             if progress:
-                progress(index + 1, len(work))
-        return results
-    chunk = max(1, min(64, len(work) // (jobs * 8)))
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for index, facts in enumerate(pool.map(_check_one, work, chunksize=chunk)):
-            results.append(facts)
-            if progress:
-                progress(index + 1, len(work))
-    return results
+                progress(done, len(items))
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    return results  # type: ignore[return-value]
 
 
 def run(paths: Sequence[Path], config: Config, options: Optional[Options] = None) -> RunResult:
@@ -86,7 +108,8 @@ def run(paths: Sequence[Path], config: Config, options: Optional[Options] = None
         items = sorted(((relative(p.absolute(), root), str(p), None) for p in files),
                        key=lambda item: item[0])
     jobs = options.jobs or os.cpu_count() or 1
-    facts = check_files(items, config, jobs, progress=options.progress)
+    facts = check_files(items, config, jobs, progress=options.progress,
+                        cache_root=root if options.use_cache and not options.sources else None)
     return assemble(facts, config, options, result)
 
 
