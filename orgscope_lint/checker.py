@@ -20,6 +20,7 @@ from .analysis.values import Origin
 from .config import Config
 from .facts import CallSite, FileFacts, RawFinding, WrapperSummary
 from .model import DbCall, Span
+from .parsing import UnparsableSource, parse_module
 from .positions import located_code, positions
 from .source import Source, SourceError, decode, read_source
 from .suppressions import parse_suppressions
@@ -168,7 +169,11 @@ def analyze_file(path: str, data: Optional[bytes], config: Config, rules: Sequen
     facts.lines = source.text.count("\n") + (0 if source.text.endswith("\n") else 1)
     facts.suppressions = parse_suppressions(source.text)
     try:
-        module = cst.parse_module(source.data)
+        module = parse_module(source.data, source.text)
+    except UnparsableSource as exc:
+        facts.findings.append(RawFinding("ORG001", Span(exc.line, exc.column, exc.line, exc.column),
+                                         f"cannot parse: {exc.message}"))
+        return facts
     except cst.ParserSyntaxError as exc:
         line, column, message = _syntax_error_location(source.text, exc)
         facts.findings.append(RawFinding("ORG001", Span(line, column, line, column),
@@ -180,9 +185,10 @@ def analyze_file(path: str, data: Optional[bytes], config: Config, rules: Sequen
         return facts
     try:
         _check_module(facts, path, source, module, config, rules, project)
-    except RecursionError:
-        facts.internal_error = ("expression nesting too deep to analyse "
-                                "(RecursionError); file skipped")
+    except RecursionError:  # the input's fault, not a bug: an `errors` entry
+        facts.findings = []
+        facts.error = ("nested too deeply to analyse (beyond Python's recursion limit); "
+                       "file not checked")
     except Exception:  # a bug in a rule must not take the run down
         facts.internal_error = traceback.format_exc(limit=6)
     return facts
