@@ -99,3 +99,5 @@ def _walk(top: Path, skip, problems: List[Tuple[Path, str]]) -> Iterator[Path]:
             path = directory / name
             if path.is_file() and not skip(path, False):
                 yield path
+            elif path.is_symlink() and not path.exists() and not skip(path, False):
+                problems.append((path, "broken symbolic link or symbolic link loop"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import traceback
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,7 +129,11 @@ def assemble(all_facts: Sequence[FileFacts], config: Config, options: Options,
         raw.extend((facts.path, finding) for finding in facts.findings)
         result.db_calls.extend(facts.db_calls)
     for rule in active_rules(config):
-        rule.check_project(project, lambda path, finding: raw.append((path, finding)))
+        try:
+            rule.check_project(project, lambda path, finding: raw.append((path, finding)))
+        except Exception:  # a bug in one project rule must not hide every other finding
+            result.internal_errors.append(FileError(
+                "<project>", f"{rule.code} {rule.name}:\n{traceback.format_exc(limit=6)}"))
     by_path = {f.path: f for f in all_facts}
     findings = [_finalize(path, finding, config, options, by_path.get(path))
                 for path, finding in raw]

@@ -1,0 +1,279 @@
+"""No input takes the run down: every bad file becomes an ORG001 finding or an
+`errors` entry naming it, and every other file is still checked. Each test
+runs the real command line next to a control file with a known finding."""
+import builtins
+import json
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from orgscope_lint.cli import BUG_HINT, main
+
+CALL = 'db.select("calls", {"id": call_id})'
+CONTROL = f"def control(call_id):\n    return {CALL}\n"  # ORG101 on line 2
+
+
+def project(tmp_path: Path, files: dict) -> Path:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "pyproject.toml").write_text("[tool.orgscope-lint]\n", encoding="utf-8")
+    (root / "control.py").write_text(CONTROL, encoding="utf-8")
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return root
+
+
+def check(root: Path, *extra: str):
+    result = CliRunner().invoke(main, ["check", str(root), "--format", "json", "--no-cache",
+                                       "--jobs", "1", *extra])
+    assert result.exception is None or isinstance(result.exception, SystemExit), \
+        result.exception
+    document = json.loads(result.stdout)
+    return result.exit_code, document, result.stderr
+
+
+def findings(document, path=None):
+    return sorted((f["path"], f["line"], f["rule"]) for f in document["findings"]
+                  if path is None or f["path"] == path)
+
+
+def errors(document):
+    return {e["path"]: e["message"] for e in document["errors"]}
+
+
+def assert_control_checked(document):
+    assert ("control.py", 2, "ORG101") in findings(document)
+
+
+@pytest.mark.parametrize("content", ["", "\n\n\n", "# only a comment\n# and another",
+                                     "#!/usr/bin/env python\n# -*- coding: utf-8 -*-\n"])
+def test_empty_and_comment_only_files(tmp_path, content):
+    code, document, _ = check(project(tmp_path, {"quiet.py": content}))
+    assert code == 1
+    assert findings(document) == [("control.py", 2, "ORG101")]
+    assert document["errors"] == []
+
+
+def test_non_utf8_without_a_coding_cookie_is_an_error_entry(tmp_path):
+    source = f"def f(call_id):\n    return {CALL}\n# caf\xe9\n".encode("latin-1")
+    code, document, _ = check(project(tmp_path, {"latin.py": source}))
+    assert code == 1
+    assert "cannot decode as utf-8" in errors(document)["latin.py"]
+    assert findings(document, "latin.py") == []
+    assert_control_checked(document)
+
+
+def test_non_utf8_with_a_coding_cookie_is_checked(tmp_path):
+    source = (f"# -*- coding: latin-1 -*-\n# caf\xe9\ndef f(call_id):\n"
+              f"    return {CALL}\n").encode("latin-1")
+    _, document, _ = check(project(tmp_path, {"latin.py": source}))
+    assert findings(document, "latin.py") == [("latin.py", 4, "ORG101")]
+    assert document["errors"] == []
+
+
+def test_a_bad_coding_cookie_is_an_error_entry(tmp_path):
+    source = b"# -*- coding: no-such-codec -*-\nx = 1\n"
+    _, document, _ = check(project(tmp_path, {"cookie.py": source}))
+    assert "encoding" in errors(document)["cookie.py"]
+    assert_control_checked(document)
+
+
+def test_utf8_with_bom_is_checked_at_the_right_place(tmp_path):
+    source = b"\xef\xbb\xbf" + f"def f(call_id):\n    return {CALL}\n".encode()
+    _, document, _ = check(project(tmp_path, {"bom.py": source}))
+    found = [f for f in document["findings"] if f["path"] == "bom.py"]
+    assert [(f["line"], f["column"], f["rule"]) for f in found] == [(2, 12, "ORG101")]
+
+
+@pytest.mark.parametrize("newline", ["\r\n", "\r"])
+def test_crlf_and_cr_line_endings(tmp_path, newline):
+    text = f"import os\n\n\ndef f(call_id):\n    x = 1\n    return {CALL}\n"
+    _, document, _ = check(project(tmp_path, {"endings.py": text.replace("\n", newline)
+                                              .encode()}))
+    found = [f for f in document["findings"] if f["path"] == "endings.py"]
+    assert [(f["line"], f["column"], f["end_line"], f["rule"]) for f in found] == \
+        [(6, 12, 6, "ORG101")]
+
+
+def test_a_five_megabyte_file(tmp_path):
+    blob = ("lorem ipsum dolor sit amet " * 3 + "\n") * 64000
+    text = (f"def before(call_id):\n    return {CALL}\n\n"
+            f'DATA = """\n{blob}"""\n\n'
+            f"def after(call_id):\n    return {CALL}\n")
+    assert len(text.encode()) > 5_000_000
+    _, document, _ = check(project(tmp_path, {"big.py": text}))
+    last = text.count("\n")
+    assert findings(document, "big.py") == [("big.py", 2, "ORG101"), ("big.py", last, "ORG101")]
+
+
+def _deep(depth: int):
+    return {
+        "parens.py": "x = " + "(" * depth + "1" + ")" * depth + "\n",
+        "lists.py": "x = " + "[" * depth + "]" * depth + "\n",
+        "calls.py": "x = " + "g(" * depth + ")" * depth + "\n",
+        "attributes.py": "x = a" + ".b" * (depth * 5) + "\n",
+        "call_chain.py": "x = a" + ".b()" * depth + "\n",
+        "sum.py": "x = " + " + ".join(["1"] * depth * 5) + "\n",
+        "unary.py": "x = " + "-" * 2900 + "1\n",
+        "strings.py": f"def f(call_id):\n    return db.select('calls', {{'id': call_id, 'k': "
+                      + " ".join(['"a"'] * depth * 5) + "})\n",
+        "topics.py": "topics = {'a': " + " ".join(["'line\\n'"] * 3000) + "}\n",
+    }
+
+
+def test_deep_nesting_never_escapes(tmp_path):
+    """Shapes that overflow libcst's native stack (a crash, not an exception)
+    or Python's recursion limit: each is a clean ORG001 or `errors` entry."""
+    files = _deep(4000)
+    code, document, stderr = check(project(tmp_path, files))
+    assert code == 1, stderr
+    reported = {f["path"] for f in document["findings"] if f["rule"] == "ORG001"}
+    reported |= set(errors(document))
+    assert reported | {"topics.py"} >= set(files)
+    assert "internal error" not in stderr
+    assert_control_checked(document)
+
+
+def test_python2_syntax(tmp_path):
+    _, document, _ = check(project(tmp_path, {"legacy.py": 'import os\nprint "hello"\n'}))
+    assert findings(document, "legacy.py") == [("legacy.py", 2, "ORG001")]
+    assert_control_checked(document)
+
+
+MODERN = f'''
+type Rows = list[dict[str, str]]
+
+
+def first[T](items: list[T]) -> T:
+    return items[0]
+
+
+class Repo[T]:
+    def get(self, call_id: T):
+        return {CALL}
+
+
+def route(event, call_id):
+    match event:
+        case {{"kind": "read", **rest}}:
+            return {CALL}
+        case [first, *_] if first:
+            return None
+    try:
+        pass
+    except* ValueError:
+        pass
+    return f"{{f"{{call_id!r:>{{10}}}}"}}"
+'''
+
+
+def test_syntax_from_python_3_12(tmp_path):
+    _, document, _ = check(project(tmp_path, {"modern.py": MODERN}))
+    lines = [line for _, line, rule in findings(document, "modern.py") if rule == "ORG101"]
+    assert lines == [11, 17]
+
+
+def test_syntax_from_python_3_14_never_crashes(tmp_path):
+    """t-strings (PEP 750) and unparenthesised except lists (PEP 758): checked
+    when the parser knows them, an ORG001 when it does not; never fatal."""
+    tail = f"\n\ndef f(call_id):\n    return {CALL}\n"
+    files = {"tstrings.py": 'name = "x"\ngreeting = t"hello {name}"' + tail,
+             "excepts.py": "try:\n    pass\nexcept ValueError, TypeError:\n    pass" + tail}
+    code, document, stderr = check(project(tmp_path, files))
+    assert code == 1 and "internal error" not in stderr
+    assert [rule for _, _, rule in findings(document, "tstrings.py")] in (["ORG101"], ["ORG001"])
+    assert [rule for _, _, rule in findings(document, "excepts.py")] in (["ORG101"], ["ORG001"])
+    assert_control_checked(document)
+
+
+def test_unreadable_file(tmp_path, monkeypatch):
+    root = project(tmp_path, {"secret.py": f"def f(call_id):\n    return {CALL}\n"})
+    secret = root / "secret.py"
+    os.chmod(secret, 0)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        # root reads a mode-000 file anyway: make the read fail as it would for a user
+        real_open = builtins.open
+
+        def denying_open(file, *args, **kwargs):
+            if str(file) == str(secret):
+                raise PermissionError(13, "Permission denied", str(file))
+            return real_open(file, *args, **kwargs)
+
+        monkeypatch.setattr(builtins, "open", denying_open)
+    try:
+        code, document, _ = check(root)
+    finally:
+        os.chmod(secret, 0o644)
+    assert code == 1
+    assert errors(document)["secret.py"] == "cannot read file: Permission denied"
+    assert_control_checked(document)
+
+
+def test_a_directory_named_like_a_python_file(tmp_path):
+    root = project(tmp_path, {"pkg.py/inner.py": f"def f(call_id):\n    return {CALL}\n"})
+    _, document, _ = check(root)
+    assert findings(document, "pkg.py/inner.py") == [("pkg.py/inner.py", 2, "ORG101")]
+    assert document["errors"] == []
+    _, document, _ = check(root / "pkg.py")
+    assert ("pkg.py/inner.py", 2, "ORG101") in findings(document)
+
+
+def test_symlink_loops(tmp_path):
+    root = project(tmp_path, {"pkg/mod.py": f"def f(call_id):\n    return {CALL}\n"})
+    os.symlink("..", root / "pkg" / "up")  # a directory loop
+    os.symlink("b.py", root / "a.py")  # a file loop
+    os.symlink("a.py", root / "b.py")
+    code, document, _ = check(root)
+    assert code == 1
+    assert findings(document) == [("control.py", 2, "ORG101"), ("pkg/mod.py", 2, "ORG101")]
+    assert set(errors(document)) == {"a.py", "b.py"}
+    assert "symbolic link loop" in errors(document)["a.py"]
+
+
+def test_paths_with_spaces_and_non_ascii_names(tmp_path):
+    name = "my services/café über 数据.py"
+    _, document, _ = check(project(tmp_path, {name: f"def f(call_id):\n    return {CALL}\n"}))
+    assert findings(document, name) == [(name, 2, "ORG101")]
+
+
+def test_an_exception_in_a_rule_is_reported_and_the_rest_still_checked(tmp_path, monkeypatch):
+    from orgscope_lint.rules.db import UnscopedRead
+
+    original = UnscopedRead.check_file
+
+    def flaky(self, ctx):
+        if ctx.path == "broken.py":
+            raise ValueError("simulated bug in a rule")
+        return original(self, ctx)
+
+    monkeypatch.setattr(UnscopedRead, "check_file", flaky)
+    root = project(tmp_path, {"broken.py": f"def f(call_id):\n    return {CALL}\n",
+                              "zz_after.py": f"def g(call_id):\n    return {CALL}\n"})
+    code, document, stderr = check(root)
+    assert code == 3
+    assert "internal error in broken.py" in stderr and BUG_HINT in stderr
+    assert "simulated bug in a rule" in stderr
+    assert errors(document)["broken.py"]
+    assert ("zz_after.py", 2, "ORG101") in findings(document)
+    assert_control_checked(document)
+
+
+def test_an_exception_in_a_project_rule_is_reported(tmp_path, monkeypatch):
+    from orgscope_lint.rules.db import UnscopedWrapperCall
+
+    def broken(self, project, emit):
+        raise KeyError("simulated bug in a project rule")
+
+    monkeypatch.setattr(UnscopedWrapperCall, "check_project", broken)
+    code, document, stderr = check(project(tmp_path, {}))
+    assert code == 3
+    assert "internal error in <project>" in stderr and BUG_HINT in stderr
+    assert "ORG106" in errors(document)["<project>"]
+    assert_control_checked(document)
