@@ -42,6 +42,13 @@ class Options:
     sources: Dict[str, str] = field(default_factory=dict)
 
 
+def available_cores() -> int:
+    """Cores this process may run on (a container's CPU set, not the host's)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def active_rules(config: Config) -> List[Rule]:
     return [rule() for rule in RULES
             if config.severity.get(rule.code) != "off"]
@@ -108,7 +115,7 @@ def run(paths: Sequence[Path], config: Config, options: Optional[Options] = None
             result.errors.append(FileError(relative(path.absolute(), root), message))
         items = sorted(((relative(p.absolute(), root), str(p), None) for p in files),
                        key=lambda item: item[0])
-    jobs = options.jobs or os.cpu_count() or 1
+    jobs = options.jobs or available_cores()
     facts = check_files(items, config, jobs, progress=options.progress,
                         cache_root=root if options.use_cache and not options.sources else None)
     return assemble(facts, config, options, result)
