@@ -68,11 +68,19 @@ def main() -> None:
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Config file (pyproject.toml or .orgscope-lint.toml).")
 @click.option("--statistics", is_flag=True, help="Show counts per rule.")
+@click.option("--fix", "apply_fixes", is_flag=True,
+              help="Apply safe fixes, then report the findings that remain.")
+@click.option("--diff", "show_diff", is_flag=True,
+              help="Print safe fixes as a unified diff without writing (exit 1 when there "
+                   "is something to fix).")
 def check(paths: Sequence[Path], output_format: str, output: Optional[Path],
           select: Optional[str], ignore: Optional[str], strict: Optional[bool],
           exit_zero: bool, no_cache: bool, jobs: Optional[int], config_file: Optional[Path],
-          statistics: bool) -> None:
+          statistics: bool, apply_fixes: bool, show_diff: bool) -> None:
     """Check PATHS (default: the project root) for cross-tenant access."""
+    if apply_fixes and show_diff:
+        click.echo("orgscope-lint: --fix and --diff exclude each other", err=True)
+        sys.exit(EXIT_USAGE)
     try:
         config = load_config(config_file, paths[0] if paths else None)
     except ConfigError as exc:
@@ -90,6 +98,8 @@ def check(paths: Sequence[Path], output_format: str, output: Optional[Path],
         click.echo(traceback.format_exc(), err=True)
         click.echo(f"orgscope-lint: internal error: {BUG_HINT}", err=True)
         sys.exit(EXIT_INTERNAL)
+    if apply_fixes or show_diff:
+        result = _fix(result, config, show_diff, lambda: run(targets, config, options))
     render = renderer(output_format)
     text = render(result, color=_use_color() and output is None, statistics=statistics)
     if output is not None:
@@ -104,6 +114,31 @@ def check(paths: Sequence[Path], output_format: str, output: Optional[Path],
         click.echo(f"orgscope-lint: internal error in {error.path}: {BUG_HINT}\n"
                    f"{error.message}", err=True)
     sys.exit(exit_code(result, config.fail_on, exit_zero))
+
+
+def _fix(result: RunResult, config, show_diff: bool, rerun) -> RunResult:
+    """`--diff`: print the fixes and exit; `--fix`: write them, then check again."""
+    from .engine import active_rules
+    from .fix import plan_fixes, write_fixes
+    try:
+        plan = plan_fixes(result, config, active_rules(config))
+        for finding, reason in plan.unfixed:
+            click.echo(f"{finding.path}:{finding.line}:{finding.column}: {finding.rule} "
+                       f"{reason}", err=True)
+        if show_diff:
+            click.echo(plan.diff(), nl=False)
+            click.echo(f"orgscope-lint: {plan.fixed} fix(es) in {len(plan.files)} file(s); "
+                       f"{len(plan.unfixed)} without a safe fix", err=True)
+            sys.exit(EXIT_FINDINGS if plan.files else EXIT_OK)
+        for path, problem in write_fixes(plan):
+            click.echo(f"orgscope-lint: {path}: {problem}", err=True)
+        click.echo(f"orgscope-lint: applied {plan.fixed} fix(es) in {len(plan.files)} "
+                   f"file(s); {len(plan.unfixed)} without a safe fix", err=True)
+        return rerun() if plan.files else result
+    except KeyboardInterrupt:
+        click.echo("orgscope-lint: interrupted (every file is either unchanged or fully "
+                   "fixed)", err=True)
+        sys.exit(130)
 
 
 @main.command("rules")

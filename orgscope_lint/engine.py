@@ -104,6 +104,7 @@ def assemble(all_facts: Sequence[FileFacts], config: Config, options: Options,
             result.internal_errors.append(FileError(facts.path, facts.internal_error))
         raw.extend((facts.path, finding) for finding in facts.findings)
         result.db_calls.extend(facts.db_calls)
+    raw = _revised(raw, active_rules(config), project)
     for rule in active_rules(config):
         rule.check_project(project, lambda path, finding: raw.append((path, finding)))
     by_path = {f.path: f for f in all_facts}
@@ -114,6 +115,20 @@ def assemble(all_facts: Sequence[FileFacts], config: Config, options: Options,
     _fingerprint(findings)
     result.findings = sorted(findings, key=Finding.sort_key)
     return result
+
+
+def _revised(raw: List[Tuple[str, RawFinding]], rules: Sequence[Rule],
+             project: ProjectIndex) -> List[Tuple[str, RawFinding]]:
+    """Let each rule rewrite or drop its own per-file findings now that every
+    file's facts are known (ORG301: star imports, import suggestions)."""
+    by_code = {rule.code: rule for rule in rules}
+    kept = []
+    for path, finding in raw:
+        rule = by_code.get(finding.rule)
+        revised = rule.revise(project, path, finding) if rule else finding
+        if revised is not None:
+            kept.append((path, revised))
+    return kept
 
 
 def _finalize(path: str, raw: RawFinding, config: Config, options: Options,

@@ -6,6 +6,7 @@ from typing import ClassVar, Tuple
 from ..analysis.dbcalls import CONDITIONAL, EMPTY_FILTER, UNKNOWN, UNSCOPED
 from ..facts import RawFinding
 from .base import Example, Rule
+from .fixdata import tenant_entry_fix
 
 _OPERATION_WORD = {"read": "read", "write": "write", "insert": "insert"}
 
@@ -33,7 +34,7 @@ class _DbOutcomeRule(Rule):
                 continue
             ctx.report(self.code, sink.call, message, symbol=db.symbol(sink.unit),
                        table=sink.table, operation=sink.method, statement=sink.statement,
-                       fix=self.fix_for(sink, result))
+                       fix=self.fix_for(ctx, sink, result))
 
     def reports_unknown(self, sink) -> bool:
         return False
@@ -41,8 +42,8 @@ class _DbOutcomeRule(Rule):
     def message(self, sink, result) -> str:
         raise NotImplementedError
 
-    def fix_for(self, sink, result):
-        return None
+    def fix_for(self, ctx, sink, result):
+        return tenant_entry_fix(ctx, sink, result) if self.fixable else None
 
 
 class UnscopedRead(_DbOutcomeRule):
