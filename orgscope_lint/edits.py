@@ -184,15 +184,14 @@ def add_import(module: cst.Module, module_name: str, is_package: bool, target: s
 
 def _from_import_of(statement, module_name: str, is_package: bool,
                     target: str) -> Optional[cst.ImportFrom]:
-    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+    if not isinstance(statement, cst.SimpleStatementLine):
         return None
-    small = statement.body[0]
-    if not isinstance(small, cst.ImportFrom) or isinstance(small.names, cst.ImportStar):
-        return None
-    base = dotted(small.module) if small.module is not None else None
-    if resolve_relative(module_name, is_package, len(small.relative), base) != target:
-        return None
-    return small
+    for small in statement.body:
+        if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+            base = dotted(small.module) if small.module is not None else None
+            if resolve_relative(module_name, is_package, len(small.relative), base) == target:
+                return small
+    return None
 
 
 def _isort_key(name: str) -> Tuple[int, str]:

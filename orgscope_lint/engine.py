@@ -151,7 +151,8 @@ def _finalize(path: str, raw: RawFinding, config: Config, options: Options,
         message=raw.message, symbol=raw.symbol, table=raw.table, operation=raw.operation,
         snippet=raw.snippet, source_line=source_line, fix=raw.fix)
     context = config.system_context_for(path, raw.symbol)
-    if context is not None and raw.rule != "ORG001":
+    # a parse error or a NameError is a bug in any context, not a scoping decision
+    if context is not None and raw.rule not in ("ORG001", "ORG301"):
         finding.suppressed = True
         finding.suppression = {"kind": "system-context", "reason": context.reason}
     return finding

@@ -27,6 +27,7 @@ from .config import Config
 from .edits import EditError, add_dict_entry, add_import, find_node, remove_suppression
 from .facts import FileFacts
 from .model import Finding, RunResult
+from .rules.names import undefined_name
 from .source import SourceError, decode
 from .suppressions import parse_suppressions
 
@@ -221,7 +222,8 @@ def _verify(fix: dict, group: List[Finding], before: FileFacts, after: FileFacts
         if new[key] >= old[key]:
             return f"{group[0].rule} is still reported"
     elif kind == "add-import":
-        if any(f.rule == group[0].rule and f.snippet == fix["name"] for f in after.findings):
+        if any(f.rule == group[0].rule and undefined_name(f) == fix["name"]
+               for f in after.findings):
             return f"`{fix['name']}` is still undefined"
     elif kind == "remove-suppression":
         codes, _ = parse_suppressions(_text(data)).get(fix["line"], ((), ""))

@@ -6,11 +6,12 @@ from typing import Dict, List, Optional, Type
 from .base import Example, Rule
 from .db import (ConditionalScope, InsertWithoutTenant, UnfilteredScan, UnscopedRead,
                  UnscopedWrapperCall, UnscopedWrite)
+from .names import UndefinedName
 from .parse import ParseError
 
 RULES: List[Type[Rule]] = sorted([
     ParseError, UnscopedRead, UnscopedWrite, InsertWithoutTenant, ConditionalScope,
-    UnfilteredScan, UnscopedWrapperCall,
+    UnfilteredScan, UnscopedWrapperCall, UndefinedName,
 ], key=lambda r: r.code)
 
 BY_CODE: Dict[str, Type[Rule]] = {r.code: r for r in RULES}

@@ -166,6 +166,8 @@ class UnscopedRead(_DbOutcomeRule):
             config={"table-keys": {"phone_numbers": "organization_id"}},
         ),
         """
+        from app.core.database import DatabaseService
+
         class Reports:
             def __init__(self):
                 self.store = DatabaseService()
@@ -177,6 +179,8 @@ class UnscopedRead(_DbOutcomeRule):
                 )
         """,
         """
+        from app.core.database import DatabaseService
+
         def annotated(store: "DatabaseService", call_id):
             return store.select("calls", {"id": call_id})  # expect: ORG101
         """,
@@ -217,6 +221,8 @@ class UnscopedWrite(_DbOutcomeRule):
     fixable = True
     VALID = (
         """
+        from app.core.database import DatabaseService
+
         class TelephonyService:
             def __init__(self):
                 self.db = DatabaseService()
@@ -240,6 +246,8 @@ class UnscopedWrite(_DbOutcomeRule):
     )
     INVALID = (
         """
+        from app.core.database import DatabaseService
+
         class TelephonyService:
             def __init__(self):
                 self.db = DatabaseService()
@@ -252,6 +260,8 @@ class UnscopedWrite(_DbOutcomeRule):
             admin_db.delete("contacts", {"id": contact_id})  # expect: ORG102
         """,
         """
+        from app.core.database import DatabaseService
+
         db = DatabaseService()
 
         def rename(call_id, name):
@@ -576,6 +586,7 @@ class UnscopedWrapperCall(Rule):
                 return telephony.release(number_id="n")  # expect: ORG106
             """,
             files={"app/services/telephony.py": (
+                "from app.core.database import DatabaseService\n"
                 "class TelephonyService:\n"
                 "    def __init__(self):\n"
                 "        self.db = DatabaseService()\n"
