@@ -125,6 +125,8 @@ def add_dict_entry(module: cst.Module, call: cst.Call, argument: int, key: str,
     for element in literal.elements:
         if isinstance(element, cst.DictElement) and _string(element.key) == key:
             raise EditError(f'the dict already has a "{key}" entry')
+    if not value.isidentifier():
+        raise EditError(f"`{value}` is not a name")
     quote = next((_quote(e.key) for e in literal.elements
                   if isinstance(e, cst.DictElement) and _quote(e.key)), '"')
     template = next((e for e in reversed(literal.elements) if isinstance(e, cst.DictElement)),
