@@ -318,7 +318,11 @@ def test_star_imports_resolved_through_the_project(tmp_path):
              "app/d.py": "from app.private import *\nraise _Hidden('x')\nraise Listed('y')\n",
              "app/private.py": "__all__ = ['Listed']\nclass _Hidden: pass\nclass Listed: pass\n"
                                "class NotListed: pass\n",
-             "app/e.py": "from app.private import *\nraise NotListed('z')\n"}
+             "app/e.py": "from app.private import *\nraise NotListed('z')\n",
+             "app/f.py": "from app.opcodes import *\nprint(MIN_UNTIL)\n",
+             "app/opcodes.py": "globals().update({'MIN_UNTIL': 1})\n",
+             "app/g.py": "from app.computed import *\nprint(ANYTHING)\n",
+             "app/computed.py": "__all__ = [n for n in dir() if n.isupper()]\n"}
     root = project(tmp_path, files)
     _, result = check(root)
     assert sorted((f.path, f.line) for f in result.active) == [

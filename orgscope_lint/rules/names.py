@@ -146,6 +146,7 @@ class UndefinedName(Rule):
             "all": tuple(report.dunder_all) if report.dunder_all is not None else None,
             "imports_from": tuple(_modules_imported_from(ctx.module, ctx.module_name,
                                                          ctx.is_package)),
+            "dynamic": _dynamic_namespace(ctx.source.text, report.dunder_all),
         }
 
     # -- project stage -------------------------------------------------------------
@@ -176,7 +177,7 @@ class UndefinedName(Rule):
             return self._exports[module]
         facts = self._project.modules.get(module)
         data = facts.extra.get(EXTRA) if facts is not None else None
-        if data is None:
+        if data is None or data["dynamic"]:
             return None
         if module in seen:
             return set()
@@ -210,6 +211,19 @@ def _advice(name: str, candidates: List[str], imports_from) -> tuple:
                 f"({listed})", no_fix(f"several project modules define `{name}`: {listed}"))
     return (f"`{name}` is not defined: import or define it",
             no_fix(f"no project module defines `{name}`"))
+
+
+# Module-level code that creates names no static pass can see (`re._constants`
+# fills its namespace with `globals().update(...)`, `turtle` with `exec`).
+_DYNAMIC_MARKERS = ("globals()", "exec(", "def __getattr__", "sys.modules[__name__]", "vars()")
+
+
+def _dynamic_namespace(text: str, dunder_all) -> bool:
+    """Whether `from module import *` may bind names the binding pass cannot
+    see (a cheap text test: it only decides when to stay silent)."""
+    if dunder_all is not None:
+        return False
+    return "__all__" in text or any(marker in text for marker in _DYNAMIC_MARKERS)
 
 
 def _modules_imported_from(module: cst.Module, module_name: str, is_package: bool) -> List[str]:
