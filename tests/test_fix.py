@@ -223,6 +223,24 @@ def test_aliases_of_one_value_count_once(tmp_path):
     assert 'db.delete("agents", {"id": item_id, "clerk_org_id": clerk_org_id})' in text
 
 
+def test_annotated_dependency_and_awaited_auth_call_are_trusted(tmp_path):
+    text, _ = fixed(tmp_path, {"app/api/routes.py": HEADER + """
+from typing import Annotated
+
+
+async def annotated(item_id: str, user: Annotated[dict, Depends(get_current_user)]):
+    org_id = user["clerk_org_id"]
+    return db.select_one("agents", {"id": item_id})
+
+
+async def awaited(request, item_id: str):
+    user = await get_current_user(request)
+    org_id = user.get("clerk_org_id")
+    return db.select_one("agents", {"id": item_id})
+"""})
+    assert text.count('db.select_one("agents", {"id": item_id, "clerk_org_id": org_id})') == 2
+
+
 def test_request_parameter_is_not_trusted(tmp_path):
     root = project(tmp_path, {"app/api/routes.py": HEADER + """
 

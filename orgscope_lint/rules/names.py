@@ -1,6 +1,7 @@
 """ORG301 undefined-name, with the project module to import the name from."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Dict, List, Optional, Set
 
 import libcst as cst
@@ -167,8 +168,8 @@ class UndefinedName(Rule):
             if exported is None or name in exported:
                 return None
         candidates = [m for m in project.definers(name) if m != facts.module]
-        finding.message, finding.fix = _advice(name, candidates, data["imports_from"])
-        return finding
+        message, fix = _advice(name, candidates, data["imports_from"])
+        return dataclasses.replace(finding, message=message, fix=fix)
 
     def _exported(self, module: str, seen: Set[str]) -> Optional[Set[str]]:
         """Names `from module import *` binds; None when they cannot be known
