@@ -340,11 +340,15 @@ def test_star_imports_resolved_through_the_project(tmp_path):
              "app/f.py": "from app.opcodes import *\nprint(MIN_UNTIL)\n",
              "app/opcodes.py": "globals().update({'MIN_UNTIL': 1})\n",
              "app/g.py": "from app.computed import *\nprint(ANYTHING)\n",
-             "app/computed.py": "__all__ = [n for n in dir() if n.isupper()]\n"}
+             "app/computed.py": "__all__ = [n for n in dir() if n.isupper()]\n",
+             "app/pkg/__init__.py": "from .events import *\nfrom .tasks import run\n"
+                                    "__all__ = events.__all__ + tasks.__all__ + other.__all__\n",
+             "app/pkg/events.py": "__all__ = ['Event']\nclass Event: pass\n",
+             "app/pkg/tasks.py": "__all__ = ['run']\ndef run(): pass\n"}
     root = project(tmp_path, files)
     _, result = check(root)
     assert sorted((f.path, f.line) for f in result.active) == [
-        ("app/b.py", 2), ("app/d.py", 2), ("app/e.py", 2)]
+        ("app/b.py", 2), ("app/d.py", 2), ("app/e.py", 2), ("app/pkg/__init__.py", 3)]
 
 
 def test_undefined_names_are_not_accepted_in_system_contexts(tmp_path):

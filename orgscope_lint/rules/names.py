@@ -163,6 +163,8 @@ class UndefinedName(Rule):
         if data is None:
             return finding
         name = undefined_name(finding)
+        if facts.is_package and _imports_submodule(facts.module, name, data):
+            return None
         for module in data["star_imports"]:
             exported = self._exported(module, set())
             if exported is None or name in exported:
@@ -195,6 +197,14 @@ class UndefinedName(Rule):
                 names |= more
         self._exports[module] = names
         return names
+
+
+def _imports_submodule(package: str, name: str, data) -> bool:
+    """In a package's `__init__`, `from .sub import ...` also binds `sub` (the
+    import system sets the submodule as an attribute of its package)."""
+    prefix = f"{package}.{name}"
+    return any(m == prefix or m.startswith(prefix + ".")
+               for m in data["star_imports"] + data["imports_from"])
 
 
 def _advice(name: str, candidates: List[str], imports_from) -> tuple:
