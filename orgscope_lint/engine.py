@@ -18,6 +18,7 @@ from .config import Config
 from .discovery import discover, relative
 from .facts import FileFacts, RawFinding
 from .index import ProjectIndex
+from .migrations import ProjectSchema, load_project_schema
 from .model import FileError, Finding, RunResult
 from .rules import RULES, Rule
 
@@ -78,7 +79,8 @@ def run(paths: Sequence[Path], config: Config, options: Optional[Options] = None
     result = RunResult(root=str(root), config_path=str(config.path) if config.path else None,
                        files=0, lines=0, tenant_key=config.tenant_key)
     if options.sources:
-        items = [(p, None, text.encode("utf-8")) for p, text in sorted(options.sources.items())]
+        items = [(p, None, text.encode("utf-8")) for p, text in sorted(options.sources.items())
+                 if not p.endswith(".sql")]  # migrations feed the schema stage
     else:
         files, problems = discover(paths, root, config.exclude)
         for path, message in problems:
@@ -86,14 +88,17 @@ def run(paths: Sequence[Path], config: Config, options: Optional[Options] = None
         items = sorted(((relative(p.absolute(), root), str(p), None) for p in files),
                        key=lambda item: item[0])
     jobs = options.jobs or os.cpu_count() or 1
-    facts = check_files(items, config, jobs, progress=options.progress)
-    return assemble(facts, config, options, result)
+    schema, problems = load_project_schema(config, options.sources)
+    result.errors.extend(problems)
+    facts = check_files(items, config, jobs, project=schema.scope if schema else None,
+                        progress=options.progress)
+    return assemble(facts, config, options, result, schema)
 
 
 def assemble(all_facts: Sequence[FileFacts], config: Config, options: Options,
-             result: RunResult) -> RunResult:
+             result: RunResult, schema: Optional[ProjectSchema] = None) -> RunResult:
     """Project rules and post-processing over every file's facts."""
-    project = ProjectIndex(all_facts, config)
+    project = ProjectIndex(all_facts, config, schema)
     raw: List[Tuple[str, RawFinding]] = []
     for facts in all_facts:
         result.files += 1
@@ -104,6 +109,8 @@ def assemble(all_facts: Sequence[FileFacts], config: Config, options: Options,
             result.internal_errors.append(FileError(facts.path, facts.internal_error))
         raw.extend((facts.path, finding) for finding in facts.findings)
         result.db_calls.extend(facts.db_calls)
+    if schema is not None:
+        schema.describe(result)
     for rule in active_rules(config):
         rule.check_project(project, lambda path, finding: raw.append((path, finding)))
     by_path = {f.path: f for f in all_facts}
