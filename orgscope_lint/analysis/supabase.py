@@ -47,6 +47,8 @@ _MODIFIERS = frozenset({
     "returning", "on_conflict", "count", "head", "options", "schema", "geojson",
 })
 _SUPABASE_CLIENT_CLASSES = frozenset({"Client", "AsyncClient", "SyncClient"})
+_BUILDER_METHODS = (frozenset(OPERATIONS) | _EQUALITY_FILTERS | _OTHER_FILTERS | _MODIFIERS
+                    | {"match", "filter", "execute"})
 
 
 @dataclass
@@ -136,11 +138,11 @@ class SupabaseChainHook:
 
     # -- the value model -----------------------------------------------------
     def value_of(self, call: cst.Call, env: Env, analyzer: FlowAnalyzer) -> Optional[Value]:
-        query = self.chain_value(call, env, analyzer)
-        if query is not None:
-            return query
-        # `apply_filters(query, filters)`: a helper handed a builder returns it
-        # narrowed in ways we cannot see (filters only ever narrow a query)
+        return self.chain_value(call, env, analyzer)
+
+    def _handed(self, call: cst.Call, env: Env, analyzer: FlowAnalyzer) -> Optional[QueryVal]:
+        """`apply_filters(query, filters)`: a helper handed a builder returns it
+        narrowed in ways we cannot see (filters only ever narrow a query)."""
         handed = [q for q in (self.chain_value(a.value, env, analyzer) for a in call.args
                               if not a.star) if q is not None]
         if len(handed) == 1 and handed[0].method is not None:
@@ -178,8 +180,19 @@ class SupabaseChainHook:
                 if method in ("table", "from_") and self.is_client(current.func.value, env):
                     value = self._start(current)
                     break
+                if method not in _BUILDER_METHODS and current.args:
+                    handed = self._handed(current, env, analyzer)
+                    if handed is not None:
+                        value = handed
+                        break
                 links.append(current)
                 current = current.func.value
+            elif isinstance(current, cst.Call):
+                handed = self._handed(current, env, analyzer)
+                if handed is None:
+                    return None
+                value = handed
+                break
             elif isinstance(current, cst.Attribute) and current.attr.value == "not_":
                 links.append(current)
                 current = current.value
