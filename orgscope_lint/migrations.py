@@ -43,7 +43,12 @@ def load_project_schema(config: Config, sources: Mapping[str, str] = {}
     files, problems = _migration_files(config, sources)
     if not files:
         return None, problems
-    schema = load_schema(files)
+    try:
+        schema = load_schema(files)
+    except Exception as exc:  # a parser failure must not take the code checks down
+        problems.append(FileError(files[0][0], f"cannot read the migrations: "
+                                               f"{type(exc).__name__}: {exc}"))
+        return None, problems
     problems.extend(FileError(e.path, e.message, e.line)
                     for e in schema.errors)
     return ProjectSchema(schema, TableScope(config, schema), problems), problems

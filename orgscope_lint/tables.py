@@ -10,6 +10,8 @@ not know falls back to the config rules and is listed once as unverified.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 from .analysis.schema import Schema
@@ -29,6 +31,12 @@ class TableScope:
         if schema is not None:
             self.schema_keys = {name: schema.tenant_column(name, self.candidates)
                                 for name in schema.tables}
+
+    def fingerprint(self) -> str:
+        """Digest of what the schema tells the per-file checks (for result caches:
+        a migration that adds a tenant column changes every file's verdicts)."""
+        blob = json.dumps(sorted(self.schema_keys.items(), key=lambda item: item[0]))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     @staticmethod
     def _name(table: str) -> str:

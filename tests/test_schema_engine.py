@@ -7,6 +7,7 @@ import textwrap
 
 from click.testing import CliRunner
 
+from orgscope_lint.analysis.schema import load_schema
 from orgscope_lint.cli import main
 from orgscope_lint.config import load_config
 from orgscope_lint.engine import Options, run
@@ -222,3 +223,13 @@ def test_configured_schema_glob_without_files_is_an_error_naming_the_key(tmp_pat
     [error] = result.errors
     assert error.path.endswith("pyproject.toml")
     assert "`tool.orgscope-lint.schema`: no file matches 'migrations/*.sql'" in error.message
+
+
+
+def test_table_scope_fingerprint_changes_with_what_the_schema_says():
+    def scope(sql):
+        return TableScope(config_from({}), load_schema([("m.sql", sql)]))
+
+    plain = scope("CREATE TABLE t (id int);")
+    assert plain.fingerprint() == scope("CREATE TABLE t (id int, name text);").fingerprint()
+    assert plain.fingerprint() != scope("CREATE TABLE t (id int, clerk_org_id text);").fingerprint()

@@ -26,7 +26,7 @@ from ..config import Config
 from .dbcalls import Sink
 from .flow import Env, FlowAnalyzer, dotted, string_value
 from .module import ModuleInfo, Unit
-from .values import NONE, DictVal, ListVal, NoneVal, QueryVal, Value
+from .values import NONE, DictVal, QueryVal, Value
 
 OPERATIONS = {"select": "read", "update": "write", "delete": "write",
               "insert": "insert", "upsert": "insert"}
