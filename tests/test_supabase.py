@@ -295,3 +295,12 @@ def test_table_keys_apply_to_chains():
             client.table("phone_numbers").select("*").eq("organization_id", org).execute()
             client.table("phone_numbers").select("*").eq("clerk_org_id", org).execute()  # expect: ORG101
     ''', config={**PRESETS, "table-keys": {"phone_numbers": "organization_id"}})
+
+
+def test_schema_and_postgrest_accessors_keep_the_client():
+    check_marks('''
+        def get(supabase, agent_id):
+            supabase.schema("private").table("agents").select("*").eq("id", agent_id).execute()  # expect: ORG101
+            supabase.postgrest.from_("agents").select("*").eq("id", agent_id).execute()  # expect: ORG101
+    ''')
+

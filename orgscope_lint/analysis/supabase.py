@@ -121,6 +121,12 @@ class SupabaseChainHook:
         return False
 
     def is_client(self, node: cst.CSTNode, env: Env) -> bool:
+        # `client.schema("private")` and `client.postgrest` query through the same client
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                and node.func.attr.value == "schema":
+            return self.is_client(node.func.value, env)
+        if isinstance(node, cst.Attribute) and node.attr.value == "postgrest":
+            return self.is_client(node.value, env)
         name = dotted(node)
         if name is not None:
             if isinstance(node, cst.Name) and name in env.defs:
@@ -143,8 +149,8 @@ class SupabaseChainHook:
     def _handed(self, call: cst.Call, env: Env, analyzer: FlowAnalyzer) -> Optional[QueryVal]:
         """`apply_filters(query, filters)`: a helper handed a builder returns it
         narrowed in ways we cannot see (filters only ever narrow a query)."""
-        handed = [q for q in (self.chain_value(a.value, env, analyzer) for a in call.args
-                              if not a.star) if q is not None]
+        handed = [q for q in (self.chain_value(a.value, env, analyzer, helpers=False)
+                              for a in call.args if not a.star) if q is not None]
         if len(handed) == 1 and handed[0].method is not None:
             return handed[0].replace(filters=_opaque(handed[0].filters))
         return None
@@ -168,10 +174,12 @@ class SupabaseChainHook:
         value = self.chain_value(call, env, analyzer)
         return (base.value, value) if value is not None else None
 
-    def chain_value(self, node: cst.CSTNode, env: Env,
-                    analyzer: FlowAnalyzer) -> Optional[QueryVal]:
+    def chain_value(self, node: cst.CSTNode, env: Env, analyzer: FlowAnalyzer,
+                    helpers: bool = True) -> Optional[QueryVal]:
         """The builder a chain expression evaluates to, or None if it is not one.
-        Walks down to the chain's root first (chains can be long; no recursion)."""
+        Walks down to the chain's root first (chains can be long; no recursion);
+        with `helpers`, a root may be a helper call handed a builder (one level:
+        nested calls must not recurse)."""
         links: List[cst.CSTNode] = []
         current = node
         while True:
@@ -180,14 +188,14 @@ class SupabaseChainHook:
                 if method in ("table", "from_") and self.is_client(current.func.value, env):
                     value = self._start(current)
                     break
-                if method not in _BUILDER_METHODS and current.args:
+                if helpers and method not in _BUILDER_METHODS and current.args:
                     handed = self._handed(current, env, analyzer)
                     if handed is not None:
                         value = handed
                         break
                 links.append(current)
                 current = current.func.value
-            elif isinstance(current, cst.Call):
+            elif isinstance(current, cst.Call) and helpers:
                 handed = self._handed(current, env, analyzer)
                 if handed is None:
                     return None
