@@ -207,6 +207,12 @@ def test_client_recognition():
             def get(self, agent_id):
                 return self.sb.table("agents").select("*").eq("id", agent_id).execute()  # expect: ORG101
 
+        def fallback(client, agent_id, system):
+            client = client or get_supabase_client()
+            client.table("agents").select("*").eq("id", agent_id).execute()  # expect: ORG101
+            chosen = admin if system else client
+            chosen.table("agents").select("*").eq("id", agent_id).execute()  # expect: ORG101
+
         def not_a_client(agent_id):
             client = httpx.Client()
             client.table("agents").select("*").eq("id", agent_id).execute()

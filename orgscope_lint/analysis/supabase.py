@@ -139,6 +139,11 @@ class SupabaseChainHook:
         return self._is_factory_call(node)
 
     def _is_client_expr(self, node: cst.CSTNode) -> bool:
+        # `client or create_client(...)`, `admin if system else client`
+        if isinstance(node, cst.BooleanOperation):
+            return self._is_client_expr(node.left) and self._is_client_expr(node.right)
+        if isinstance(node, cst.IfExp):
+            return self._is_client_expr(node.body) and self._is_client_expr(node.orelse)
         name = dotted(node)
         return name in self.client_names if name is not None else self._is_factory_call(node)
 
