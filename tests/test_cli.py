@@ -67,7 +67,10 @@ def test_json_contract_on_fixture():
     assert set(doc["summary"]) >= {"files", "db_calls", "routes", "findings", "by_rule"}
     assert doc["summary"]["findings"] == sum(doc["summary"]["by_rule"].values())
     assert doc["summary"]["findings"] == sum(not f["suppressed"] for f in doc["findings"])
-    assert doc["errors"] == []
+    # the fixture's one deliberately invalid migration statement
+    assert [(e["path"], e["line"]) for e in doc["errors"]] == [
+        ("database/migrations/003_contacts.sql", 21)]
+    assert doc["schema"]["tables"]["phone_numbers"]["tenant_column"] == "organization_id"
     for finding in doc["findings"]:
         assert list(finding)[:len(FINDING_KEYS)] == FINDING_KEYS
         assert not finding["path"].startswith("/") and "\\" not in finding["path"]
