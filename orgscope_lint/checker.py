@@ -229,10 +229,6 @@ def _check_module(facts: FileFacts, path: str, source: Source, module: cst.Modul
                                      sink.operation, result.outcome, result.detail,
                                      result.tenant_key))
         facts.wrappers.extend(_wrappers_of(sink, result, ctx))
-    for rpc in db.rpc_calls:  # database functions: listed as unverified, never flagged
-        span = spans.get(rpc.call, Span(1, 1, 1, 1))
-        facts.db_calls.append(DbCall(path, span.line, db.symbol(rpc.unit), None, "rpc",
-                                     "unknown", rpc.detail, None))
     for pending in db.calls:
         positional, keywords, none_pos, none_kw, star = describe_arguments(pending.call)
         statement = spans.get(pending.statement) if pending.statement is not None else None
@@ -251,6 +247,10 @@ def _check_module(facts: FileFacts, path: str, source: Source, module: cst.Modul
             seen.add(key)
             unique.append(wrapper)
     facts.wrappers = unique
+    for rpc in db.rpc_calls:  # database functions: listed as unverified, never flagged
+        span = spans.get(rpc.call, Span(1, 1, 1, 1))
+        facts.db_calls.append(DbCall(path, span.line, db.symbol(rpc.unit), None, "rpc",
+                                     "unknown", rpc.detail, None))
 
 
 def _wrappers_of(sink: Sink, result: Classified, ctx: FileContext) -> List[WrapperSummary]:
