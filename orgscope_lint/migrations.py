@@ -58,7 +58,7 @@ def _migration_files(config: Config, sources: Mapping[str, str]
                      ) -> Tuple[List[Tuple[str, str]], List[FileError]]:
     configured = config.schema is not None
     globs = config.schema if configured else DEFAULT_GLOBS
-    where = str(config.path) if config.path else "<config>"
+    where = relative(config.path, config.root) if config.path else "<config>"
     problems: List[FileError] = []
     found: Dict[str, Optional[str]] = {}  # root-relative path -> in-memory text
     for pattern in globs:

@@ -221,7 +221,7 @@ def test_configured_schema_glob_without_files_is_an_error_naming_the_key(tmp_pat
     result = run([tmp_path], config, Options(jobs=1, use_cache=False))
     assert result.schema is None
     [error] = result.errors
-    assert error.path.endswith("pyproject.toml")
+    assert error.path == "pyproject.toml"
     assert "`tool.orgscope-lint.schema`: no file matches 'migrations/*.sql'" in error.message
 
 
