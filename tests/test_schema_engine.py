@@ -233,3 +233,30 @@ def test_table_scope_fingerprint_changes_with_what_the_schema_says():
     plain = scope("CREATE TABLE t (id int);")
     assert plain.fingerprint() == scope("CREATE TABLE t (id int, name text);").fingerprint()
     assert plain.fingerprint() != scope("CREATE TABLE t (id int, clerk_org_id text);").fingerprint()
+
+
+def test_fixture_with_no_table_lists_at_all():
+    """Done-when of the schema issue: with `schema` configured and no table
+    lists, the fixture's findings are its marks, plus exactly what the one
+    explicit override (`global-tables = ["voices_catalog"]`) was hiding."""
+    from pathlib import Path
+
+    from orgscope_lint.testing import marks_in
+
+    fixture = Path(__file__).resolve().parent.parent / "fixtures" / "sample_backend"
+    config = load_config(None, fixture)
+    assert config.table_keys == {} and config.tenant_tables == ()
+    config.global_tables = ()
+    result = run([fixture], config, Options(jobs=1, use_cache=False))
+    sources = {p.relative_to(fixture).as_posix(): p.read_text(encoding="utf-8")
+               for pattern in ("*.py", "*.sql") for p in sorted(fixture.rglob(pattern))}
+    expected, _ = marks_in(sources)
+    catalog_line = next(n for n, line in enumerate(
+        sources["database/migrations/001_core.sql"].splitlines(), 1)
+        if "TABLE IF NOT EXISTS public.voices_catalog" in line)
+    extra = sorted(set(found(result)[0]) - expected)
+    assert set(found(result)[0]) >= expected
+    assert [(f[0], f[2]) for f in extra] == [
+        ("app/api/v1/agents.py", "ORG105"), ("app/services/agent.py", "ORG101"),
+        ("database/migrations/001_core.sql", "ORG401")]
+    assert extra[2][1] == catalog_line
