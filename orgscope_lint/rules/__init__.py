@@ -7,10 +7,12 @@ from .base import Example, Rule
 from .db import (ConditionalScope, InsertWithoutTenant, UnfilteredScan, UnscopedRead,
                  UnscopedWrapperCall, UnscopedWrite)
 from .parse import ParseError
+from .suppression import UnusedSuppression
 
 RULES: List[Type[Rule]] = sorted([
     ParseError, UnscopedRead, UnscopedWrite, InsertWithoutTenant, ConditionalScope,
     UnfilteredScan, UnscopedWrapperCall,
+    UnusedSuppression,
 ], key=lambda r: r.code)
 
 BY_CODE: Dict[str, Type[Rule]] = {r.code: r for r in RULES}
