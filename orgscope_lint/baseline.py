@@ -59,10 +59,16 @@ def baseline_document(findings: Iterable[Finding]) -> dict:
                 "symbol": f.symbol, "message": f.message}
                for f in sorted(findings, key=lambda f: (f.path, f.rule, f.symbol or "",
                                                         f.fingerprint))
-               if not f.suppressed]
+               if _is_debt(f)]
     counts = Counter(e["rule"] for e in entries)
     return {"schema_version": BASELINE_VERSION, "tool": "orgscope-lint",
             "summary": dict(sorted(counts.items())), "findings": entries}
+
+
+def _is_debt(finding: Finding) -> bool:
+    """Open findings and ones an older baseline already knew; not those
+    accepted by a comment or a system context (they carry their reason)."""
+    return not finding.suppressed or (finding.suppression or {}).get("kind") == "baseline"
 
 
 def write_baseline(path: Path, findings: Iterable[Finding]) -> int:
@@ -72,6 +78,13 @@ def write_baseline(path: Path, findings: Iterable[Finding]) -> int:
     except OSError as exc:
         raise BaselineError(f"{path}: cannot write baseline: {exc.strerror or exc}") from None
     return len(document["findings"])
+
+
+def record_baseline(result: RunResult, path: Path) -> int:
+    """Write the run's debt to `path` and mark it baselined in `result`."""
+    count = write_baseline(path, result.findings)
+    apply_baseline(result, load_baseline(path))
+    return count
 
 
 def apply_baseline(result: RunResult, baseline: Baseline,

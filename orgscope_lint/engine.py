@@ -121,6 +121,7 @@ def assemble(all_facts: Sequence[FileFacts], config: Config, options: Options,
         if reported is not None and facts.path not in reported:
             continue
         result.files += 1
+        result.checked.append(facts.path)
         result.lines += facts.lines
         if facts.error:
             result.errors.append(FileError(facts.path, facts.error))
