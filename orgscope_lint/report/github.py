@@ -95,6 +95,9 @@ def write_step_summary(result: RunResult, environ: Mapping[str, str],
         return None
     from .markdown import render as render_markdown
     path = Path(target)
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(render_markdown(result, **report_options))
+    try:
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(render_markdown(result, **report_options))
+    except OSError:  # a job summary is a courtesy; annotations already went out
+        return None
     return path

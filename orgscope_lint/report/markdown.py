@@ -30,6 +30,11 @@ def _plural(count: int, one: str, many: Optional[str] = None) -> str:
     return f"{count} {one if count == 1 else (many or one + 's')}"
 
 
+def _text(text: str) -> str:
+    """Free text from messages: `<...>` would be read as an HTML tag."""
+    return str(text).replace("<", "\\<").replace(">", "\\>")
+
+
 def _cell(text: str) -> str:
     """Table cells: no newlines, no bare pipes."""
     return " ".join(str(text).split()).replace("|", "\\|")
@@ -178,7 +183,7 @@ def render(result: RunResult, *, title: Optional[str] = None, sections: Sequence
         for index, finding in enumerate(active, 1):
             add(f"{index}. **{finding.path}** line {finding.line}"
                 + (f" ({_code(finding.symbol)})" if finding.symbol else "")
-                + f" – {finding.rule} {finding.name}: {finding.message}")
+                + f" – {finding.rule} {finding.name}: {_text(finding.message)}")
     else:
         add("None: no finding is open.")
     add("")
@@ -222,7 +227,7 @@ def render(result: RunResult, *, title: Optional[str] = None, sections: Sequence
         add("The tool cannot check these; confirm each one by hand.")
         add("")
         for item in checklist:
-            add(f"- [ ] {item}")
+            add(f"- [ ] {_text(item)}")
         add("")
         add("---")
         add("")
@@ -405,8 +410,9 @@ def _schema_section(lines: List[str], number: int, schema: Dict[str, Any],
         elif not rls:
             status = f"{FAIL} {_DASH} row-level security is not enabled"
         elif unscoped:
-            status = (f"{FAIL} {_DASH} {_plural(len(unscoped), 'policy', 'policies')} never "
-                      f"reference {_code(column)}: " + ", ".join(_code(p) for p in unscoped))
+            verb = "does" if len(unscoped) == 1 else "do"
+            status = (f"{FAIL} {_DASH} {_plural(len(unscoped), 'policy', 'policies')} {verb} "
+                      f"not reference {_code(column)}: " + ", ".join(_code(p) for p in unscoped))
         elif policies:
             status = (f"{OK} {_DASH} RLS on; {_plural(len(policies), 'policy', 'policies')} "
                       f"scoped by {_code(column)}")
