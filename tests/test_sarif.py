@@ -22,7 +22,7 @@ FIXTURE = ROOT / "fixtures" / "sample_backend"
 def fixture_sarif():
     config = load_config(None, FIXTURE)
     result = run([FIXTURE], config, Options(jobs=1, use_cache=False))
-    return result, json.loads(render(result))
+    return result, json.loads(render(result, environ={"GITHUB_WORKSPACE": str(FIXTURE)}))
 
 
 def test_fixture_sarif_validates_against_the_official_schema(fixture_sarif):
@@ -77,3 +77,13 @@ def test_comment_suppression_is_in_source_and_levels_map():
     assert by_rule["ORG102"]["suppressions"] == [{"kind": "inSource",
                                                   "justification": "retention"}]
     assert by_rule["ORG104"]["level"] == "warning" and "suppressions" not in by_rule["ORG104"]
+
+
+def test_uris_are_relative_to_the_repository_when_the_project_is_below_it():
+    result = run_sources({"app/jobs.py": 'def f(db):\n    db.delete("agents", {})\n'},
+                         config_from({}, root=Path("/work/repo/backend")))
+    document = json.loads(render(result, environ={"GITHUB_WORKSPACE": "/work/repo"}))
+    run_ = document["runs"][0]
+    assert run_["originalUriBaseIds"]["%SRCROOT%"]["uri"] == "file:///work/repo/"
+    location = run_["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert location["uri"] == "backend/app/jobs.py"

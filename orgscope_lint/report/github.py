@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
 from ..model import Finding, RunResult
+from .workspace import workspace
 
 # per step and level, as documented for workflow command annotations
 ANNOTATIONS_PER_LEVEL = 10
@@ -34,16 +35,6 @@ def _command(level: str, message: str, **properties: Any) -> str:
     return f"::{level}{' ' + props if props else ''}::{escape_data(message)}"
 
 
-def _workspace_prefix(root: str, environ: Mapping[str, str]) -> str:
-    """Annotations name files relative to the repository (the Actions
-    workspace), which may lie above the project root."""
-    base = environ.get("GITHUB_WORKSPACE") or os.getcwd()
-    relative = os.path.relpath(os.path.abspath(root), os.path.abspath(base))
-    if relative == "." or relative.startswith(".."):
-        return ""
-    return relative.replace(os.sep, "/") + "/"
-
-
 def _annotation(finding: Finding, prefix: str) -> str:
     single_line = finding.end_line == finding.line
     return _command(
@@ -57,7 +48,8 @@ def _annotation(finding: Finding, prefix: str) -> str:
 
 def render(result: RunResult, *, environ: Optional[Mapping[str, str]] = None,
            **_: Any) -> str:
-    prefix = _workspace_prefix(result.root, os.environ if environ is None else environ)
+    # annotations name files relative to the repository
+    _, prefix = workspace(result.root, os.environ if environ is None else environ)
     lines: List[str] = []
     shown: Counter = Counter()
     left_out: List[Finding] = []

@@ -8,13 +8,15 @@ as SARIF suppressions so code scanning shows them as dismissed, not lost.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Mapping, Optional
 
 from .. import __version__
 from ..model import Finding, RunResult
 from ..rules import RULES
 from ..rules.docs import full_description, help_markdown, short_description
+from .workspace import workspace
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 FINGERPRINT_KEY = "orgscopeFingerprint/v1"
@@ -41,7 +43,7 @@ def _rule_descriptor(rule) -> Dict[str, Any]:
     }
 
 
-def _result(finding: Finding, rule_index: Dict[str, int]) -> Dict[str, Any]:
+def _result(finding: Finding, rule_index: Dict[str, int], prefix: str) -> Dict[str, Any]:
     region = {"startLine": max(finding.line, 1), "startColumn": max(finding.column, 1),
               "endLine": max(finding.end_line, finding.line, 1),
               "endColumn": max(finding.end_column, 1)}
@@ -52,7 +54,7 @@ def _result(finding: Finding, rule_index: Dict[str, int]) -> Dict[str, Any]:
         "level": _LEVEL.get(finding.severity, "warning"),
         "message": {"text": finding.message},
         "locations": [{"physicalLocation": {
-            "artifactLocation": {"uri": finding.path, "uriBaseId": "%SRCROOT%"},
+            "artifactLocation": {"uri": prefix + finding.path, "uriBaseId": "%SRCROOT%"},
             "region": region}}],
         "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint},
     }
@@ -72,12 +74,15 @@ def _result(finding: Finding, rule_index: Dict[str, int]) -> Dict[str, Any]:
     return result
 
 
-def document(result: RunResult) -> Dict[str, Any]:
+def document(result: RunResult, environ: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
+    # repository-relative URIs: code scanning resolves them against the checkout
+    base, prefix = workspace(result.root, os.environ if environ is None else environ)
+    base_uri = Path(base).as_uri()
     rule_index = {rule.code: index for index, rule in enumerate(RULES)}
     notifications: List[Dict[str, Any]] = [
         {"level": "error", "message": {"text": error.message},
          "locations": [{"physicalLocation": {"artifactLocation": {
-             "uri": error.path, "uriBaseId": "%SRCROOT%"}}}]}
+             "uri": prefix + error.path, "uriBaseId": "%SRCROOT%"}}}]}
         for error in result.errors + result.internal_errors]
     invocation: Dict[str, Any] = {"executionSuccessful": not result.internal_errors}
     if notifications:
@@ -93,13 +98,15 @@ def document(result: RunResult) -> Dict[str, Any]:
                 "informationUri": INFORMATION_URI,
                 "rules": [_rule_descriptor(rule) for rule in RULES],
             }},
-            "originalUriBaseIds": {"%SRCROOT%": {"uri": Path(result.root).absolute().as_uri() + "/"}},
+            "originalUriBaseIds": {"%SRCROOT%": {
+                "uri": base_uri if base_uri.endswith("/") else base_uri + "/"}},
             "invocations": [invocation],
-            "results": [_result(f, rule_index) for f in result.findings],
+            "results": [_result(f, rule_index, prefix) for f in result.findings],
             "columnKind": "unicodeCodePoints",
         }],
     }
 
 
-def render(result: RunResult, **_: Any) -> str:
-    return json.dumps(document(result), indent=2) + "\n"
+def render(result: RunResult, *, environ: Optional[Mapping[str, str]] = None,
+           **_: Any) -> str:
+    return json.dumps(document(result, environ), indent=2) + "\n"
