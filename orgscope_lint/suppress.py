@@ -18,6 +18,9 @@ from .facts import FileFacts, RawFinding
 from .model import Finding, Span
 
 UNUSED_SUPPRESSION = "ORG901"
+# a file that does not parse yields no other finding: its suppressions are
+# not "unused", and the parse error itself cannot be silenced
+PARSE_ERROR = "ORG001"
 
 Finalize = Callable[[str, RawFinding], Optional[Finding]]
 _COMMENT = re.compile(r"#\s*orgscope:\s*ignore\[([^\]]*)\]")
@@ -66,9 +69,10 @@ def apply_suppressions(raw: Sequence[Tuple[str, RawFinding]], finalize: Finalize
     files = {path: _FileSuppressions(facts.suppressions)
              for path, facts in facts_by_path.items() if facts.suppressions}
     findings: List[Finding] = []
+    unparsed = {path for path, raw_finding in raw if raw_finding.rule == PARSE_ERROR}
     for path, raw_finding in raw:
         reason = None
-        if path in files and raw_finding.rule != UNUSED_SUPPRESSION:
+        if path in files and raw_finding.rule not in (UNUSED_SUPPRESSION, PARSE_ERROR):
             reason = files[path].claim(raw_finding, config.require_suppression_reason)
         finding = finalize(path, raw_finding)
         if finding is None:
@@ -78,7 +82,7 @@ def apply_suppressions(raw: Sequence[Tuple[str, RawFinding]], finalize: Finalize
             finding.suppression = {"kind": "comment", "reason": reason}
         findings.append(finding)
     if UNUSED_SUPPRESSION in active_codes:
-        for path in sorted(files):
+        for path in sorted(set(files) - unparsed):
             for raw_finding in _unused(files[path], active_codes, read_lines(path)):
                 finding = finalize(path, raw_finding)
                 if finding is not None:

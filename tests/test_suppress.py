@@ -79,3 +79,8 @@ def test_system_context_and_comment_both_accept():
                   {"system-contexts": [{"paths": ["app/jobs.py"], "reason": "cron"}]})
     [finding] = result.findings
     assert finding.suppressed and finding.suppression["kind"] == "comment"
+
+
+def test_unparsable_file_reports_only_the_parse_error():
+    result = _run("def broken(:  # orgscope: ignore[ORG001] nope\n    x = 1  # orgscope: ignore[ORG102] y\n")
+    assert [(f.rule, f.suppressed) for f in result.findings] == [("ORG001", False)]

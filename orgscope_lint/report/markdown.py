@@ -139,11 +139,17 @@ def _join(words: Sequence[str]) -> str:
 
 
 def _scoped_tail(calls: Sequence[DbCall], tenant_key: str) -> str:
-    parts = _describe_scoped(calls, tenant_key)
+    parts = _sound_parts(calls, tenant_key)
     return f"; otherwise {_join(parts)}" if parts else ""
 
 
 def _ok_evidence(calls: Sequence[DbCall], tenant_key: str) -> str:
+    parts = _sound_parts(calls, tenant_key)
+    return _join(parts) if parts else "no database access"
+
+
+def _sound_parts(calls: Sequence[DbCall], tenant_key: str) -> List[str]:
+    """Evidence for the calls that need no change: scoped, global, generic."""
     parts = _describe_scoped(calls, tenant_key)
     global_tables = sorted({c.table for c in calls if c.outcome == "global" and c.table})
     if global_tables:
@@ -154,7 +160,7 @@ def _ok_evidence(calls: Sequence[DbCall], tenant_key: str) -> str:
     if infrastructure:
         parts.append(f"{_plural(len(infrastructure), 'generic CRUD method')} "
                      "(table is a parameter: its callers are checked)")
-    return _join(parts) if parts else "no database access"
+    return parts
 
 
 # --- document ---------------------------------------------------------------
