@@ -23,7 +23,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import List, Optional
 
 from .config import DBSERVICE_METHODS, DOTFILE, _has_section
 from .discovery import discover, relative
