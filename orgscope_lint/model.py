@@ -100,6 +100,8 @@ class RunResult:
     baselined: int = 0
     baseline_gone: int = 0
     tenant_key: str = "clerk_org_id"
+    # root-relative paths of the files the result covers (report: "no DB access in")
+    checked: List[str] = field(default_factory=list)
 
     @property
     def active(self) -> List[Finding]:

@@ -17,7 +17,7 @@ _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
 def render(result: RunResult, *, color: Optional[bool] = None, show_source: bool = True,
-           statistics: bool = False, **_: Any) -> str:
+           statistics: bool = False, quiet: bool = False, **_: Any) -> str:
     buffer = StringIO()
     console = Console(file=buffer, force_terminal=bool(color), no_color=not color,
                       highlight=False, soft_wrap=True, width=120)
@@ -44,7 +44,9 @@ def render(result: RunResult, *, color: Optional[bool] = None, show_source: bool
         names = {f.rule: f.name for f in active}
         for code, count in sorted(Counter(f.rule for f in active).items()):
             console.print(f"  {count:5d}  {code}  {names[code]}")
-    suppressed = len(result.findings) - len(active)
+    if quiet:
+        return buffer.getvalue()
+    suppressed = len(result.findings) - len(active) - result.baselined
     unverified = sum(1 for c in result.db_calls if c.outcome == "unknown") + len(result.unverified)
     by_severity = Counter(f.severity for f in active)
     parts = [f"{len(active)} finding{'s' if len(active) != 1 else ''}"]

@@ -8,11 +8,13 @@ from .db import (ConditionalScope, InsertWithoutTenant, UnfilteredScan, Unscoped
                  UnscopedWrapperCall, UnscopedWrite)
 from .parse import ParseError
 from .schema import PolicyNotTenantScoped, TableWithoutRls
+from .suppression import UnusedSuppression
 
 RULES: List[Type[Rule]] = sorted([
     ParseError, UnscopedRead, UnscopedWrite, InsertWithoutTenant, ConditionalScope,
     UnfilteredScan, UnscopedWrapperCall,
     TableWithoutRls, PolicyNotTenantScoped,
+    UnusedSuppression,
 ], key=lambda r: r.code)
 
 BY_CODE: Dict[str, Type[Rule]] = {r.code: r for r in RULES}
