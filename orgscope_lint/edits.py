@@ -267,10 +267,10 @@ class _CommentEditor(cst.CSTTransformer):
         return updated.with_changes(comment=cst.Comment(self.replacement))
 
 
-def remove_suppression(module: cst.Module, line: int, codes: Sequence[str]) -> cst.Module:
-    """Drop `codes` from the `# orgscope: ignore[...]` comment on `line`; the
-    whole suppression (and a comment line holding nothing else) goes when no
-    code is left."""
+def rewrite_suppression(module: cst.Module, line: int, keep: Sequence[str]) -> cst.Module:
+    """Leave only `keep` in the `# orgscope: ignore[...]` comment on `line`;
+    with nothing to keep, the suppression goes (and a comment line that held
+    nothing else goes with it)."""
     comments = _comments(module)
     spans = positions(module, comments)
     for comment in comments:
@@ -279,13 +279,12 @@ def remove_suppression(module: cst.Module, line: int, codes: Sequence[str]) -> c
         if span is None or span.line != line or match is None:
             continue
         listed = [c.strip() for c in match.group(1).split(",") if c.strip()]
-        kept = [c for c in listed if c.upper() not in {x.upper() for x in codes}]
-        if len(kept) == len(listed):
-            raise EditError(f"the suppression on line {line} no longer lists {', '.join(codes)}")
+        if listed and [c.upper() for c in listed] == [c.upper() for c in keep]:
+            raise EditError(f"the suppression on line {line} has nothing to remove any more")
         prefix = comment.value[:match.start()].rstrip()
-        if kept:
+        if keep:
             reason = f" {match.group(2)}" if match.group(2) else ""
-            rest = f"# orgscope: ignore[{', '.join(kept)}]{reason}"
+            rest = f"# orgscope: ignore[{', '.join(keep)}]{reason}"
             replacement: Optional[str] = f"{prefix}  {rest}" if prefix else rest
         else:
             replacement = prefix or None

@@ -11,6 +11,7 @@ every file is planned; each file is then replaced atomically.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import difflib
 import os
 import warnings
@@ -24,12 +25,12 @@ from .analysis.module import module_name_for
 from .atomic import write_atomic
 from .checker import analyze_file
 from .config import Config
-from .edits import EditError, add_dict_entry, add_import, find_node, remove_suppression
+from .edits import EditError, add_dict_entry, add_import, find_node, rewrite_suppression
 from .facts import FileFacts
 from .model import Finding, RunResult
 from .rules.names import undefined_name
 from .source import SourceError, decode
-from .suppressions import parse_suppressions
+from .suppressions import _PATTERN as SUPPRESSION, parse_suppressions
 
 
 @dataclass
@@ -74,6 +75,7 @@ def plan_fixes(result: RunResult, config: Config, rules: Sequence,
     for finding in result.findings:
         if finding.suppressed or not finding.fix:
             continue
+        finding = dataclasses.replace(finding, fix=_normalized(finding.fix))
         if finding.fix.get("kind") == "none":
             plan.unfixed.append((finding, f"no safe fix: {finding.fix.get('reason', '')}"))
         elif finding.path in broken:
@@ -170,8 +172,8 @@ class _FileFixer:
             fix = finding.fix
             if fix["kind"] == "add-import":
                 key: tuple = (fix["kind"], fix["module"], fix["name"])
-            elif fix["kind"] == "remove-suppression":
-                key = (fix["kind"], fix["line"], tuple(fix["codes"]))
+            elif fix["kind"] == "rewrite-suppression":
+                key = (fix["kind"], fix["line"], tuple(fix["keep"]))
             else:
                 key = (fix["kind"], finding.line, finding.column, finding.rule)
             groups.setdefault(key, (fix, []))[1].append(finding)
@@ -180,7 +182,7 @@ class _FileFixer:
             fix, members = group
             if fix["kind"] == "add-import":
                 return (-1, -1)
-            if fix["kind"] == "remove-suppression":
+            if fix["kind"] == "rewrite-suppression":
                 return (fix["line"], 1 << 30)
             return (members[0].line, members[0].column)
 
@@ -195,8 +197,8 @@ class _FileFixer:
         if kind == "add-import":
             return add_import(module, self.module_name, self.is_package, fix["module"],
                               fix["name"])
-        if kind == "remove-suppression":
-            return remove_suppression(module, fix["line"], fix["codes"])
+        if kind == "rewrite-suppression":
+            return rewrite_suppression(module, fix["line"], fix["keep"])
         raise EditError(f"unknown fix kind {kind!r}")
 
     def recheck(self, data: bytes) -> FileFacts:
@@ -225,11 +227,27 @@ def _verify(fix: dict, group: List[Finding], before: FileFacts, after: FileFacts
         if any(f.rule == group[0].rule and undefined_name(f) == fix["name"]
                for f in after.findings):
             return f"`{fix['name']}` is still undefined"
-    elif kind == "remove-suppression":
+    elif kind == "rewrite-suppression":
         codes, _ = parse_suppressions(_text(data)).get(fix["line"], ((), ""))
-        if set(codes) & set(fix["codes"]):
-            return "the suppression is still there"
+        if [c.upper() for c in codes] != [c.upper() for c in fix["keep"]]:
+            return "the suppression still lists other codes"
     return None
+
+
+def _normalized(fix: dict) -> dict:
+    """ORG901 describes its fix as a text edit of the suppression comment
+    (`{"edits": [{"line", "column", "end_line", "end_column", "content"}]}`,
+    also used for SARIF); applied here as a comment rewrite that keeps the
+    codes the new content lists."""
+    if "kind" in fix:
+        return fix
+    edits = fix.get("edits") or []
+    if len(edits) == 1 and edits[0]["line"] == edits[0]["end_line"]:
+        match = SUPPRESSION.search(edits[0]["content"])
+        keep = [c.strip() for c in match.group(1).split(",") if c.strip()] if match else []
+        return {"kind": "rewrite-suppression", "line": edits[0]["line"], "keep": keep,
+                "description": fix.get("description", "rewrite the suppression")}
+    return {"kind": "none", "reason": "the edit is not a suppression comment rewrite"}
 
 
 def _has_parse_error(facts: FileFacts) -> bool:

@@ -13,11 +13,10 @@ import pytest
 
 from orgscope_lint import atomic
 from orgscope_lint.config import load_config
-from orgscope_lint.edits import EditError, add_import, insert_element, remove_suppression
+from orgscope_lint.edits import EditError, add_import, insert_element, rewrite_suppression
 from orgscope_lint.engine import Options, active_rules, run
 from orgscope_lint.fix import plan_fixes, write_fixes
 from orgscope_lint.model import Finding
-from orgscope_lint.rules.fixdata import suppression_fix
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "fixtures" / "sample_backend"
@@ -389,36 +388,37 @@ def test_insert_element_in_an_empty_sequence():
 
 # --- ORG901: unused suppressions ----------------------------------------------------
 
-@pytest.mark.parametrize("before, codes, after", [
-    ("x = 1  # orgscope: ignore[ORG102] reviewed\n", ["ORG102"], "x = 1\n"),
-    ("x = 1  # orgscope: ignore[ORG102, ORG105] reviewed\n", ["ORG105"],
+@pytest.mark.parametrize("before, keep, after", [
+    ("x = 1  # orgscope: ignore[ORG102] reviewed\n", [], "x = 1\n"),
+    ("x = 1  # orgscope: ignore[ORG102, ORG105] reviewed\n", ["ORG102"],
      "x = 1  # orgscope: ignore[ORG102] reviewed\n"),
-    ("x = 1  # noqa: E501  # orgscope: ignore[ORG102]\n", ["ORG102"], "x = 1  # noqa: E501\n"),
-    ("if x:  # orgscope: ignore[ORG101]\n    pass\n", ["ORG101"], "if x:\n    pass\n"),
-    ("y = 0\n# orgscope: ignore[ORG101]\nx = 1\n", ["ORG101"], "y = 0\nx = 1\n"),
-    ("f(\n    a,  # orgscope: ignore[ORG101]\n)\n", ["ORG101"], "f(\n    a,\n)\n"),
+    ("x = 1  # noqa: E501  # orgscope: ignore[ORG102]\n", [], "x = 1  # noqa: E501\n"),
+    ("if x:  # orgscope: ignore[ORG101]\n    pass\n", [], "if x:\n    pass\n"),
+    ("y = 0\n# orgscope: ignore[ORG101]\nx = 1\n", [], "y = 0\nx = 1\n"),
+    ("f(\n    a,  # orgscope: ignore[ORG101]\n)\n", [], "f(\n    a,\n)\n"),
+    ("x = 1  # orgscope: ignore[]\n", [], "x = 1\n"),
 ])
-def test_remove_suppression(before, codes, after):
+def test_rewrite_suppression(before, keep, after):
     line = next(i for i, text in enumerate(before.splitlines(), 1) if "orgscope:" in text)
-    assert remove_suppression(cst.parse_module(before), line, codes).code == after
+    assert rewrite_suppression(cst.parse_module(before), line, keep).code == after
 
 
-def test_remove_suppression_refuses_a_moved_comment():
+def test_rewrite_suppression_refuses_a_moved_comment():
     with pytest.raises(EditError):
-        remove_suppression(cst.parse_module("x = 1\ny = 2  # orgscope: ignore[ORG102]\n"),
-                           1, ["ORG102"])
+        rewrite_suppression(cst.parse_module("x = 1\ny = 2  # orgscope: ignore[ORG102]\n"),
+                            1, [])
 
 
-def test_suppression_fix_through_the_planner(tmp_path):
-    """ORG901 findings carry a `fix` dict like this one; the planner applies it."""
-    root = project(tmp_path, {"app/m.py": "x = 1  # orgscope: ignore[ORG102] old\n"})
-    config, result = check(root)
-    result.findings.append(Finding(
-        rule="ORG901", name="unused-suppression", severity="warning", path="app/m.py", line=1,
-        column=8, end_line=1, end_column=40, message="unused", fix=suppression_fix(1, ["ORG102"])))
-    plan = plan_fixes(result, config, active_rules(config))
-    assert write_fixes(plan) == [] and plan.fixed == 1
-    assert (root / "app/m.py").read_text() == "x = 1\n"
+def test_unused_suppressions_are_removed(tmp_path):
+    """ORG901 states its fix as a text edit of the comment; --fix applies it."""
+    text, plan = fixed(tmp_path, {"app/api/routes.py": route("""\
+        clerk_org_id = current_user["clerk_org_id"]
+        db.delete("agents", {"id": item_id, "clerk_org_id": clerk_org_id})  # orgscope: ignore[ORG102] old
+        db.delete("calls", {"status": "x"})  # orgscope: ignore[ORG102, ORG105] purge
+    """)})
+    assert sorted(f.rule for f, _ in plan.files[0].applied) == ["ORG901", "ORG901"]
+    assert 'db.delete("agents", {"id": item_id, "clerk_org_id": clerk_org_id})\n' in text
+    assert 'db.delete("calls", {"status": "x"})  # orgscope: ignore[ORG102] purge\n' in text
 
 
 # --- safety -------------------------------------------------------------------------

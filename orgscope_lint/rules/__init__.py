@@ -8,10 +8,14 @@ from .db import (ConditionalScope, InsertWithoutTenant, UnfilteredScan, Unscoped
                  UnscopedWrapperCall, UnscopedWrite)
 from .names import UndefinedName
 from .parse import ParseError
+from .schema import PolicyNotTenantScoped, TableWithoutRls
+from .suppression import UnusedSuppression
 
 RULES: List[Type[Rule]] = sorted([
     ParseError, UnscopedRead, UnscopedWrite, InsertWithoutTenant, ConditionalScope,
     UnfilteredScan, UnscopedWrapperCall, UndefinedName,
+    TableWithoutRls, PolicyNotTenantScoped,
+    UnusedSuppression,
 ], key=lambda r: r.code)
 
 BY_CODE: Dict[str, Type[Rule]] = {r.code: r for r in RULES}

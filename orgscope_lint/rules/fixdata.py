@@ -5,14 +5,16 @@ finding's `fix` field; `orgscope_lint.fix` re-parses the file and applies it.
         the call at the finding's span gets `"key": value` as the last entry
         of the dict literal passed as its argument number `argument`;
     {"kind": "add-import", "module": "app.core.exceptions", "name": "ValidationError"};
-    {"kind": "remove-suppression", "line": 12, "codes": ["ORG102"]}
-        drop these codes from the `# orgscope: ignore[...]` comment on that line;
+    {"kind": "rewrite-suppression", "line": 12, "keep": ["ORG101"]}
+        leave only these codes in the `# orgscope: ignore[...]` comment on that
+        line (none: remove it); ORG901 states it as a text edit of the comment,
+        `{"edits": [...]}` (see `suppress.py`), which the fixer reads as this;
     {"kind": "none", "reason": "..."}
         the rule is fixable in general, but not here: the reason says why.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Sequence
+from typing import Any, Dict
 
 import libcst as cst
 
@@ -29,11 +31,6 @@ def no_fix(reason: str) -> Fix:
 def import_fix(module: str, name: str) -> Fix:
     return {"kind": "add-import", "module": module, "name": name,
             "description": f"import `{name}` from `{module}`"}
-
-
-def suppression_fix(line: int, codes: Sequence[str]) -> Fix:
-    return {"kind": "remove-suppression", "line": line, "codes": list(codes),
-            "description": f"remove the unused suppression of {', '.join(codes)}"}
 
 
 def tenant_entry_fix(ctx, sink, result) -> Fix:
