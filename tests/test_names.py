@@ -378,6 +378,34 @@ INVALID = {
         "def f():\n    return late\nprint(early)\n",
         ["late", "early"],
     ),
+    "source-order-everywhere": (
+        """
+        @dec_a
+        def f(x: "StrAnn" = default_b) -> ret_c:
+            return [elt_d for _ in iter_e]
+        if test_f: suite_g; suite_h
+        elif test_i:
+            pass
+        else:
+            body_j
+        try:
+            pass
+        except exc_k:
+            body_l
+        finally:
+            body_m
+        target_n[idx_o] = value_p
+        lam = lambda: lam_q
+        match subj_r:
+            case pat_s.V if guard_t:
+                body_u
+        """,
+        [
+            "dec_a", "StrAnn", "default_b", "ret_c", "elt_d", "iter_e", "test_f", "suite_g",
+            "suite_h", "test_i", "body_j", "exc_k", "body_l", "body_m", "target_n", "idx_o",
+            "value_p", "lam_q", "subj_r", "pat_s", "guard_t", "body_u",
+        ],
+    ),
     "type-parameters-do-not-leak": (
         "def f[T](a: T) -> T:\n    return a\nprint(T)\n",
         ["T"],

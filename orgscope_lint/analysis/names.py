@@ -110,7 +110,7 @@ class _Binder:
         self.module_scope = _Scope(_MODULE)
         self.stack = [self.module_scope]
         self.deferred: deque = deque()
-        self.found: list = []  # (Name, annotation string or None)
+        self.found: list = []  # (Name, annotation string or None, statement)
         self.declared_global: set[str] = set()
         self.star_imports: list[str] = []
         self.dunder_all: list[str] | None = None
@@ -121,6 +121,7 @@ class _Binder:
         self.saved_protected: list[bool] = []
         self.conditional = 0  # if / while / case / except bodies around us
         self.string: Optional[cst.BaseString] = None  # string annotation being read
+        self.statement = None  # the statement (or clause header) being read, to sort findings
         self.handlers = {node_type: getattr(self, method) for node_type, method in _HANDLERS}
         self.STORE = self.op_store
         self.ANNOTATION = self.op_annotation
@@ -134,16 +135,17 @@ class _Binder:
     def run(self, module: cst.Module) -> NameReport:
         self._exec(module.body)
         while self.deferred:
-            run, argument, stack, conditional, string = self.deferred.popleft()
+            run, argument, stack, conditional, string, statement = self.deferred.popleft()
             self.stack, self.conditional, self.string = stack, conditional, string
+            self.statement = statement
             self.protected = self.postponed = False
             run(argument)
-        found = [pair for pair in self.found if _identifier(pair[0]) not in self.declared_global]
+        found = [f for f in self.found if _identifier(f[0]) not in self.declared_global]
         defined = {n for n, state in self.module_scope.names.items() if state == _BOUND}
         return NameReport(
             undefined=[
                 UndefinedName(_identifier(node), node, string)
-                for node, string in _in_source_order(module, found)
+                for node, string, _ in _in_source_order(module, found)
             ],
             star_imports=self.star_imports,
             defined_top_level=defined | self.declared_global,
@@ -172,7 +174,9 @@ class _Binder:
                 extend(reversed(more))
 
     def _defer(self, run, argument) -> None:
-        self.deferred.append((run, argument, list(self.stack), self.conditional, self.string))
+        self.deferred.append(
+            (run, argument, list(self.stack), self.conditional, self.string, self.statement)
+        )
 
     # -- bindings and lookups --------------------------------------------------
 
@@ -199,7 +203,7 @@ class _Binder:
             return
         if name in _CLASS_BODY_NAMES and self.stack[-1].kind == _CLASS:
             return
-        self.found.append((node, self.string))
+        self.found.append((node, self.string, self.statement))
 
     def op_load(self, node: cst.Name):
         self._load(node)
@@ -244,7 +248,7 @@ class _Binder:
         if name in scope.names:
             del scope.names[name]
         elif not (self.protected or (scope is self.module_scope and name in _BUILTINS)):
-            self.found.append((target, self.string))
+            self.found.append((target, self.string, self.statement))
         return None
 
     def op_enter_scope(self, kind: int):
@@ -363,6 +367,7 @@ class _Binder:
         self._exec((node.body,))
 
     def on_FunctionDef(self, node):
+        self.statement = node
         items = [decorator.decorator for decorator in node.decorators]
         type_parameters = getattr(node, "type_parameters", None)
         if type_parameters is not None:
@@ -387,6 +392,7 @@ class _Binder:
         return items
 
     def on_ClassDef(self, node):
+        self.statement = node
         items = [decorator.decorator for decorator in node.decorators]
         type_parameters = getattr(node, "type_parameters", None)
         if type_parameters is not None:
@@ -412,6 +418,10 @@ class _Binder:
         return items
 
     # -- statements ----------------------------------------------------------------
+
+    def on_SimpleStatementLine(self, node):
+        self.statement = node
+        return node.body
 
     def on_block(self, node):
         return node.body
@@ -515,6 +525,7 @@ class _Binder:
         return None
 
     def on_If(self, node):
+        self.statement = node
         items = [node.test, self.COND_ENTER, node.body]
         if node.orelse is not None:
             items.append(node.orelse)
@@ -524,12 +535,14 @@ class _Binder:
     on_While = on_If
 
     def on_For(self, node):
+        self.statement = node
         items = [node.iter, (self.STORE, node.target), node.body]
         if node.orelse is not None:
             items.append(node.orelse)
         return items
 
     def on_With(self, node):
+        self.statement = node
         items = []
         for item in node.items:
             items.append(item.item)
@@ -556,6 +569,7 @@ class _Binder:
         self.protected = self.saved_protected.pop()
 
     def on_ExceptHandler(self, node):
+        self.statement = node
         items = []
         cell = None
         if node.name is not None and type(node.name.name) is Name:
@@ -581,9 +595,11 @@ class _Binder:
             names[cell[0]] = cell[1]
 
     def on_Match(self, node):
+        self.statement = node
         return [node.subject, *node.cases]
 
     def on_MatchCase(self, node):
+        self.statement = node
         items = [node.pattern]
         if node.guard is not None:
             items.append(node.guard)
@@ -841,26 +857,76 @@ def _literal_strings(node) -> Optional[list]:
 
 
 def _in_source_order(module: cst.Module, found: list) -> list:
+    """Sort findings by position without computing positions: by the statement
+    they were read in (statements in pre-order), then, inside one statement, by
+    a pre-order walk of that statement alone."""
     if len(found) < 2:
         return found
-    def anchor(pair):
-        return id(pair[0] if pair[1] is None else pair[1])
+    statement_rank = {id(statement): rank for rank, statement in enumerate(_statements(module))}
+    by_statement: dict[int, list] = {}
+    for finding in found:
+        by_statement.setdefault(id(finding[2]), []).append(finding)
+    ranked = []
+    for findings in by_statement.values():
+        rank = statement_rank[id(findings[0][2])]
+        within = _ranks_within(findings[0][2], findings) if len(findings) > 1 else {}
+        for finding in findings:
+            ranked.append(((rank, within.get(_anchor(finding), 0)), finding))
+    ranked.sort(key=lambda pair: pair[0])
+    return [finding for _, finding in ranked]
 
-    wanted = {anchor(pair) for pair in found}
+
+def _anchor(finding) -> int:
+    node, string, _ = finding
+    return id(node if string is None else string)
+
+
+def _ranks_within(statement, findings) -> dict[int, int]:
+    wanted = {_anchor(finding) for finding in findings}
     rank: dict[int, int] = {}
-    work = [module]
+    work = [statement]
     while work and len(rank) < len(wanted):
         node = work.pop()
         key = id(node)
         if key in wanted:
             rank[key] = len(rank)
         work.extend(reversed(node.children))
-    return sorted(found, key=lambda pair: rank.get(anchor(pair), len(rank)))
+    return rank
+
+
+def _statements(module: cst.Module):
+    """Statements and clause headers (except, case) in source order."""
+    work = list(reversed(module.body))
+    while work:
+        statement = work.pop()
+        yield statement
+        work.extend(reversed(_nested_statements(statement)))
+
+
+def _nested_statements(node) -> list:
+    kind = type(node)
+    if kind is cst.SimpleStatementLine:
+        return []
+    nested = []
+    body = getattr(node, "body", None)
+    if type(body) is cst.IndentedBlock:
+        nested.extend(body.body)
+    if kind is cst.Match:
+        nested.extend(node.cases)
+    handlers = getattr(node, "handlers", None)
+    if handlers:
+        nested.extend(handlers)
+    for clause in (getattr(node, "orelse", None), getattr(node, "finalbody", None)):
+        if type(clause) is cst.If:
+            nested.append(clause)
+        elif clause is not None and type(clause.body) is cst.IndentedBlock:
+            nested.extend(clause.body.body)
+    return nested
 
 
 def _handler_table() -> list:
     aliases = {
-        "on_block": ("SimpleStatementLine", "SimpleStatementSuite", "IndentedBlock"),
+        "on_block": ("SimpleStatementSuite", "IndentedBlock"),
         "on_clause": ("Else", "Finally"),
         "on_Global": ("Global", "Nonlocal"),
         "on_Import": ("Import", "LazyImport"),
