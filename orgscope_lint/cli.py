@@ -98,7 +98,7 @@ def check(paths: Sequence[Path], output_format: str, output: Optional[Path],
                        baseline=_load_baseline(baseline_file))
     config, result = _run(paths, config_file, quiet, **run_options)
     if apply_fixes or show_diff:
-        result = _fix(result, config, show_diff,
+        result = _fix(result, config, show_diff, quiet,
                       lambda: _run(paths, config_file, quiet, **run_options)[1])
     if write_baseline_file is not None:
         count = _record_baseline(result, write_baseline_file)
@@ -213,29 +213,36 @@ def init(directory: Path, dotfile: bool) -> None:
                "commented suggestions, then run `orgscope-lint check`")
 
 
-def _fix(result: RunResult, config, show_diff: bool, rerun) -> RunResult:
+def _fix(result: RunResult, config, show_diff: bool, quiet: bool, rerun) -> RunResult:
     """`--diff`: print the fixes and exit; `--fix`: write them, then check again."""
     from .engine import active_rules
     from .fix import plan_fixes, write_fixes
     try:
         plan = plan_fixes(result, config, active_rules(config))
-        for finding, reason in plan.unfixed:
-            click.echo(f"{finding.path}:{finding.line}:{finding.column}: {finding.rule} "
-                       f"{reason}", err=True)
+        if not quiet:
+            for finding, reason in plan.unfixed:
+                click.echo(f"{finding.path}:{finding.line}:{finding.column}: {finding.rule} "
+                           f"{reason}", err=True)
+        summary = (f"{plan.fixed} fix(es) in {len(plan.files)} file(s); "
+                   f"{len(plan.unfixed)} without a safe fix")
         if show_diff:
             click.echo(plan.diff(), nl=False)
-            click.echo(f"orgscope-lint: {plan.fixed} fix(es) in {len(plan.files)} file(s); "
-                       f"{len(plan.unfixed)} without a safe fix", err=True)
+            if not quiet:
+                click.echo(f"orgscope-lint: {summary}", err=True)
             sys.exit(EXIT_FINDINGS if plan.files else EXIT_OK)
         for path, problem in write_fixes(plan):
             click.echo(f"orgscope-lint: {path}: {problem}", err=True)
-        click.echo(f"orgscope-lint: applied {plan.fixed} fix(es) in {len(plan.files)} "
-                   f"file(s); {len(plan.unfixed)} without a safe fix", err=True)
-        return rerun() if plan.files else result
+        if not quiet:
+            click.echo(f"orgscope-lint: applied {summary}", err=True)
     except KeyboardInterrupt:
         click.echo("orgscope-lint: interrupted (every file is either unchanged or fully "
                    "fixed)", err=True)
         sys.exit(130)
+    except Exception:  # never a bare traceback for users; exit 3 with a hint
+        click.echo(traceback.format_exc(), err=True)
+        click.echo(f"orgscope-lint: internal error while fixing: {BUG_HINT}", err=True)
+        sys.exit(EXIT_INTERNAL)
+    return rerun() if plan.files else result
 
 
 @main.command("rules")

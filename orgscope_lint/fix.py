@@ -133,7 +133,7 @@ class _FileFixer:
         try:
             with open(self.abs_path, "rb") as handle:
                 original = handle.read()
-            decode(original)
+            decode(original)  # the same encoding checks as the checker
             module = cst.parse_module(original)
         except (OSError, SourceError) as exc:
             give_up(f"cannot read the file: {getattr(exc, 'strerror', None) or exc}")
