@@ -201,6 +201,16 @@ def test_table_key_override_and_tenant_parameter_of_the_function(tmp_path):
             clerk_org_id = item_id
         db.delete("agents", {"id": item_id})
     """, "no trusted tenant value in scope"),
+    ("""\
+        if item_id:
+            clerk_org_id = current_user["clerk_org_id"]
+        db.delete("agents", {"id": item_id})
+    """, "no trusted tenant value in scope"),  # unbound when item_id is empty
+    ("""\
+        for key in ("a", "b"):
+            clerk_org_id = current_user["clerk_org_id"]
+        db.delete("agents", {"id": item_id})
+    """, "no trusted tenant value in scope"),
 ])
 def test_no_safe_fix(tmp_path, body, reason):
     root = project(tmp_path, {"app/api/routes.py": route(body)})

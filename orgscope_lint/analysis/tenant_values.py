@@ -16,7 +16,7 @@ import libcst as cst
 
 from ..checker import EXTRA_HOOKS
 from .dbcalls import SCOPED, Sink
-from .flow import Env, FlowAnalyzer, dotted, string_value
+from .flow import Env, FlowAnalyzer, dotted, iter_children, string_value
 from .values import Origin
 
 _CACHE_KEY = "tenant_values.envs"
@@ -54,7 +54,9 @@ def trusted_tenant_names(ctx, sink: Sink) -> List[str]:
     common: Optional[Dict[str, FrozenSet[Origin]]] = None
     for env in envs:
         here = {name: origins for name, origins in env.defs.items()
-                if origins and all(judge.trusted(o) for o in origins)}
+                if origins and all(judge.trusted(o) for o in origins)
+                and (all(o.kind == "param" for o in origins)
+                     or _assigned_before(sink.unit, name, sink.call))}
         common = here if common is None else {
             n: o for n, o in common.items() if n in here and here[n] == o}
     groups: Dict[FrozenSet[Origin], List[str]] = {}
@@ -65,6 +67,39 @@ def trusted_tenant_names(ctx, sink: Sink) -> List[str]:
     (names,) = groups.values()
     preferred = [n for n in names if n == ctx.config.tenant_key]
     return [(preferred or names)[0]]
+
+
+def _assigned_before(unit, name: str, call: cst.Call) -> bool:
+    """`name = ...` is a statement of the function's own body that runs before
+    the statement holding `call`: bound on every path that reaches the call
+    (the reaching definitions alone cannot tell a name assigned in one branch
+    only, which would be unbound on the other)."""
+    body = unit.body.body if isinstance(unit.body, cst.BaseSuite) else unit.body
+    for statement in body:
+        if _contains(statement, call):
+            return False
+        if isinstance(statement, cst.SimpleStatementLine) and any(
+                _binds(small, name) for small in statement.body):
+            return True
+    return False
+
+
+def _binds(small: cst.CSTNode, name: str) -> bool:
+    if isinstance(small, cst.Assign):
+        return any(isinstance(t.target, cst.Name) and t.target.value == name
+                   for t in small.targets)
+    return (isinstance(small, cst.AnnAssign) and small.value is not None
+            and isinstance(small.target, cst.Name) and small.target.value == name)
+
+
+def _contains(root: cst.CSTNode, node: cst.CSTNode) -> bool:
+    stack = [root]
+    while stack:
+        current = stack.pop()
+        if current is node:
+            return True
+        stack.extend(iter_children(current))
+    return False
 
 
 class _Judge:
