@@ -594,3 +594,14 @@ def test_cli_fix_then_check_again_and_compile(tmp_path):
 def test_cli_fix_and_diff_together_is_a_usage_error():
     done = cli("check", "--fix", "--diff", str(FIXTURE))
     assert done.returncode == 2 and "exclude each other" in done.stderr
+
+
+def test_cli_fix_only_touches_the_selected_rules(tmp_path):
+    copy = tmp_path / "backend"
+    shutil.copytree(FIXTURE, copy)
+    before = {p: p.read_bytes() for p in copy.rglob("*.py")}
+    done = cli("check", "--fix", "--select", "ORG301", "-q", str(copy))
+    assert done.returncode == 0, done.stdout + done.stderr
+    changed = sorted(p.relative_to(copy).as_posix() for p in before
+                     if p.read_bytes() != before[p])
+    assert changed == ["app/api/v1/export.py"]
