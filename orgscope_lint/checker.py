@@ -222,6 +222,7 @@ def _check_module(facts: FileFacts, path: str, source: Source, module: cst.Modul
                                      sink.operation, result.outcome, result.detail,
                                      result.tenant_key))
         facts.wrappers.extend(_wrappers_of(sink, result, ctx))
+    call_provenance = ctx.cache.get("call-provenance", {})  # from the route analysis
     for pending in db.calls:
         positional, keywords, none_pos, none_kw, star = describe_arguments(pending.call)
         statement = spans.get(pending.statement) if pending.statement is not None else None
@@ -229,6 +230,7 @@ def _check_module(facts: FileFacts, path: str, source: Source, module: cst.Modul
             db.symbol(pending.unit), spans.get(pending.call, Span(1, 1, 1, 1)), pending.callee,
             positional, keywords, none_pos, none_kw, star,
             snippet_of(module, pending.call)[:300], statement.line if statement else None))
+        facts.call_sites[-1].provenance.update(call_provenance.get(pending.call, {}))
     for name, value in ctx.extra.items():
         facts.extra[name] = value
     # dedupe wrappers (a sink in a loop is visited more than once)

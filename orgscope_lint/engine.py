@@ -19,6 +19,7 @@ from .discovery import discover, relative
 from .facts import FileFacts, RawFinding
 from .index import ProjectIndex
 from .model import FileError, Finding, RunResult
+from .routing import route_summaries
 from .rules import RULES, Rule
 
 # Below this many files a process pool costs more than it saves.
@@ -106,6 +107,7 @@ def assemble(all_facts: Sequence[FileFacts], config: Config, options: Options,
         result.db_calls.extend(facts.db_calls)
     for rule in active_rules(config):
         rule.check_project(project, lambda path, finding: raw.append((path, finding)))
+    result.routes = route_summaries(project)
     by_path = {f.path: f for f in all_facts}
     findings = [_finalize(path, finding, config, options, by_path.get(path))
                 for path, finding in raw]

@@ -7,10 +7,13 @@ from .base import Example, Rule
 from .db import (ConditionalScope, InsertWithoutTenant, UnfilteredScan, UnscopedRead,
                  UnscopedWrapperCall, UnscopedWrite)
 from .parse import ParseError
+from .routes import (ClientTenantHeader, PrivilegedClientInRoute, TenantFromRequest,
+                     UnauthenticatedRoute)
 
 RULES: List[Type[Rule]] = sorted([
     ParseError, UnscopedRead, UnscopedWrite, InsertWithoutTenant, ConditionalScope,
     UnfilteredScan, UnscopedWrapperCall,
+    UnauthenticatedRoute, TenantFromRequest, ClientTenantHeader, PrivilegedClientInRoute,
 ], key=lambda r: r.code)
 
 BY_CODE: Dict[str, Type[Rule]] = {r.code: r for r in RULES}
