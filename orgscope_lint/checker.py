@@ -107,6 +107,10 @@ class FileContext:
         self._pending: List[tuple] = []
         self.extra: Dict[str, object] = {}
         self.cache: Dict[str, object] = {}
+        # analyses that need positions of their own nodes share the one codegen
+        # pass of `finish`: they add nodes here and get every span back
+        self.position_nodes: List[cst.CSTNode] = []
+        self.on_positions: List[Callable[[Dict[cst.CSTNode, Span]], None]] = []
 
     # project-aware table questions (the schema, when present, refines config)
     def tenant_key_for(self, table: str) -> str:
@@ -142,7 +146,9 @@ class FileContext:
 
     def finish(self, extra_nodes: Sequence[cst.CSTNode] = ()) -> tuple:
         nodes = [p[1] for p in self._pending] + [p[8] for p in self._pending if p[8]]
-        spans = positions(self.module, nodes + list(extra_nodes))
+        spans = positions(self.module, nodes + list(extra_nodes) + self.position_nodes)
+        for callback in self.on_positions:
+            callback(spans)
         findings = []
         for rule, node, message, symbol, table, operation, fix, snip, stmt in self._pending:
             span = spans.get(node, Span(1, 1, 1, 1))

@@ -112,6 +112,3 @@ class ModuleRoutes:
     # function qualname -> privileged clients it constructs, calls or uses
     privileged: Dict[str, List[PrivilegedUse]] = field(default_factory=dict)
 
-    def is_empty(self) -> bool:
-        return not (self.routers or self.includes or self.routes or self.dependencies
-                    or self.aliases or self.privileged_globals or self.privileged)

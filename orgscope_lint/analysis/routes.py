@@ -19,7 +19,6 @@ from typing import Dict, FrozenSet, List, Optional, Set, Tuple
 import libcst as cst
 
 from .. import checker
-from ..positions import positions
 from ..route_facts import (ModuleRoutes, ParamFact, PrivilegedUse, RouteFact, RouterFact,
                            IncludeFact, TenantValueFact)
 from ..model import Span
@@ -405,16 +404,20 @@ checker.EXTRA_HOOKS.append(RouteHook)
 
 # --- finishing: plain facts with positions ------------------------------------------
 
-def module_routes(ctx) -> ModuleRoutes:
-    """The file's `ModuleRoutes` (memoised); also leaves the argument provenance
-    of handler calls where the checker attaches it to `CallSite`s."""
-    cached = ctx.cache.get("routes")
-    if cached is not None:
-        return cached
+def gather_routes(ctx) -> None:
+    """Leave the file's `ModuleRoutes` in `ctx.extra["routes"]` once positions are
+    known (the checker's single codegen pass), and the argument provenance of
+    handler calls where the checker attaches it to `CallSite`s. Idempotent."""
+    if "routes" in ctx.cache:
+        return
+    ctx.cache["routes"] = True
     db = ctx.db  # runs the flow analysis, and with it the RouteHook
     hook: RouteHook = ctx.cache["route-hook"]
+    ctx.cache["call-provenance"] = {
+        call: {key: "|".join(sorted(sources)) for key, sources in arguments.items()}
+        for call, arguments in hook.arguments.items()}
     scan = hook.scan
-    tenant_values: Dict[str, List[Tuple[cst.Call, object, object]]] = {}
+    tenant_values: Dict[str, list] = {}
     for sink in db.sinks:
         if sink.unit.qualname in hook.handlers and sink.unit.node is not None:
             result = db.classified[sink.call]
@@ -424,9 +427,17 @@ def module_routes(ctx) -> ModuleRoutes:
     nodes += [p for r in scan.routes for p in r.param_nodes]
     nodes += [sink.call for values in tenant_values.values() for sink, _ in values]
     nodes += [call for uses in hook.uses.values() for call in uses]
-    spans = positions(ctx.module, nodes) if nodes else {}
-    blank = Span(1, 1, 1, 1)
+    if not nodes and not scan.routers and not scan.includes and not scan.dependencies \
+            and not scan.aliases and not scan.privileged_globals:
+        return
+    ctx.position_nodes.extend(nodes)
+    ctx.on_positions.append(
+        lambda spans: _finish(ctx, hook, tenant_values, spans))
 
+
+def _finish(ctx, hook: RouteHook, tenant_values, spans) -> None:
+    scan = hook.scan
+    blank = Span(1, 1, 1, 1)
     facts = ModuleRoutes(dict(scan.routers), list(scan.includes), [], dict(scan.dependencies),
                          dict(scan.instances), dict(scan.aliases), scan.privileged_globals)
     headers = ctx.config.tenant_headers
@@ -454,10 +465,4 @@ def module_routes(ctx) -> ModuleRoutes:
     for qualname, uses in hook.uses.items():
         facts.privileged[qualname] = [PrivilegedUse(spans.get(call, blank), name, kind)
                                       for call, (name, kind) in uses.items()]
-    ctx.cache["call-provenance"] = {
-        call: {key: "|".join(sorted(sources)) for key, sources in arguments.items()}
-        for call, arguments in hook.arguments.items()}
-    ctx.cache["routes"] = facts
-    if not facts.is_empty():
-        ctx.extra["routes"] = facts
-    return facts
+    ctx.extra["routes"] = facts

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Dict, List
 
-from ..analysis.routes import is_tenant_header, module_routes
+from ..analysis.routes import gather_routes, is_tenant_header
 from ..facts import RawFinding
 from ..routing import Route, RouteTable, route_table
 from .base import Example, Rule
@@ -34,7 +34,7 @@ class _RouteRule(Rule):
     """Gathers the file's route facts (once, whichever route rule runs first)."""
 
     def check_file(self, ctx) -> None:
-        module_routes(ctx)
+        gather_routes(ctx)
 
 
 def _handlers(table: RouteTable) -> Dict[tuple, List[Route]]:
