@@ -100,6 +100,8 @@ class RouteTable:
     def resolve(self, facts: FileFacts, ref: str, depth: int = 0) -> Optional[Key]:
         """(module, name) that `ref` (as written in `facts`' module) refers to,
         following imports and re-exports; None outside the project."""
+        if ref in routes_of(facts).routers:  # includes routers local to an app factory
+            return facts.module, ref
         parts = ref.split(".")
         head = parts[0]
         if head in facts.imports:

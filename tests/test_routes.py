@@ -478,3 +478,41 @@ def test_module_routes_pickle_round_trip():
     assert [r.qualname for r in routes.routes] == ["dashboard_summary", "dashboard_call"]
     headers = [p for r in routes.routes for p in r.params if p.source == "header"]
     assert [(p.header, p.used) for p in headers] == [("x-client-id", False), ("x-client-id", True)]
+
+
+def test_app_factory_stacked_decorators_and_conditional_includes():
+    result = _run({
+        "app/core/auth.py": AUTH,
+        "app/api.py": """
+            from fastapi import APIRouter
+            router = APIRouter()
+
+            @router.get("/a")
+            @router.get("/alias-of-a")
+            def a(): ...
+        """,
+        "app/main.py": """
+            from fastapi import Depends, FastAPI
+            from app.api import router
+            from app.core.auth import get_current_user
+            from app.core.config import settings
+
+            def create_app() -> FastAPI:
+                app = FastAPI()
+                if settings.debug:
+                    app.include_router(router, prefix="/debug")
+                else:
+                    app.include_router(router, prefix="/api", dependencies=[Depends(get_current_user)])
+
+                @app.get("/health")
+                def health():
+                    return {"ok": True}
+
+                return app
+        """,
+    }, **{"public-routes": ["GET /health"]})
+    assert _paths(result) == [
+        (("GET",), "/api/a"), (("GET",), "/api/alias-of-a"),
+        (("GET",), "/debug/a"), (("GET",), "/debug/alias-of-a"), (("GET",), "/health")]
+    [finding] = _codes(result, "ORG201")
+    assert finding.message.startswith("GET /debug/a (and 1 more) (a) has no auth dependency")

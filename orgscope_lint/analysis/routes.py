@@ -23,7 +23,7 @@ from ..route_facts import (ModuleRoutes, ParamFact, PrivilegedUse, RouteFact, Ro
                            IncludeFact, TenantValueFact)
 from ..model import Span
 from .flow import Env, FlowAnalyzer, dotted, iter_children, string_value
-from .module import Unit
+from .module import Unit, _blocks_of
 from .provenance import Tracer
 
 ROUTER_CONSTRUCTORS = {"APIRouter": "fastapi", "FastAPI": "fastapi",
@@ -128,13 +128,12 @@ class _Declarations:
             if aliased:
                 scan.aliases[name] = aliased
         scan.privileged_globals = tuple(globals_)
-        for stmt in module.body:
+        for stmt in _flatten(module.body):
             if isinstance(stmt, cst.SimpleStatementLine):
-                for small in stmt.body:
-                    if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
-                        self._include(small.value)
+                self._includes(stmt, {})
             elif isinstance(stmt, cst.FunctionDef):
-                self._function(stmt, stmt.name.value)
+                self._function(stmt, stmt.name.value, {})
+                self._factory(stmt)
             elif isinstance(stmt, cst.ClassDef):
                 for item in stmt.body.body:
                     if isinstance(item, cst.FunctionDef) and item.name.value in (
@@ -164,7 +163,37 @@ class _Declarations:
         deps = dependency_list(_arg(call, None, "dependencies"))
         return RouterFact(name, kind, prefix or "", deps)
 
-    def _include(self, call: cst.Call) -> None:
+    def _factory(self, node: cst.FunctionDef) -> None:
+        """`def create_app(): app = FastAPI(); app.include_router(...)`, with routes
+        nested in it: routers local to the function are named `create_app.app`."""
+        local: Dict[str, str] = {}
+        body = list(_flatten(node.body.body))
+        for stmt in body:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.Assign) and isinstance(small.value, cst.Call) \
+                            and len(small.targets) == 1 \
+                            and isinstance(small.targets[0].target, cst.Name):
+                        kind = self._router_kind(dotted(small.value.func))
+                        if kind is not None:
+                            name = small.targets[0].target.value
+                            local[name] = f"{node.name.value}.{name}"
+                            self.scan.routers[local[name]] = self._router(
+                                local[name], kind, small.value)
+        if not local:
+            return
+        for stmt in body:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                self._includes(stmt, local)
+            elif isinstance(stmt, cst.FunctionDef):
+                self._function(stmt, f"{node.name.value}.{stmt.name.value}", local)
+
+    def _includes(self, stmt: cst.SimpleStatementLine, local: Dict[str, str]) -> None:
+        for small in stmt.body:
+            if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+                self._include(small.value, local)
+
+    def _include(self, call: cst.Call, local: Dict[str, str]) -> None:
         func = call.func
         if not isinstance(func, cst.Attribute):
             return
@@ -179,28 +208,29 @@ class _Declarations:
         flask = method == "register_blueprint"
         prefix = string_value(_arg(call, None, "url_prefix" if flask else "prefix"))
         self.scan.includes.append(IncludeFact(
-            parent, child_name, prefix, dependency_list(_arg(call, None, "dependencies")),
+            local.get(parent, parent), local.get(child_name, child_name), prefix, dependency_list(_arg(call, None, "dependencies")),
             flask))
 
     # functions, handlers and their parameters
-    def _function(self, node: cst.FunctionDef, qualname: str) -> None:
-        deps = self._param_dependencies(node)
-        if deps:
-            self.scan.dependencies[qualname] = deps
-        for decorator in node.decorators:
-            route = self._route(decorator, node, qualname)
+    def _function(self, node: cst.FunctionDef, qualname: str, local: Dict[str, str]) -> None:
+        if not local:
+            deps = self._param_dependencies(node)
+            if deps:
+                self.scan.dependencies[qualname] = deps
+        for decorator in node.decorators:  # stacked route decorators: one route each
+            route = self._route(decorator, node, qualname, local)
             if route is not None:
                 self.scan.routes.append(route)
-                return
 
     def _route(self, decorator: cst.Decorator, node: cst.FunctionDef,
-               qualname: str) -> Optional[_Route]:
+               qualname: str, local: Dict[str, str]) -> Optional[_Route]:
         call = decorator.decorator
         if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Attribute):
             return None
         router = dotted(call.func.value)
         if not router:
             return None
+        router = local.get(router, router)
         head = router.split(".")[0]
         if router not in self.scan.routers and head not in self.info.imports:
             return None  # not a router by construction
@@ -315,6 +345,21 @@ class _Declarations:
                 if source is not None:
                     return source, node
         return None
+
+
+def _flatten(body) -> List[cst.CSTNode]:
+    """Statements of a block, looking into `if` / `try` blocks (conditional
+    includes, `try: import ...`)."""
+    found: List[cst.CSTNode] = []
+    stack = list(reversed(list(body)))
+    while stack:
+        stmt = stack.pop()
+        if isinstance(stmt, (cst.If, cst.Try)):
+            for block in reversed(_blocks_of(stmt)):
+                stack.extend(reversed(list(block)))
+        else:
+            found.append(stmt)
+    return found
 
 
 def _all_params(node: cst.FunctionDef) -> List[cst.Param]:
