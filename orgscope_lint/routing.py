@@ -83,6 +83,10 @@ class RouteTable:
                 child = self.resolve(facts, include.child)
                 if parent in self.routers and child in self.routers:
                     self.parents.setdefault(child, []).append((parent, facts, include))
+        self._sites: Dict[Tuple[str, Optional[str]], List[CallSite]] = {}
+        for facts in project.files:
+            for site in facts.call_sites:
+                self._sites.setdefault((facts.path, site.symbol), []).append(site)
         self._mounts: Dict[Key, List[Mount]] = {}
         self.routes: List[Route] = []
         self.by_handler: Dict[Tuple[str, str], List[Route]] = {}
@@ -282,9 +286,7 @@ class RouteTable:
             found.append(TenantValue(route, value.span, verdict, culprits,
                                      f"{value.method} on '{value.table}'", value.expression,
                                      fact.qualname))
-        for site in route.facts.call_sites:
-            if site.symbol != fact.qualname:
-                continue
+        for site in self.sites(route.facts, fact.qualname):
             for wrapper in self.project.resolve_call(route.facts, site):
                 sources = _argument_sources(site, wrapper)
                 if sources is None:
@@ -296,6 +298,14 @@ class RouteTable:
                     f"'{wrapper.table}')", "", fact.qualname, site.snippet,
                     site.statement_line))
         return found
+
+    def sites(self, facts: FileFacts, qualname: str) -> List[CallSite]:
+        """Call sites inside the function `qualname` of `facts`' module."""
+        return self._sites.get((facts.path, qualname), [])
+
+    def auth_params(self, route: Route) -> List[str]:
+        return [p.name for p in route.fact.params
+                if self.param_role(route.facts, p) == "auth"]
 
     # -- privileged clients ----------------------------------------------------------
     def privileged_uses(self, facts: FileFacts, qualname: str) -> List[PrivilegedUse]:

@@ -516,3 +516,26 @@ def test_app_factory_stacked_decorators_and_conditional_includes():
         (("GET",), "/debug/a"), (("GET",), "/debug/alias-of-a"), (("GET",), "/health")]
     [finding] = _codes(result, "ORG201")
     assert finding.message.startswith("GET /debug/a (and 1 more) (a) has no auth dependency")
+
+
+def test_constant_prefixes_and_header_naming():
+    result = _run({"app/x.py": """
+        from fastapi import APIRouter, Header
+
+        PREFIX = "/v2"
+        router = APIRouter(prefix=PREFIX)
+
+        @router.get("/a")
+        def a(
+            x_org_id: str = Header(...),
+            x_tenant_id: str = Header(..., convert_underscores=False),
+            client: str = Header(..., alias="X-Client-Id"),
+        ):
+            return client
+    """})
+    assert _paths(result) == [(("GET",), "/v2/a")]
+    messages = sorted(f.message for f in _codes(result, "ORG203"))
+    assert len(messages) == 2
+    assert "`x-client-id` into `client` and uses it" in messages[0]
+    assert "`x-org-id` into `x_org_id` but never uses it" in messages[1]
+    assert "Depends(get_current_user)" in _codes(result, "ORG201")[0].message

@@ -145,6 +145,12 @@ class _Declarations:
                             scan.dependencies[key] = deps
         return scan
 
+    def _string(self, node: Optional[cst.CSTNode]) -> Optional[str]:
+        """A string literal or a module-level string constant (`prefix=API_PREFIX`)."""
+        if isinstance(node, cst.Name):
+            return self.info.constants.get(node.value)
+        return string_value(node)
+
     # routers and includes
     def _router_kind(self, func: Optional[str]) -> Optional[str]:
         if not func:
@@ -159,7 +165,7 @@ class _Declarations:
         return kind
 
     def _router(self, name: str, kind: str, call: cst.Call) -> RouterFact:
-        prefix = string_value(_arg(call, None, "prefix" if kind == "fastapi" else "url_prefix"))
+        prefix = self._string(_arg(call, None, "prefix" if kind == "fastapi" else "url_prefix"))
         deps = dependency_list(_arg(call, None, "dependencies"))
         return RouterFact(name, kind, prefix or "", deps)
 
@@ -206,7 +212,7 @@ class _Declarations:
         if not parent or not child_name:
             return
         flask = method == "register_blueprint"
-        prefix = string_value(_arg(call, None, "url_prefix" if flask else "prefix"))
+        prefix = self._string(_arg(call, None, "url_prefix" if flask else "prefix"))
         self.scan.includes.append(IncludeFact(
             local.get(parent, parent), local.get(child_name, child_name), prefix, dependency_list(_arg(call, None, "dependencies")),
             flask))
@@ -247,7 +253,7 @@ class _Declarations:
             methods = ("WEBSOCKET",)
         else:
             return None
-        path = string_value(_arg(call, 0, "rule" if attr == "route" else "path"))
+        path = self._string(_arg(call, 0, "rule" if attr == "route" else "path"))
         if path is None:
             path = "<dynamic>"
         others = tuple(filter(None, (dotted(d.decorator.func) if isinstance(
@@ -317,7 +323,11 @@ class _Declarations:
             header = None
             if source == "header":
                 alias = string_value(_arg(call, None, "alias"))
-                header = (alias or name.replace("_", "-")).lower()
+                keep = _arg(call, None, "convert_underscores")
+                if not (isinstance(keep, cst.Name) and keep.value == "False"):
+                    name = name.replace("_", "-")
+                header = (alias or name).lower()
+                name = param.name.value
             return ParamFact(name, source, dependency, header, False, span)
         type_name = _last(dotted(annotation.value if isinstance(annotation, cst.Subscript)
                                  else annotation) if annotation is not None else None)

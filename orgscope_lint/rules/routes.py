@@ -213,10 +213,14 @@ def delete_call(call_id):
             if not exposed:
                 continue
             route = exposed[0]
+            configured = project.config.auth_dependencies
+            fix = (f"`Depends({configured[0]})`" if configured and route.fact.kind == "fastapi"
+                   else "an auth dependency" if route.fact.kind == "fastapi"
+                   else "an auth decorator")
             emit(route.facts.path, RawFinding(
                 self.code, route.fact.span,
                 f"{_label(exposed)} ({route.fact.qualname}) has no auth dependency: add "
-                f"`Depends(<auth dependency>)` or list it in public-routes",
+                f"{fix} or list it in public-routes",
                 symbol=route.fact.qualname, operation="route"))
 
 
@@ -341,6 +345,8 @@ def create_agent():
         for routes in _handlers(table).values():
             if all(r.public for r in routes):
                 continue  # signed webhooks: the payload is all there is
+            auth = table.auth_params(routes[0])
+            use = f"`{auth[0]}` (the auth dependency)" if auth else "the auth dependency"
             for value in table.tenant_values(routes[0]):
                 if value.verdict != "request":
                     continue
@@ -349,7 +355,7 @@ def create_agent():
                 emit(value.route.facts.path, RawFinding(
                     self.code, value.span,
                     f"{_label(routes)}: the tenant id for {value.what} comes from {source}"
-                    f"{via}: take it from the auth dependency's result instead",
+                    f"{via}: take it from {use} instead",
                     symbol=value.symbol, operation="route", snippet=value.snippet,
                     statement_line=value.statement_line))
 
@@ -595,9 +601,7 @@ async def list_agents(current_user: dict = Depends(get_current_user)):
                     report(param.span, f"injects the privileged client `{dependency}` "
                                        "(bypasses RLS) into a user route: depend on the "
                                        "user-scoped client")
-            for site in facts.call_sites:
-                if site.symbol != qualname:
-                    continue
+            for site in table.sites(facts, qualname):
                 for owner, unit in table.callee_units(facts, site):
                     uses = table.privileged_uses(owner, unit)
                     if uses:
