@@ -215,7 +215,9 @@ class RouteTable:
             return (target_name,)
         owner = self.modules[module]
         routes = routes_of(owner)
-        declared = routes.dependencies.get(target_name, ())
+        # a function, or a class: FastAPI calls `__init__`, or `__call__` of an instance
+        declared = routes.dependencies.get(target_name) or routes.dependencies.get(
+            f"{target_name}.__call__", ())
         if not declared and target_name in routes.instances:
             # `checker = RoleChecker(...)`; `Depends(checker)` calls `RoleChecker.__call__`
             cls = self.resolve(owner, routes.instances[target_name])

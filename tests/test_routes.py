@@ -539,3 +539,21 @@ def test_constant_prefixes_and_header_naming():
     assert "`x-client-id` into `client` and uses it" in messages[0]
     assert "`x-org-id` into `x_org_id` but never uses it" in messages[1]
     assert "Depends(get_current_user)" in _codes(result, "ORG201")[0].message
+
+
+def test_security_with_an_instance_uses_the_class_call_dependencies():
+    result = _run({"app/core/auth.py": AUTH, "app/api/x.py": """
+        from fastapi import APIRouter, Depends, Security
+        from app.core.auth import get_current_user
+
+        class Bearer:
+            def __call__(self, user: dict = Depends(get_current_user)):
+                return user
+
+        router = APIRouter()
+
+        @router.get("/a")
+        def a(user=Security(Bearer())): ...
+    """})
+    assert _codes(result, "ORG201") == []
+    assert result.routes[0]["auth"] == ["Bearer", "get_current_user"]
