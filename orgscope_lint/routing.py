@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .facts import CallSite, FileFacts, WrapperSummary
-from .route_facts import (FLASK_REQUEST, PARAM, ModuleRoutes, ParamFact, PrivilegedUse,
-                          RouteFact, RouterFact, IncludeFact)
+from .model import Span
+from .route_facts import (FLASK_REQUEST, PARAM, IncludeFact, ModuleRoutes, ParamFact,
+                          PrivilegedUse, RouteFact, RouterFact)
 
 Key = Tuple[str, str]  # (module, top-level name)
 Dep = Tuple[FileFacts, str]  # a dependency as written, with the module it is written in
@@ -56,7 +57,7 @@ class TenantValue:
     """A tenant value a DB call or wrapper call receives inside a handler."""
 
     route: Route
-    span: object
+    span: Span
     verdict: str  # auth | request | unknown
     culprits: Tuple[str, ...]  # how the untrusted input is described
     what: str  # "select on 'calls'" / "`get_call`'s org_id argument"

@@ -557,3 +557,26 @@ def test_security_with_an_instance_uses_the_class_call_dependencies():
     """})
     assert _codes(result, "ORG201") == []
     assert result.routes[0]["auth"] == ["Bearer", "get_current_user"]
+
+
+def test_an_imported_privileged_instance_is_found_without_naming_its_class():
+    result = _run({"app/core/auth.py": AUTH, "app/services/admin.py": """
+        from app.core.database import DatabaseAdminService
+        admin_db = DatabaseAdminService()
+        settings_db = object()
+    """, "app/api/x.py": """
+        from fastapi import APIRouter, Depends
+        from app.core.auth import get_current_user
+        from app.services.admin import admin_db, settings_db
+
+        router = APIRouter()
+
+        @router.get("/a")
+        def a(current_user: dict = Depends(get_current_user)):
+            settings_db.get("x")
+            admin_db.count("agents", {"clerk_org_id": current_user["clerk_org_id"]})
+            return admin_db.select("agents", {"clerk_org_id": current_user["clerk_org_id"]})
+    """})
+    [finding] = _codes(result, "ORG204")
+    assert finding.line == 11
+    assert "`admin_db`" in finding.message and finding.message.startswith("GET /a: ")

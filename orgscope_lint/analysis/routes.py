@@ -14,14 +14,14 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, List, Optional, Set, Tuple
+from typing import Dict, FrozenSet, List, Optional, Tuple
 
 import libcst as cst
 
 from .. import checker
-from ..route_facts import (ModuleRoutes, ParamFact, PrivilegedUse, RouteFact, RouterFact,
-                           IncludeFact, TenantValueFact)
 from ..model import Span
+from ..route_facts import (IncludeFact, ModuleRoutes, ParamFact, PrivilegedUse, RouteFact,
+                           RouterFact, TenantValueFact)
 from .flow import Env, FlowAnalyzer, dotted, iter_children, string_value
 from .module import Unit, _blocks_of
 from .provenance import Tracer
@@ -421,7 +421,7 @@ class RouteHook:
         self.in_handler = unit.qualname in self.handlers and unit.node is not None
 
     def __call__(self, call: cst.Call, env: Env, analyzer: FlowAnalyzer) -> None:
-        if self.privileged_text and self.unit is not None and self.unit.node is not None:
+        if self.unit is not None and self.unit.node is not None:
             self._privileged(call, env)
         if self.in_handler:
             # a call in a loop is met again with a wider environment: join
@@ -439,16 +439,22 @@ class RouteHook:
 
     def _privileged(self, call: cst.Call, env: Env) -> None:
         func = call.func
-        name = dotted(func)
         use = None
-        if name and _last(name) in self.privileged:
-            use = (name, "call")
-        elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+        if self.privileged_text:
+            name = dotted(func)
+            if name and _last(name) in self.privileged:
+                use = (name, "call")
+        if use is None and isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
             base = func.value.value
             if base not in env.defs:  # a global, not a local or parameter
                 if base in self.scan.privileged_globals:
                     use = (base, "global")
                 elif base in self.imported:
+                    # maybe another module's privileged instance: the project stage
+                    # knows; the first use per function is enough to tell
+                    uses = self.uses.get(self.unit.qualname, {})
+                    if (base, "import") in uses.values():
+                        return
                     use = (base, "import")
         if use is not None:
             self.uses.setdefault(self.unit.qualname, {})[call] = use
