@@ -33,8 +33,8 @@ class RouterFact:
 
 @dataclass(frozen=True)
 class IncludeFact:
-    """`parent.include_router(child, prefix=..., dependencies=[...])` or
-    `parent.register_blueprint(child, url_prefix=...)`."""
+    """`parent.include_router(child, prefix=..., dependencies=[...])`,
+    `parent.register_blueprint(child, url_prefix=...)` or `parent.mount(path, child)`."""
 
     parent: str
     child: str

@@ -580,3 +580,22 @@ def test_an_imported_privileged_instance_is_found_without_naming_its_class():
     [finding] = _codes(result, "ORG204")
     assert finding.line == 11
     assert "`admin_db`" in finding.message and finding.message.startswith("GET /a: ")
+
+
+def test_a_mounted_sub_application_contributes_its_path():
+    result = _run({"app/main.py": """
+        from fastapi import FastAPI
+        from fastapi.staticfiles import StaticFiles
+        from app.v2 import v2_app
+
+        app = FastAPI()
+        app.mount("/v2", v2_app)
+        app.mount("/static", StaticFiles(directory="static"))
+    """, "app/v2.py": """
+        from fastapi import FastAPI
+        v2_app = FastAPI()
+
+        @v2_app.get("/items")
+        def items(): ...
+    """})
+    assert _paths(result) == [(("GET",), "/v2/items")]

@@ -40,7 +40,7 @@ _SCALAR_TYPES = ("str", "int", "float", "bool", "UUID", "date", "datetime", "Opt
 _PATH_PARAM = re.compile(r"{(\w+)(?::[^}]*)?}")
 # Files without any of these cannot declare routes, dependencies or aliases.
 _ROUTE_TEXT = re.compile(rb"APIRouter|FastAPI|Blueprint|Flask|Depends|Security|Annotated|"
-                         rb"include_router|register_blueprint|@[\w.]+\.(?:get|post|put|patch|"
+                         rb"include_router|register_blueprint|\.mount\(|@[\w.]+\.(?:get|post|put|patch|"
                          rb"delete|head|options|trace|api_route|websocket|route)\(")
 
 
@@ -204,18 +204,22 @@ class _Declarations:
         if not isinstance(func, cst.Attribute):
             return
         method = func.attr.value
-        if method not in ("include_router", "register_blueprint"):
+        if method == "include_router":
+            child, prefix = _arg(call, 0, "router"), _arg(call, None, "prefix")
+        elif method == "register_blueprint":
+            child, prefix = _arg(call, 0, "blueprint"), _arg(call, None, "url_prefix")
+        elif method == "mount":  # a sub-application: `app.mount("/v2", v2_app)`
+            child, prefix = _arg(call, 1, "app"), _arg(call, 0, "path")
+        else:
             return
         parent = dotted(func.value)
-        child = _arg(call, 0, "router" if method == "include_router" else "blueprint")
         child_name = dotted(child) if child is not None else None
         if not parent or not child_name:
             return
-        flask = method == "register_blueprint"
-        prefix = self._string(_arg(call, None, "url_prefix" if flask else "prefix"))
         self.scan.includes.append(IncludeFact(
-            local.get(parent, parent), local.get(child_name, child_name), prefix, dependency_list(_arg(call, None, "dependencies")),
-            flask))
+            local.get(parent, parent), local.get(child_name, child_name), self._string(prefix),
+            dependency_list(_arg(call, None, "dependencies")),
+            method == "register_blueprint"))
 
     # functions, handlers and their parameters
     def _function(self, node: cst.FunctionDef, qualname: str, local: Dict[str, str]) -> None:

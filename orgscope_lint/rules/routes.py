@@ -330,6 +330,8 @@ async def get_call(
 from flask import Blueprint, request
 from flask_login import login_required
 
+from app.db import db
+
 bp = Blueprint("agents", __name__)
 
 @bp.post("/agents")
@@ -569,7 +571,9 @@ router = APIRouter()
 @router.get("/agents")
 async def list_agents(current_user: dict = Depends(get_current_user)):
     return admin_db.select("agents", {"clerk_org_id": current_user["clerk_org_id"]})  # expect: ORG204
-""", files={"app/services/admin.py": "admin_db = DatabaseAdminService()\n"}),
+""", files={"app/services/admin.py": (
+            "from app.core.database import DatabaseAdminService\n\n"
+            "admin_db = DatabaseAdminService()\n")}),
     )
 
     def check_project(self, project, emit) -> None:
