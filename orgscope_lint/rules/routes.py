@@ -7,11 +7,11 @@ route's method and full path.
 """
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import List
 
 from ..analysis.routes import gather_routes, is_tenant_header
 from ..facts import RawFinding
-from ..routing import Route, RouteTable, route_table
+from ..routing import Route, route_table
 from .base import Example, Rule
 
 _AUTH = """
@@ -35,10 +35,6 @@ class _RouteRule(Rule):
 
     def check_file(self, ctx) -> None:
         gather_routes(ctx)
-
-
-def _handlers(table: RouteTable) -> Dict[tuple, List[Route]]:
-    return table.by_handler
 
 
 def _label(routes: List[Route]) -> str:
@@ -208,7 +204,7 @@ def delete_call(call_id):
 
     def check_project(self, project, emit) -> None:
         table = route_table(project)
-        for routes in _handlers(table).values():
+        for routes in table.by_handler.values():
             exposed = [r for r in routes if r.auth is None and r.public is None]
             if not exposed:
                 continue
@@ -344,7 +340,7 @@ def create_agent():
 
     def check_project(self, project, emit) -> None:
         table = route_table(project)
-        for routes in _handlers(table).values():
+        for routes in table.by_handler.values():
             if all(r.public for r in routes):
                 continue  # signed webhooks: the payload is all there is
             auth = table.auth_params(routes[0])
@@ -453,7 +449,7 @@ async def list_agents(
     def check_project(self, project, emit) -> None:
         table = route_table(project)
         patterns = project.config.tenant_headers
-        for routes in _handlers(table).values():
+        for routes in table.by_handler.values():
             route = routes[0]
             for param in route.fact.params:
                 if param.source != "header" or not is_tenant_header(param.header, patterns):
@@ -579,41 +575,43 @@ async def list_agents(current_user: dict = Depends(get_current_user)):
     def check_project(self, project, emit) -> None:
         table = route_table(project)
         privileged = set(project.config.privileged_clients)
-        for routes in _handlers(table).values():
+        for routes in table.by_handler.values():
             authenticated = [r for r in routes if r.auth]
             if not authenticated:
                 continue
             route = authenticated[0]
-            facts, qualname = route.facts, route.fact.qualname
-            label = _label(authenticated)
             seen = set()
-
-            def report(span, message, snippet="", statement_line=None):
+            for span, message, snippet, statement_line in _privileged_in(table, route,
+                                                                         privileged):
                 if (span.line, span.column) in seen:
-                    return
+                    continue
                 seen.add((span.line, span.column))
-                emit(facts.path, RawFinding(self.code, span, f"{label}: {message}",
-                                            symbol=qualname, operation="route",
-                                            snippet=snippet, statement_line=statement_line))
+                emit(route.facts.path, RawFinding(
+                    self.code, span, f"{_label(authenticated)}: {message}",
+                    symbol=route.fact.qualname, operation="route", snippet=snippet,
+                    statement_line=statement_line))
 
-            for use in table.privileged_uses(facts, qualname):
-                report(use.span, f"uses the privileged client `{use.name}` (bypasses RLS) in "
-                                 "a user route: use the user-scoped client")
-            for param in route.fact.params:
-                dependency = param.dependency or ""
-                if dependency.rsplit(".", 1)[-1] in privileged:
-                    report(param.span, f"injects the privileged client `{dependency}` "
-                                       "(bypasses RLS) into a user route: depend on the "
-                                       "user-scoped client")
-            for site in table.sites(facts, qualname):
-                for owner, unit in table.callee_units(facts, site):
-                    uses = table.privileged_uses(owner, unit)
-                    if uses:
-                        report(site.span, f"calls `{unit}`, which uses the privileged client "
-                                          f"`{uses[0].name}` (bypasses RLS): pass it the "
-                                          "user-scoped client", site.snippet,
-                                          site.statement_line)
-                        break
+
+def _privileged_in(table, route: Route, privileged):
+    """(span, message, snippet, statement line) of each privileged client the
+    handler uses: itself, through a dependency, or one call down."""
+    facts, qualname = route.facts, route.fact.qualname
+    for use in table.privileged_uses(facts, qualname):
+        yield (use.span, f"uses the privileged client `{use.name}` (bypasses RLS) in a user "
+                         "route: use the user-scoped client", "", None)
+    for param in route.fact.params:
+        dependency = param.dependency or ""
+        if dependency.rsplit(".", 1)[-1] in privileged:
+            yield (param.span, f"injects the privileged client `{dependency}` (bypasses RLS) "
+                               "into a user route: depend on the user-scoped client", "", None)
+    for site in table.sites(facts, qualname):
+        for owner, unit in table.callee_units(facts, site):
+            uses = table.privileged_uses(owner, unit)
+            if uses:
+                yield (site.span, f"calls `{unit}`, which uses the privileged client "
+                                  f"`{uses[0].name}` (bypasses RLS): pass it the user-scoped "
+                                  "client", site.snippet, site.statement_line)
+                break
 
 
 __all__ = ["UnauthenticatedRoute", "TenantFromRequest", "ClientTenantHeader",
