@@ -158,9 +158,7 @@ class RouteTable:
         return found
 
     def _route(self, facts: FileFacts, fact: RouteFact, mount: Mount) -> Route:
-        path = (mount.prefix + fact.path) if fact.path != "<dynamic>" else \
-            mount.prefix + "/<dynamic>"
-        path = path or "/"
+        path = mount.prefix + fact.path or "/"
         candidates: List[Dep] = [(facts, p.dependency) for p in fact.params if p.dependency]
         candidates += [(facts, d) for d in fact.dependencies]
         candidates += list(mount.dependencies)

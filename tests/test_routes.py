@@ -368,6 +368,7 @@ async def handler({params}, current_user: dict = Depends(get_current_user)):
     ('org if org else current_user["clerk_org_id"]', True),
     ('current_user["clerk_org_id"] if org else current_user["user_id"]', False),
     ('str(org).strip()', True),
+    ('getattr(data, "org_id")', True),
     ('request.headers.get("x-org")', True),
     ('request.state.org_id', False),
     ('lookup_org(org)', False),
@@ -599,3 +600,19 @@ def test_a_mounted_sub_application_contributes_its_path():
         def items(): ...
     """})
     assert _paths(result) == [(("GET",), "/v2/items")]
+
+
+def test_a_prefix_that_is_not_a_literal_shows_as_its_expression():
+    result = _run({"app/main.py": """
+        from fastapi import APIRouter, FastAPI
+        from app.core.config import settings
+
+        app = FastAPI()
+        router = APIRouter()
+
+        @router.get("/items")
+        def items(): ...
+
+        app.include_router(router, prefix=settings.API_V1_STR)
+    """})
+    assert _paths(result) == [(("GET",), "{settings.API_V1_STR}/items")]

@@ -19,7 +19,8 @@ from ..route_facts import CONSTANT, FLASK_REQUEST, OPAQUE, PARAM, REQUEST_STATE
 from .values import Origin
 
 # Calls that convert a value without changing where it comes from.
-_CONVERSIONS = frozenset({"str", "int", "UUID", "uuid.UUID", "cast", "typing.cast"})
+_CONVERSIONS = frozenset({"str", "int", "UUID", "uuid.UUID", "cast", "typing.cast",
+                          "getattr"})
 _MAX_DEPTH = 40
 
 

@@ -146,10 +146,17 @@ class _Declarations:
         return scan
 
     def _string(self, node: Optional[cst.CSTNode]) -> Optional[str]:
-        """A string literal or a module-level string constant (`prefix=API_PREFIX`)."""
-        if isinstance(node, cst.Name):
-            return self.info.constants.get(node.value)
-        return string_value(node)
+        """A string literal or a module-level string constant (`prefix=API_PREFIX`);
+        any other expression shows as itself in braces (`{settings.API_V1_STR}`)
+        rather than silently vanishing from the path."""
+        if node is None:
+            return None
+        if isinstance(node, cst.Name) and node.value in self.info.constants:
+            return self.info.constants[node.value]
+        value = string_value(node)
+        if value is not None:
+            return value
+        return "{" + (dotted(node) or "...") + "}"
 
     # routers and includes
     def _router_kind(self, func: Optional[str]) -> Optional[str]:
@@ -257,9 +264,7 @@ class _Declarations:
             methods = ("WEBSOCKET",)
         else:
             return None
-        path = self._string(_arg(call, 0, "rule" if attr == "route" else "path"))
-        if path is None:
-            path = "<dynamic>"
+        path = self._string(_arg(call, 0, "rule" if attr == "route" else "path")) or ""
         others = tuple(filter(None, (dotted(d.decorator.func) if isinstance(
             d.decorator, cst.Call) else dotted(d.decorator) for d in node.decorators
             if d is not decorator)))
