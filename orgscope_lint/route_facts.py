@@ -20,6 +20,10 @@ REQUEST_STATE = "request-state"  # `request.state.x` / flask `g.x`: set by middl
 CONSTANT = "constant"
 OPAQUE = "opaque"          # a call result, a global: the tool cannot tell
 
+# Wraps a prefix or path written as an expression (`prefix=settings.API_V1_STR`),
+# looked up at project level; shown as `{settings.API_V1_STR}` when unknown.
+EXPRESSION = "\x00"
+
 
 @dataclass(frozen=True)
 class RouterFact:
@@ -111,4 +115,8 @@ class ModuleRoutes:
     privileged_globals: Tuple[str, ...] = ()
     # function qualname -> privileged clients it constructs, calls or uses
     privileged: Dict[str, List[PrivilegedUse]] = field(default_factory=dict)
+    # module-level string constants, and string attributes of classes
+    # (`class Settings: API_V1_STR: str = "/api/v1"`), for prefixes written as names
+    constants: Dict[str, str] = field(default_factory=dict)
+    class_constants: Dict[str, Dict[str, str]] = field(default_factory=dict)
 

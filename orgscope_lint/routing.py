@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from .facts import CallSite, FileFacts, WrapperSummary
 from .model import Span
-from .route_facts import (FLASK_REQUEST, PARAM, IncludeFact, ModuleRoutes, ParamFact,
+from .route_facts import (EXPRESSION, FLASK_REQUEST, PARAM, IncludeFact, ModuleRoutes, ParamFact,
                           PrivilegedUse, RouteFact, RouterFact)
 
 Key = Tuple[str, str]  # (module, top-level name)
@@ -144,21 +144,23 @@ class RouteTable:
         for parent, includer, include in self.parents.get(key, ()):
             if parent in visiting or parent == key:
                 continue
-            if include.replaces_prefix and include.prefix is not None:
-                segment = include.prefix
+            prefix = self.expand(includer, include.prefix) if include.prefix is not None \
+                else None
+            if include.replaces_prefix and prefix is not None:
+                segment = prefix
             else:
-                segment = (include.prefix or "") + router.prefix
+                segment = (prefix or "") + self.expand(facts, router.prefix)
             through = tuple((includer, d) for d in include.dependencies)
             for above in self.mounts(parent, visiting | {key}):
                 found.append(Mount(above.prefix + segment,
                                    above.dependencies + through + own))
         if not found:
-            found = [Mount(router.prefix, own)]
+            found = [Mount(self.expand(facts, router.prefix), own)]
         self._mounts[key] = found
         return found
 
     def _route(self, facts: FileFacts, fact: RouteFact, mount: Mount) -> Route:
-        path = mount.prefix + fact.path or "/"
+        path = mount.prefix + self.expand(facts, fact.path) or "/"
         candidates: List[Dep] = [(facts, p.dependency) for p in fact.params if p.dependency]
         candidates += [(facts, d) for d in fact.dependencies]
         candidates += list(mount.dependencies)
@@ -186,6 +188,35 @@ class RouteTable:
                     route.path.rstrip("/") or "/", glob.rstrip("/") or "/"):
                 return pattern
         return None
+
+    def expand(self, facts: FileFacts, text: str) -> str:
+        """Replace each expression in a prefix or path by the string constant it
+        names (a module constant, or a settings class attribute through an
+        instance: `settings.API_V1_STR`), or by `{expression}` when unknown."""
+        if EXPRESSION not in text:
+            return text
+        parts = text.split(EXPRESSION)
+        for index in range(1, len(parts), 2):
+            value = self.constant(facts, parts[index])
+            parts[index] = value if value is not None else "{" + parts[index] + "}"
+        return "".join(parts)
+
+    def constant(self, facts: FileFacts, expression: str) -> Optional[str]:
+        target = self.resolve(facts, expression)
+        if target is not None:
+            return routes_of(self.modules[target[0]]).constants.get(target[1])
+        head, _, attribute = expression.rpartition(".")
+        owner_key = self.resolve(facts, head) if head else None
+        if owner_key is None or "." in attribute:
+            return None
+        owner = routes_of(self.modules[owner_key[0]])
+        cls_key: Optional[Key] = owner_key
+        if owner_key[1] in owner.instances:
+            cls_key = self.resolve(self.modules[owner_key[0]], owner.instances[owner_key[1]])
+        if cls_key is None:
+            return None
+        return routes_of(self.modules[cls_key[0]]).class_constants.get(cls_key[1], {}).get(
+            attribute)
 
     # -- auth ---------------------------------------------------------------------
     def auth_chain(self, facts: FileFacts, dependency: str,

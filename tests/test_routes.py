@@ -602,17 +602,34 @@ def test_a_mounted_sub_application_contributes_its_path():
     assert _paths(result) == [(("GET",), "/v2/items")]
 
 
-def test_a_prefix_that_is_not_a_literal_shows_as_its_expression():
+def test_prefixes_written_as_settings_attributes_and_imported_constants():
     result = _run({"app/main.py": """
         from fastapi import APIRouter, FastAPI
-        from app.core.config import settings
+        from app.core import config
+        from app.core.config import API_PREFIX, settings
 
         app = FastAPI()
-        router = APIRouter()
+        router = APIRouter(prefix=API_PREFIX)
 
         @router.get("/items")
         def items(): ...
 
+        @router.get(config.ITEM_PATH)
+        def item(): ...
+
         app.include_router(router, prefix=settings.API_V1_STR)
+        app.include_router(router, prefix=settings.UNKNOWN)
+    """, "app/core/config.py": """
+        API_PREFIX = "/things"
+        ITEM_PATH = "/{item_id}"
+
+        class Settings(BaseSettings):
+            API_V1_STR: str = "/api/v1"
+            PROJECT_NAME = "x"
+
+        settings = Settings()
     """})
-    assert _paths(result) == [(("GET",), "{settings.API_V1_STR}/items")]
+    assert _paths(result) == [
+        (("GET",), "/api/v1/things/items"), (("GET",), "/api/v1/things/{item_id}"),
+        (("GET",), "{settings.UNKNOWN}/things/items"),
+        (("GET",), "{settings.UNKNOWN}/things/{item_id}")]

@@ -20,7 +20,7 @@ import libcst as cst
 
 from .. import checker
 from ..model import Span
-from ..route_facts import (IncludeFact, ModuleRoutes, ParamFact, PrivilegedUse, RouteFact,
+from ..route_facts import (EXPRESSION, IncludeFact, ModuleRoutes, ParamFact, PrivilegedUse, RouteFact,
                            RouterFact, TenantValueFact)
 from .flow import Env, FlowAnalyzer, dotted, iter_children, string_value
 from .module import Unit, _blocks_of
@@ -65,6 +65,7 @@ class _Scan:
     instances: Dict[str, str] = field(default_factory=dict)
     aliases: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
     privileged_globals: Tuple[str, ...] = ()
+    class_constants: Dict[str, Dict[str, str]] = field(default_factory=dict)
 
 
 def _last(name: Optional[str]) -> str:
@@ -110,24 +111,35 @@ class _Declarations:
         self.config = ctx.config
         self.scan = _Scan()
 
-    def run(self, module: cst.Module) -> _Scan:
+    def run(self, module: cst.Module, routes: bool) -> _Scan:
+        """Module-level instances and string constants always (a prefix may be
+        `settings.API_V1_STR` from another module); routes, routers, includes and
+        dependencies only when `routes` (the text can declare them)."""
         scan = self.scan
         privileged = set(self.config.privileged_clients)
         globals_: List[str] = []
         for name, value in self.info.module_assignments.items():
             if isinstance(value, cst.Call):
                 func = dotted(value.func)
-                kind = self._router_kind(func)
+                kind = self._router_kind(func) if routes else None
                 if kind is not None:
                     scan.routers[name] = self._router(name, kind, value)
                 elif _last(func) in privileged:
                     globals_.append(name)
                 elif func and _last(func)[:1].isupper():
                     scan.instances[name] = func
-            aliased = self._annotated_dependencies(value)
-            if aliased:
-                scan.aliases[name] = aliased
+            elif routes:
+                aliased = self._annotated_dependencies(value)
+                if aliased:
+                    scan.aliases[name] = aliased
         scan.privileged_globals = tuple(globals_)
+        for stmt in module.body:
+            if isinstance(stmt, cst.ClassDef):
+                constants = _class_constants(stmt)
+                if constants:
+                    scan.class_constants[stmt.name.value] = constants
+        if not routes:
+            return scan
         for stmt in _flatten(module.body):
             if isinstance(stmt, cst.SimpleStatementLine):
                 self._includes(stmt, {})
@@ -147,8 +159,8 @@ class _Declarations:
 
     def _string(self, node: Optional[cst.CSTNode]) -> Optional[str]:
         """A string literal or a module-level string constant (`prefix=API_PREFIX`);
-        any other expression shows as itself in braces (`{settings.API_V1_STR}`)
-        rather than silently vanishing from the path."""
+        any other expression is kept between `EXPRESSION` marks for the project
+        stage to look up (`settings.API_V1_STR`) rather than vanishing from the path."""
         if node is None:
             return None
         if isinstance(node, cst.Name) and node.value in self.info.constants:
@@ -156,7 +168,7 @@ class _Declarations:
         value = string_value(node)
         if value is not None:
             return value
-        return "{" + (dotted(node) or "...") + "}"
+        return EXPRESSION + (dotted(node) or "...") + EXPRESSION
 
     # routers and includes
     def _router_kind(self, func: Optional[str]) -> Optional[str]:
@@ -366,6 +378,28 @@ class _Declarations:
         return None
 
 
+def _class_constants(node: cst.ClassDef) -> Dict[str, str]:
+    """`API_V1_STR: str = "/api/v1"` in a class body (settings classes)."""
+    found: Dict[str, str] = {}
+    for stmt in node.body.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                targets, value = [small.target], small.value
+            elif isinstance(small, cst.Assign):
+                targets, value = [t.target for t in small.targets], small.value
+            else:
+                continue
+            text = string_value(value)
+            if text is None:
+                continue
+            for target in targets:
+                if isinstance(target, cst.Name):
+                    found[target.value] = text
+    return found
+
+
 def _flatten(body) -> List[cst.CSTNode]:
     """Statements of a block, looking into `if` / `try` blocks (conditional
     includes, `try: import ...`)."""
@@ -414,7 +448,7 @@ class RouteHook:
         self.privileged = frozenset(ctx.config.privileged_clients)
         self.privileged_text = any(n.encode() in ctx.source.data for n in self.privileged)
         relevant = self.privileged_text or _ROUTE_TEXT.search(ctx.source.data) is not None
-        self.scan = _Declarations(ctx).run(ctx.module) if relevant else _Scan()
+        self.scan = _Declarations(ctx).run(ctx.module, relevant)
         self.handlers = {route.fact.qualname for route in self.scan.routes}
         self.imported = {name for name, (_, attr) in ctx.info.imports.items() if attr}
         self.tracer = Tracer(ctx.info.imports)
@@ -497,8 +531,9 @@ def gather_routes(ctx) -> None:
     nodes += [p for r in scan.routes for p in r.param_nodes]
     nodes += [sink.call for values in tenant_values.values() for sink, _ in values]
     nodes += [call for uses in hook.uses.values() for call in uses]
-    if not nodes and not scan.routers and not scan.includes and not scan.dependencies \
-            and not scan.aliases and not scan.privileged_globals:
+    if not (nodes or scan.routers or scan.includes or scan.dependencies or scan.aliases
+            or scan.privileged_globals or scan.instances or scan.class_constants
+            or ctx.info.constants):
         return
     ctx.position_nodes.extend(nodes)
     ctx.on_positions.append(
@@ -509,7 +544,9 @@ def _finish(ctx, hook: RouteHook, tenant_values, spans) -> None:
     scan = hook.scan
     blank = Span(1, 1, 1, 1)
     facts = ModuleRoutes(dict(scan.routers), list(scan.includes), [], dict(scan.dependencies),
-                         dict(scan.instances), dict(scan.aliases), scan.privileged_globals)
+                         dict(scan.instances), dict(scan.aliases), scan.privileged_globals,
+                         constants=dict(ctx.info.constants),
+                         class_constants=dict(scan.class_constants))
     headers = ctx.config.tenant_headers
     for route in scan.routes:
         params = []
