@@ -20,8 +20,8 @@ import libcst as cst
 
 from .. import checker
 from ..model import Span
-from ..route_facts import (EXPRESSION, IncludeFact, ModuleRoutes, ParamFact, PrivilegedUse, RouteFact,
-                           RouterFact, TenantValueFact)
+from ..route_facts import (EXPRESSION, IncludeFact, ModuleRoutes, ParamFact, PrivilegedUse,
+                           RouteFact, RouterFact, TenantValueFact)
 from .flow import Env, FlowAnalyzer, dotted, iter_children, string_value
 from .module import Unit, _blocks_of
 from .provenance import Tracer
@@ -40,8 +40,9 @@ _SCALAR_TYPES = ("str", "int", "float", "bool", "UUID", "date", "datetime", "Opt
 _PATH_PARAM = re.compile(r"{(\w+)(?::[^}]*)?}")
 # Files without any of these cannot declare routes, dependencies or aliases.
 _ROUTE_TEXT = re.compile(rb"APIRouter|FastAPI|Blueprint|Flask|Depends|Security|Annotated|"
-                         rb"include_router|register_blueprint|\.mount\(|@[\w.]+\.(?:get|post|put|patch|"
-                         rb"delete|head|options|trace|api_route|websocket|route)\(")
+                         rb"include_router|register_blueprint|\.mount\(|"
+                         rb"@[\w.]+\.(?:get|post|put|patch|delete|head|options|trace|api_route|"
+                         rb"websocket|route)\(")
 
 
 # --- declarations ---------------------------------------------------------------
@@ -280,8 +281,9 @@ class _Declarations:
         others = tuple(filter(None, (dotted(d.decorator.func) if isinstance(
             d.decorator, cst.Call) else dotted(d.decorator) for d in node.decorators
             if d is not decorator)))
-        param_nodes = [p for p in _all_params(node)]
+        param_nodes = _all_params(node)
         params = tuple(self._param(p, path, kind) for p in param_nodes)
+        # spans stay empty until the checker's positions pass (see `_finish`)
         fact = RouteFact(qualname, router, methods, path, kind, Span(0, 0, 0, 0),
                          dependency_list(_arg(call, None, "dependencies")), others, params)
         return _Route(fact, decorator, node, param_nodes)
@@ -366,8 +368,10 @@ class _Declarations:
 
     @staticmethod
     def _param_function(param: cst.Param, annotation) -> Optional[Tuple[str, cst.Call]]:
+        """`Header(...)`, `Query(...)`, ... as the default or inside `Annotated`."""
         candidates = [param.default]
-        if isinstance(annotation, cst.Subscript) and _last(dotted(annotation.value)) == "Annotated":
+        if isinstance(annotation, cst.Subscript) and \
+                _last(dotted(annotation.value)) == "Annotated":
             candidates += [e.slice.value for e in annotation.slice[1:]
                            if isinstance(e.slice, cst.Index)]
         for node in candidates:
