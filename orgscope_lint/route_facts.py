@@ -115,6 +115,8 @@ class ModuleRoutes:
     privileged_globals: Tuple[str, ...] = ()
     # function qualname -> privileged clients it constructs, calls or uses
     privileged: Dict[str, List[PrivilegedUse]] = field(default_factory=dict)
+    # function -> its tenant header parameters (a dependency reading x-org-id)
+    tenant_headers: Dict[str, Tuple[ParamFact, ...]] = field(default_factory=dict)
     # module-level string constants, and string attributes of classes
     # (`class Settings: API_V1_STR: str = "/api/v1"`), for prefixes written as names
     constants: Dict[str, str] = field(default_factory=dict)

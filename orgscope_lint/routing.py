@@ -44,6 +44,7 @@ class Route:
     facts: FileFacts
     fact: RouteFact
     path: str
+    mount: Mount
     auth: Optional[Tuple[str, ...]]  # the auth dependency chain, if authenticated
     public: Optional[str]  # the `public-routes` pattern it matches
 
@@ -89,6 +90,7 @@ class RouteTable:
             for site in facts.call_sites:
                 self._sites.setdefault((facts.path, site.symbol), []).append(site)
         self._mounts: Dict[Key, List[Mount]] = {}
+        self._users: Optional[Dict[Key, List[Route]]] = None
         self.routes: List[Route] = []
         self.by_handler: Dict[Tuple[str, str], List[Route]] = {}
         for facts in project.files:
@@ -173,7 +175,7 @@ class RouteTable:
             decorators = set(self.config.auth_decorators)
             auth = next(((d,) for d in fact.decorators
                          if d in decorators or d.rsplit(".", 1)[-1] in decorators), None)
-        route = Route(facts, fact, path, auth, None)
+        route = Route(facts, fact, path, mount, auth, None)
         route.public = self._public(route)
         return route
 
@@ -273,6 +275,38 @@ class RouteTable:
             if chain:
                 return chain
         return None
+
+    def dependency_users(self) -> Dict[Key, List[Route]]:
+        """Every project function a route depends on, directly or through other
+        dependencies, routers and include calls -> the routes that depend on it."""
+        if self._users is not None:
+            return self._users
+        self._users = {}
+        for route in self.routes:
+            pending: List[Dep] = [(route.facts, p.dependency) for p in route.fact.params
+                                  if p.dependency]
+            pending += [(route.facts, d) for d in route.fact.dependencies]
+            pending += list(route.mount.dependencies)
+            seen = set()
+            while pending:
+                facts, dependency = pending.pop()
+                if dependency.startswith("@"):
+                    target = self.resolve(facts, dependency[1:])
+                    if target is not None:
+                        owner = self.modules[target[0]]
+                        pending += [(owner, d) for d in routes_of(owner).aliases.get(
+                            target[1], ())]
+                    continue
+                target = self.resolve(facts, dependency)
+                if target is None or target in seen:
+                    continue
+                seen.add(target)
+                self._users.setdefault(target, []).append(route)
+                owner = self.modules[target[0]]
+                declared = routes_of(owner).dependencies
+                pending += [(owner, d) for d in declared.get(target[1], ())
+                            + declared.get(f"{target[1]}.__call__", ())]
+        return self._users
 
     def is_alias(self, facts: FileFacts, alias: str) -> bool:
         target = self.resolve(facts, alias)

@@ -633,3 +633,32 @@ def test_prefixes_written_as_settings_attributes_and_imported_constants():
         (("GET",), "/api/v1/things/items"), (("GET",), "/api/v1/things/{item_id}"),
         (("GET",), "{settings.UNKNOWN}/things/items"),
         (("GET",), "{settings.UNKNOWN}/things/{item_id}")]
+
+
+def test_a_dependency_reading_a_tenant_header_is_flagged_for_the_routes_using_it():
+    result = _run({"app/core/auth.py": AUTH + dedent("""
+        from fastapi import Header
+
+        def get_active_org(
+            x_org_id: str = Header(None),
+            current_user: dict = Depends(get_current_user),
+        ):
+            return x_org_id or current_user["clerk_org_id"]
+
+        def unused_dependency(x_org_id: str = Header(None)):
+            return None
+    """), "app/api/x.py": """
+        from fastapi import APIRouter, Depends
+        from app.core.auth import get_active_org
+
+        router = APIRouter(prefix="/calls")
+
+        @router.get("")
+        def list_calls(org: str = Depends(get_active_org)): ...
+    """})
+    [finding] = _codes(result, "ORG203")
+    assert finding.path == "app/core/auth.py"
+    assert finding.message.startswith("GET /calls (through the dependency `get_active_org`) "
+                                      "reads the tenant header `x-org-id` into `x_org_id` and "
+                                      "uses it")
+    assert _codes(result, "ORG201") == []

@@ -67,6 +67,9 @@ class _Scan:
     aliases: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
     privileged_globals: Tuple[str, ...] = ()
     class_constants: Dict[str, Dict[str, str]] = field(default_factory=dict)
+    # function -> (tenant header parameters, the function) for dependencies
+    tenant_headers: Dict[str, Tuple[List[Tuple[ParamFact, cst.Param]], cst.FunctionDef]] = \
+        field(default_factory=dict)
 
 
 def _last(name: Optional[str]) -> str:
@@ -247,10 +250,20 @@ class _Declarations:
             deps = self._param_dependencies(node)
             if deps:
                 self.scan.dependencies[qualname] = deps
+        routes = 0
         for decorator in node.decorators:  # stacked route decorators: one route each
             route = self._route(decorator, node, qualname, local)
             if route is not None:
                 self.scan.routes.append(route)
+                routes += 1
+        if not routes and not local:
+            # a dependency may read the tenant header for the routes that use it
+            headers = [(fact, param) for fact, param in (
+                (self._param(p, "", "fastapi"), p) for p in _all_params(node))
+                if fact.source == "header"
+                and is_tenant_header(fact.header, self.config.tenant_headers)]
+            if headers:
+                self.scan.tenant_headers[qualname] = (headers, node)
 
     def _route(self, decorator: cst.Decorator, node: cst.FunctionDef,
                qualname: str, local: Dict[str, str]) -> Optional[_Route]:
@@ -535,6 +548,7 @@ def gather_routes(ctx) -> None:
     nodes += [p for r in scan.routes for p in r.param_nodes]
     nodes += [sink.call for values in tenant_values.values() for sink, _ in values]
     nodes += [call for uses in hook.uses.values() for call in uses]
+    nodes += [param for headers, _ in scan.tenant_headers.values() for _, param in headers]
     if not (nodes or scan.routers or scan.includes or scan.dependencies or scan.aliases
             or scan.privileged_globals or scan.instances or scan.class_constants
             or ctx.info.constants):
@@ -573,6 +587,11 @@ def _finish(ctx, hook: RouteHook, tenant_values, spans) -> None:
                                       fact.kind, spans.get(route.decorator, blank),
                                       fact.dependencies, fact.decorators, tuple(params),
                                       tuple(values)))
+    for qualname, (headers, node) in scan.tenant_headers.items():
+        facts.tenant_headers[qualname] = tuple(
+            ParamFact(fact.name, fact.source, fact.dependency, fact.header,
+                      _uses_name(node.body, fact.name), spans.get(param, blank))
+            for fact, param in headers)
     for qualname, uses in hook.uses.items():
         facts.privileged[qualname] = [PrivilegedUse(spans.get(call, blank), name, kind)
                                       for call, (name, kind) in uses.items()]

@@ -11,7 +11,7 @@ from typing import List
 
 from ..analysis.routes import gather_routes, is_tenant_header
 from ..facts import RawFinding
-from ..routing import Route, route_table
+from ..routing import Route, route_table, routes_of
 from .base import Example, Rule
 
 _AUTH = """
@@ -365,7 +365,8 @@ class ClientTenantHeader(_RouteRule):
     Flags route parameters bound to a header that names an organization
     (`Header(...)`, with its alias or parameter name matching `tenant-headers`:
     `x-client-id`, `x-org-id`, `x-tenant-id`, `x-organization-id`,
-    `x-workspace-id`). An unused one is dead weight that invites misuse; a used
+    `x-workspace-id`), and such parameters of a dependency the routes use
+    (directly, through another dependency, a router or an include). An unused one is dead weight that invites misuse; a used
     one lets the client pick the organization (and is ORG202 where it reaches
     a query).
 
@@ -444,6 +445,25 @@ async def list_agents(
 ):
     return []
 """, config={"tenant-headers": ["x-account*"]}),
+        Example("""
+from fastapi import APIRouter, Depends
+
+from app.deps import get_active_org
+
+router = APIRouter(dependencies=[Depends(get_active_org)])
+
+@router.get("/agents")
+async def list_agents():
+    return []
+""", files={"app/deps.py": _AUTH + """
+from fastapi import Header
+
+async def get_active_org(
+    x_org_id: str = Header(None),  # expect: ORG203
+    current_user: dict = Depends(get_current_user),
+):
+    return x_org_id or current_user["clerk_org_id"]
+"""}),
     )
 
     def check_project(self, project, emit) -> None:
@@ -452,16 +472,22 @@ async def list_agents(
         for routes in table.by_handler.values():
             route = routes[0]
             for param in route.fact.params:
-                if param.source != "header" or not is_tenant_header(param.header, patterns):
-                    continue
-                advice = ("and uses it: take the organization from the token instead"
-                          if param.used else
-                          "but never uses it: remove it, the organization comes from the token")
-                emit(route.facts.path, RawFinding(
-                    self.code, param.span,
-                    f"{_label(routes)} reads the tenant header `{param.header}` into "
-                    f"`{param.name}` {advice}",
-                    symbol=route.fact.qualname, operation="route"))
+                if param.source == "header" and is_tenant_header(param.header, patterns):
+                    emit(route.facts.path, self._finding(param, _label(routes),
+                                                         route.fact.qualname))
+        # dependencies that read the header on behalf of the routes using them
+        for (module, name), routes in table.dependency_users().items():
+            facts = project.modules[module]
+            for param in routes_of(facts).tenant_headers.get(name, ()):
+                emit(facts.path, self._finding(
+                    param, f"{_label(routes)} (through the dependency `{name}`)", name))
+
+    def _finding(self, param, label: str, symbol: str) -> RawFinding:
+        advice = ("and uses it: take the organization from the token instead" if param.used
+                  else "but never uses it: remove it, the organization comes from the token")
+        return RawFinding(self.code, param.span,
+                          f"{label} reads the tenant header `{param.header}` into "
+                          f"`{param.name}` {advice}", symbol=symbol, operation="route")
 
 
 class PrivilegedClientInRoute(_RouteRule):
