@@ -171,7 +171,7 @@ class RouteTable:
             auth = self.auth_chain(owner, dependency)
             if auth:
                 break
-        if auth is None and fact.kind == "flask":
+        if auth is None:  # Flask-Login style decorators (also seen on FastAPI handlers)
             decorators = set(self.config.auth_decorators)
             auth = next(((d,) for d in fact.decorators
                          if d in decorators or d.rsplit(".", 1)[-1] in decorators), None)

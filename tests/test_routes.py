@@ -662,3 +662,18 @@ def test_a_dependency_reading_a_tenant_header_is_flagged_for_the_routes_using_it
                                       "reads the tenant header `x-org-id` into `x_org_id` and "
                                       "uses it")
     assert _codes(result, "ORG201") == []
+
+
+def test_a_configured_auth_decorator_also_authenticates_a_fastapi_route():
+    sources = {"app/x.py": """
+        from fastapi import APIRouter
+        from app.security import requires_auth
+
+        router = APIRouter()
+
+        @router.get("/a")
+        @requires_auth
+        async def a(): ...
+    """}
+    assert _codes(_run(sources), "ORG201") == []
+    assert len(_codes(_run(sources, **{"auth-decorators": ["login_required"]}), "ORG201")) == 1

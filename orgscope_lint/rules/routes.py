@@ -53,8 +53,8 @@ class UnauthenticatedRoute(_RouteRule):
     across modules, and checks that an auth dependency reaches it: a parameter
     `Depends(x)` / `Security(x)` / `Annotated[..., Depends(x)]`, the decorator's
     `dependencies=[...]`, `APIRouter(dependencies=[...])` or
-    `include_router(..., dependencies=[...])` anywhere above it, or a Flask
-    auth decorator. Auth dependencies are `auth-dependencies` and every project
+    `include_router(..., dependencies=[...])` anywhere above it, or an auth
+    decorator (`auth-decorators`, e.g. Flask-Login's `login_required`). Auth dependencies are `auth-dependencies` and every project
     function whose own parameters depend on one (`require_admin_role`
     depending on `get_current_user`).
 
