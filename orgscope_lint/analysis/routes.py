@@ -350,20 +350,14 @@ class _Declarations:
             return ParamFact(name, "path", None, None, False, span)
         annotation = param.annotation.annotation if param.annotation is not None else None
         dependency = self._dependency_param(param)
-        if dependency and not dependency.startswith("@") or (
-                dependency and dependency[1:] in self.scan.aliases):
+        # "@X" is a dependency only if X is a local alias; an imported X is decided
+        # at project level (it may be a body model)
+        if dependency and (not dependency.startswith("@") or dependency[1:] in self.scan.aliases):
             return ParamFact(name, "dependency", dependency, None, False, span)
         marker = self._param_function(param, annotation)
         if marker is not None:
             source, call = marker
-            header = None
-            if source == "header":
-                alias = string_value(_arg(call, None, "alias"))
-                keep = _arg(call, None, "convert_underscores")
-                if not (isinstance(keep, cst.Name) and keep.value == "False"):
-                    name = name.replace("_", "-")
-                header = (alias or name).lower()
-                name = param.name.value
+            header = _header_name(name, call) if source == "header" else None
             return ParamFact(name, source, dependency, header, False, span)
         type_name = _last(dotted(annotation.value if isinstance(annotation, cst.Subscript)
                                  else annotation) if annotation is not None else None)
@@ -393,6 +387,18 @@ class _Declarations:
                 if source is not None:
                     return source, node
         return None
+
+
+def _header_name(param: str, call: cst.Call) -> str:
+    """The HTTP header `Header(...)` binds: its alias, or the parameter name with
+    underscores as hyphens (unless `convert_underscores=False`)."""
+    alias = string_value(_arg(call, None, "alias"))
+    if alias:
+        return alias.lower()
+    keep = _arg(call, None, "convert_underscores")
+    if isinstance(keep, cst.Name) and keep.value == "False":
+        return param.lower()
+    return param.replace("_", "-").lower()
 
 
 def _class_constants(node: cst.ClassDef) -> Dict[str, str]:
