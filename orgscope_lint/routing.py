@@ -245,18 +245,7 @@ class RouteTable:
         module, target_name = target
         if f"{module}.{target_name}" in configured:
             return (target_name,)
-        owner = self.modules[module]
-        routes = routes_of(owner)
-        # a function, or a class: FastAPI calls `__init__`, or `__call__` of an instance
-        declared = routes.dependencies.get(target_name) or routes.dependencies.get(
-            f"{target_name}.__call__", ())
-        if not declared and target_name in routes.instances:
-            # `checker = RoleChecker(...)`; `Depends(checker)` calls `RoleChecker.__call__`
-            cls = self.resolve(owner, routes.instances[target_name])
-            if cls is not None:
-                declared = routes_of(self.modules[cls[0]]).dependencies.get(
-                    f"{cls[1]}.__call__", ())
-                owner = self.modules[cls[0]]
+        owner, declared = self.declared(target)
         for inner in declared:
             if (owner.module, inner) in visiting:
                 continue
@@ -264,6 +253,21 @@ class RouteTable:
             if chain:
                 return (target_name,) + chain
         return None
+
+    def declared(self, target: Key) -> Tuple[FileFacts, Tuple[str, ...]]:
+        """The dependencies FastAPI resolves before calling `target`: a function's
+        parameters, a class's `__init__` (or `__call__` for `Depends(Class())`),
+        or `__call__` of the class of a module-level instance."""
+        owner = self.modules[target[0]]
+        routes = routes_of(owner)
+        declared = routes.dependencies.get(target[1]) or routes.dependencies.get(
+            f"{target[1]}.__call__", ())
+        if not declared and target[1] in routes.instances:
+            cls = self.resolve(owner, routes.instances[target[1]])
+            if cls is not None:
+                owner = self.modules[cls[0]]
+                declared = routes_of(owner).dependencies.get(f"{cls[1]}.__call__", ())
+        return owner, declared
 
     def _alias_chain(self, facts, alias: str, visiting) -> Optional[Tuple[str, ...]]:
         target = self.resolve(facts, alias)
@@ -302,10 +306,8 @@ class RouteTable:
                     continue
                 seen.add(target)
                 self._users.setdefault(target, []).append(route)
-                owner = self.modules[target[0]]
-                declared = routes_of(owner).dependencies
-                pending += [(owner, d) for d in declared.get(target[1], ())
-                            + declared.get(f"{target[1]}.__call__", ())]
+                owner, declared = self.declared(target)
+                pending += [(owner, d) for d in declared]
         return self._users
 
     def is_alias(self, facts: FileFacts, alias: str) -> bool:
