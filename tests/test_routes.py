@@ -677,3 +677,13 @@ def test_a_configured_auth_decorator_also_authenticates_a_fastapi_route():
     """}
     assert _codes(_run(sources), "ORG201") == []
     assert len(_codes(_run(sources, **{"auth-decorators": ["login_required"]}), "ORG201")) == 1
+
+
+@pytest.mark.parametrize("pattern", ["health", "FETCH /health", "GET /a /b", "GET"])
+def test_malformed_public_route_patterns_are_config_errors_naming_the_key(tmp_path, pattern):
+    from orgscope_lint.config import ConfigError
+    config = tmp_path / "pyproject.toml"
+    config.write_text(f'[tool.orgscope-lint]\npublic-routes = ["GET /ok", "{pattern}"]\n')
+    with pytest.raises(ConfigError) as error:
+        load_config(config)
+    assert str(error.value).startswith(f"{config}: `tool.orgscope-lint.public-routes[1]`: ")
