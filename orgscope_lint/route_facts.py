@@ -91,7 +91,7 @@ class RouteFact:
     methods: Tuple[str, ...]
     path: str
     kind: str  # fastapi | flask
-    span: Span  # the route decorator
+    span: Span  # the route decorator, or the `add_api_route(...)` call
     dependencies: Tuple[str, ...]  # decorator `dependencies=[...]`
     decorators: Tuple[str, ...]  # every other decorator (Flask auth decorators)
     params: Tuple[ParamFact, ...]

@@ -687,3 +687,28 @@ def test_malformed_public_route_patterns_are_config_errors_naming_the_key(tmp_pa
     with pytest.raises(ConfigError) as error:
         load_config(config)
     assert str(error.value).startswith(f"{config}: `tool.orgscope-lint.public-routes[1]`: ")
+
+
+def test_routes_registered_with_add_api_route_and_add_url_rule():
+    result = _run({"app/core/auth.py": AUTH, "app/api.py": """
+        from fastapi import APIRouter, Depends
+        from flask import Blueprint
+        from app.core.auth import get_current_user
+
+        router = APIRouter(prefix="/r")
+        bp = Blueprint("b", __name__, url_prefix="/b")
+
+        def listing(current_user: dict = Depends(get_current_user)): ...
+
+        def open_listing(): ...
+
+        def flask_view(item_id): ...
+
+        router.add_api_route("/list", listing, methods=["GET"])
+        router.add_api_route("/open", endpoint=open_listing, methods=["POST"])
+        bp.add_url_rule("/<item_id>", "view", flask_view)
+    """})
+    assert _paths(result) == [(("GET",), "/b/<item_id>"), (("GET",), "/r/list"),
+                              (("POST",), "/r/open")]
+    flagged = sorted((f.line, f.message.split(" (")[0]) for f in _codes(result, "ORG201"))
+    assert flagged == [(16, "POST /r/open"), (17, "GET /b/<item_id>")]

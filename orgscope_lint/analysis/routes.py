@@ -37,10 +37,14 @@ _REQUEST_TYPES = ("Request", "WebSocket", "HTTPConnection")
 _FRAMEWORK_TYPES = ("Response", "BackgroundTasks", "SecurityScopes", "JSONResponse")
 _SCALAR_TYPES = ("str", "int", "float", "bool", "UUID", "date", "datetime", "Optional",
                  "List", "list", "Union", "Literal", "Enum")
+# imperative registration: method -> where the endpoint is (position, keyword)
+_REGISTRATIONS = {"add_api_route": (1, "endpoint"), "add_websocket_route": (1, "endpoint"),
+                  "add_url_rule": (2, "view_func")}
 _PATH_PARAM = re.compile(r"{(\w+)(?::[^}]*)?}")
 # Files without any of these cannot declare routes, dependencies or aliases.
 _ROUTE_TEXT = re.compile(rb"APIRouter|FastAPI|Blueprint|Flask|Depends|Security|Annotated|"
                          rb"include_router|register_blueprint|\.mount\(|"
+                         rb"\.add_(?:api_route|url_rule|websocket_route)\(|"
                          rb"@[\w.]+\.(?:get|post|put|patch|delete|head|options|trace|api_route|"
                          rb"websocket|route)\(")
 
@@ -50,7 +54,7 @@ _ROUTE_TEXT = re.compile(rb"APIRouter|FastAPI|Blueprint|Flask|Depends|Security|A
 @dataclass
 class _Route:
     fact: RouteFact
-    decorator: cst.Decorator
+    anchor: cst.CSTNode  # the decorator, or the `add_api_route(...)` call
     node: cst.FunctionDef
     param_nodes: List[cst.Param]
 
@@ -144,9 +148,12 @@ class _Declarations:
                     scan.class_constants[stmt.name.value] = constants
         if not routes:
             return scan
-        for stmt in _flatten(module.body):
+        statements = _flatten(module.body)
+        functions = {stmt.name.value: (stmt.name.value, stmt) for stmt in statements
+                     if isinstance(stmt, cst.FunctionDef)}
+        for stmt in statements:
             if isinstance(stmt, cst.SimpleStatementLine):
-                self._includes(stmt, {})
+                self._includes(stmt, {}, functions)
             elif isinstance(stmt, cst.FunctionDef):
                 self._function(stmt, stmt.name.value, {})
                 self._factory(stmt)
@@ -211,22 +218,34 @@ class _Declarations:
                                 local[name], kind, small.value)
         if not local:
             return
+        functions = {stmt.name.value: (f"{node.name.value}.{stmt.name.value}", stmt)
+                     for stmt in body if isinstance(stmt, cst.FunctionDef)}
         for stmt in body:
             if isinstance(stmt, cst.SimpleStatementLine):
-                self._includes(stmt, local)
+                self._includes(stmt, local, functions)
             elif isinstance(stmt, cst.FunctionDef):
-                self._function(stmt, f"{node.name.value}.{stmt.name.value}", local)
+                self._function(stmt, functions[stmt.name.value][0], local)
 
-    def _includes(self, stmt: cst.SimpleStatementLine, local: Dict[str, str]) -> None:
+    def _includes(self, stmt: cst.SimpleStatementLine, local: Dict[str, str],
+                  functions: Dict[str, Tuple[str, cst.FunctionDef]]) -> None:
         for small in stmt.body:
             if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
-                self._include(small.value, local)
+                self._include(small.value, local, functions)
 
-    def _include(self, call: cst.Call, local: Dict[str, str]) -> None:
+    def _include(self, call: cst.Call, local: Dict[str, str],
+                 functions: Dict[str, Tuple[str, cst.FunctionDef]]) -> None:
         func = call.func
         if not isinstance(func, cst.Attribute):
             return
         method = func.attr.value
+        if method in _REGISTRATIONS:
+            # `router.add_api_route("/x", handler, ...)`: a route without a decorator
+            endpoint = _arg(call, *_REGISTRATIONS[method])
+            target = functions.get(endpoint.value) if isinstance(endpoint, cst.Name) else None
+            route = self._route(call, call, target[1], target[0], local) if target else None
+            if route is not None:
+                self.scan.routes.append(route)
+            return
         if method == "include_router":
             child, prefix = _arg(call, 0, "router"), _arg(call, None, "prefix")
         elif method == "register_blueprint":
@@ -252,7 +271,7 @@ class _Declarations:
                 self.scan.dependencies[qualname] = deps
         routes = 0
         for decorator in node.decorators:  # stacked route decorators: one route each
-            route = self._route(decorator, node, qualname, local)
+            route = self._route(decorator.decorator, decorator, node, qualname, local)
             if route is not None:
                 self.scan.routes.append(route)
                 routes += 1
@@ -265,9 +284,10 @@ class _Declarations:
             if headers:
                 self.scan.tenant_headers[qualname] = (headers, node)
 
-    def _route(self, decorator: cst.Decorator, node: cst.FunctionDef,
+    def _route(self, call: cst.BaseExpression, anchor: cst.CSTNode, node: cst.FunctionDef,
                qualname: str, local: Dict[str, str]) -> Optional[_Route]:
-        call = decorator.decorator
+        """The route `call` declares for the handler `node`: `call` is a route
+        decorator (`anchor` the decorator) or an `add_api_route(...)` call."""
         if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Attribute):
             return None
         router = dotted(call.func.value)
@@ -279,27 +299,28 @@ class _Declarations:
             return None  # not a router by construction
         attr = call.func.attr.value
         kind = self.scan.routers[router].kind if router in self.scan.routers else \
-            ("flask" if attr == "route" else "fastapi")
+            ("flask" if attr in ("route", "add_url_rule") else "fastapi")
         if attr in _HTTP_METHODS:
             methods: Tuple[str, ...] = (attr.upper(),)
-        elif attr in ("api_route", "route"):
+        elif attr in ("api_route", "route", "add_api_route", "add_url_rule"):
             listed = _arg(call, None, "methods")
             methods = tuple(m.upper() for m in (
                 string_value(e.value) for e in getattr(listed, "elements", ())) if m) or ("GET",)
-        elif attr == "websocket":
+        elif attr in ("websocket", "add_websocket_route"):
             methods = ("WEBSOCKET",)
         else:
             return None
-        path = self._string(_arg(call, 0, "rule" if attr == "route" else "path")) or ""
+        flask = attr in ("route", "add_url_rule")
+        path = self._string(_arg(call, 0, "rule" if flask else "path")) or ""
         others = tuple(filter(None, (dotted(d.decorator.func) if isinstance(
             d.decorator, cst.Call) else dotted(d.decorator) for d in node.decorators
-            if d is not decorator)))
+            if d is not anchor)))
         param_nodes = _all_params(node)
         params = tuple(self._param(p, path, kind) for p in param_nodes)
         # spans stay empty until the checker's positions pass (see `_finish`)
         fact = RouteFact(qualname, router, methods, path, kind, Span(0, 0, 0, 0),
                          dependency_list(_arg(call, None, "dependencies")), others, params)
-        return _Route(fact, decorator, node, param_nodes)
+        return _Route(fact, anchor, node, param_nodes)
 
     def _param_dependencies(self, node: cst.FunctionDef) -> Tuple[str, ...]:
         found = []
@@ -550,7 +571,7 @@ def gather_routes(ctx) -> None:
             result = db.classified[sink.call]
             if result.tenant_origins:
                 tenant_values.setdefault(sink.unit.qualname, []).append((sink, result))
-    nodes: List[cst.CSTNode] = [r.decorator for r in scan.routes]
+    nodes: List[cst.CSTNode] = [r.anchor for r in scan.routes]
     nodes += [p for r in scan.routes for p in r.param_nodes]
     nodes += [sink.call for values in tenant_values.values() for sink, _ in values]
     nodes += [call for uses in hook.uses.values() for call in uses]
@@ -590,7 +611,7 @@ def _finish(ctx, hook: RouteHook, tenant_values, spans) -> None:
                 sink.method, result.tenant_key or ctx.config.tenant_key))
         fact = route.fact
         facts.routes.append(RouteFact(fact.qualname, fact.router, fact.methods, fact.path,
-                                      fact.kind, spans.get(route.decorator, blank),
+                                      fact.kind, spans.get(route.anchor, blank),
                                       fact.dependencies, fact.decorators, tuple(params),
                                       tuple(values)))
     for qualname, (headers, node) in scan.tenant_headers.items():
