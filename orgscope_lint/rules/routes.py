@@ -48,9 +48,9 @@ class UnauthenticatedRoute(_RouteRule):
     ## What it does
     Finds every FastAPI route (`@router.get/post/put/patch/delete/head/options/
     api_route/websocket` on an object constructed as `APIRouter(...)` or
-    `FastAPI(...)`) and every Flask route (`@bp.route`, `@app.get`, ...), works
-    out its full path through `APIRouter(prefix=)` and `include_router(prefix=)`
-    across modules, and checks that an auth dependency reaches it: a parameter
+    `FastAPI(...)`, or `add_api_route`) and every Flask route (`@bp.route`,
+    `@app.get`, `add_url_rule`, ...), works out its full path through
+    `APIRouter(prefix=)`, `include_router(prefix=)` and `mount` across modules, and checks that an auth dependency reaches it: a parameter
     `Depends(x)` / `Security(x)` / `Annotated[..., Depends(x)]`, the decorator's
     `dependencies=[...]`, `APIRouter(dependencies=[...])` or
     `include_router(..., dependencies=[...])` anywhere above it, or an auth
