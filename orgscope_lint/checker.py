@@ -16,6 +16,7 @@ from .analysis.calls import CallSiteHook, PendingCall, describe_arguments
 from .analysis.dbcalls import Classified, DbSinkHook, Sink, classify
 from .analysis.flow import Env, FlowAnalyzer
 from .analysis.module import ModuleInfo, Unit, collect_module, module_name_for, unit_for_function
+from .analysis.supabase import SupabaseChainHook
 from .analysis.values import Origin
 from .config import Config
 from .facts import CallSite, FileFacts, RawFinding, WrapperSummary
@@ -41,6 +42,8 @@ class DbAnalysis:
         info = ctx.info
         self.db_hook = DbSinkHook(info, ctx.config)
         self.call_hook = CallSiteHook(info, self.db_hook)
+        self.chain_hooks = ([SupabaseChainHook(info, ctx.config)]
+                            if "supabase" in ctx.config.presets else [])
         self.extra_hooks = [factory(ctx) for factory in EXTRA_HOOKS]
         self.units: List[Unit] = []
         pending = list(info.units)
@@ -49,6 +52,9 @@ class DbAnalysis:
             self.units.append(unit)
             pending.extend(self._run(unit))
         self.sinks: List[Sink] = list(self.db_hook.sinks.values())
+        for chains in self.chain_hooks:
+            self.sinks.extend(chains.sinks.values())
+        self.rpc_calls = [rpc for chains in self.chain_hooks for rpc in chains.rpc_calls.values()]
         self.classified: Dict[cst.Call, Classified] = {
             sink.call: classify(sink, ctx.config, ctx.tenant_key_for, ctx.is_tenant_table)
             for sink in self.sinks}
@@ -69,10 +75,10 @@ class DbAnalysis:
                             stmt, f"{unit.qualname}.{node.name.value}.{stmt.name.value}",
                             node.name.value))
 
-        hooks = [self.db_hook, self.call_hook] + self.extra_hooks
+        hooks = [self.db_hook, self.call_hook] + self.chain_hooks + self.extra_hooks
         for hook in hooks:
             hook.start_unit(unit)
-        analyzer = FlowAnalyzer(hooks, on_nested, self.ctx.info.constants)
+        analyzer = FlowAnalyzer(hooks, on_nested, self.ctx.info.constants, self.chain_hooks)
         defs = {p.name.value: frozenset({Origin("param", name=p.name.value)})
                 for p in unit.params}
         body = unit.body
@@ -219,7 +225,8 @@ def _check_module(facts: FileFacts, path: str, source: Source, module: cst.Modul
         rule.check_file(ctx)
     db = ctx.db
     extra_nodes = [p.call for p in db.calls] + [p.statement for p in db.calls if p.statement]
-    findings, spans = ctx.finish(extra_nodes + [s.call for s in db.sinks])
+    findings, spans = ctx.finish(extra_nodes + [s.call for s in db.sinks]
+                                 + [r.call for r in db.rpc_calls])
     facts.findings.extend(findings)
     for sink in db.sinks:
         result = db.classified[sink.call]
@@ -248,6 +255,10 @@ def _check_module(facts: FileFacts, path: str, source: Source, module: cst.Modul
             seen.add(key)
             unique.append(wrapper)
     facts.wrappers = unique
+    for rpc in db.rpc_calls:  # database functions: listed as unverified, never flagged
+        span = spans.get(rpc.call, Span(1, 1, 1, 1))
+        facts.db_calls.append(DbCall(path, span.line, db.symbol(rpc.unit), None, "rpc",
+                                     "unknown", rpc.detail, None))
 
 
 def _wrappers_of(sink: Sink, result: Classified, ctx: FileContext) -> List[WrapperSummary]:

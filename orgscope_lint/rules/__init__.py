@@ -9,11 +9,15 @@ from .db import (ConditionalScope, InsertWithoutTenant, UnfilteredScan, Unscoped
 from .parse import ParseError
 from .routes import (ClientTenantHeader, PrivilegedClientInRoute, TenantFromRequest,
                      UnauthenticatedRoute)
+from .schema import PolicyNotTenantScoped, TableWithoutRls
+from .suppression import UnusedSuppression
 
 RULES: List[Type[Rule]] = sorted([
     ParseError, UnscopedRead, UnscopedWrite, InsertWithoutTenant, ConditionalScope,
     UnfilteredScan, UnscopedWrapperCall,
     UnauthenticatedRoute, TenantFromRequest, ClientTenantHeader, PrivilegedClientInRoute,
+    TableWithoutRls, PolicyNotTenantScoped,
+    UnusedSuppression,
 ], key=lambda r: r.code)
 
 BY_CODE: Dict[str, Type[Rule]] = {r.code: r for r in RULES}

@@ -8,6 +8,8 @@ from ..facts import RawFinding
 from .base import Example, Rule
 
 _OPERATION_WORD = {"read": "read", "write": "write", "insert": "insert"}
+# examples of the supabase-py chain forms
+_SUPABASE = {"db": {"presets": ["dbservice", "supabase"]}}
 
 
 class _DbOutcomeRule(Rule):
@@ -139,6 +141,16 @@ class UnscopedRead(_DbOutcomeRule):
                 raise
             return db.select("calls", filters)
         """,
+        Example(
+            """
+            def list_agents(supabase, org, status=None):
+                query = supabase.table("agents").select("*").eq("clerk_org_id", org)
+                if status:
+                    query = query.eq("status", status)
+                return query.execute()
+            """,
+            config=_SUPABASE,
+        ),
     )
     INVALID = (
         """
@@ -179,6 +191,13 @@ class UnscopedRead(_DbOutcomeRule):
         def annotated(store: "DatabaseService", call_id):
             return store.select("calls", {"id": call_id})  # expect: ORG101
         """,
+        Example(
+            """
+            def get_agent(supabase, agent_id):
+                return supabase.from_("agents").select("*").eq("id", agent_id).execute()  # expect: ORG101
+            """,
+            config=_SUPABASE,
+        ),
     )
 
     def message(self, sink, result) -> str:
@@ -236,6 +255,14 @@ class UnscopedWrite(_DbOutcomeRule):
             filters |= {"clerk_org_id": org}
             db.delete("contacts", filters=filters)
         """,
+        Example(
+            """
+            def rename(supabase, agent_id, org, name):
+                supabase.table("agents").update({"name": name}).match(
+                    {"id": agent_id, "clerk_org_id": org}).execute()
+            """,
+            config=_SUPABASE,
+        ),
     )
     INVALID = (
         """
@@ -259,6 +286,14 @@ class UnscopedWrite(_DbOutcomeRule):
                 "calls", filters, {"name": name}
             )
         """,
+        Example(
+            """
+            def unassign(supabase, agent_id):
+                supabase.table("agents").update({"inbound_phone_number_id": None}).eq(  # expect: ORG102
+                    "id", agent_id).execute()
+            """,
+            config=_SUPABASE,
+        ),
     )
 
     def message(self, sink, result) -> str:
@@ -310,6 +345,13 @@ class InsertWithoutTenant(_DbOutcomeRule):
                 rows.append({"name": n, "clerk_org_id": org})
             return db.bulk_insert("contacts", rows)
         """,
+        Example(
+            """
+            def create(supabase, org, name):
+                supabase.table("agents").insert({"name": name, "clerk_org_id": org}).execute()
+            """,
+            config=_SUPABASE,
+        ),
     )
     INVALID = (
         """
@@ -328,6 +370,13 @@ class InsertWithoutTenant(_DbOutcomeRule):
             row = dict(name=data.name)
             db.upsert("agents", data=row)  # expect: ORG103
         """,
+        Example(
+            """
+            def create(supabase, name):
+                supabase.table("agents").upsert({"name": name}).execute()  # expect: ORG103
+            """,
+            config=_SUPABASE,
+        ),
     )
 
     def message(self, sink, result) -> str:
@@ -401,6 +450,18 @@ class ConditionalScope(_DbOutcomeRule):
                 filters = {"clerk_org_id": org_id}
             return db.select("knowledge_bases", filters)
         """,
+        Example(
+            """
+            def get_kb(supabase, kb_id, org_id):
+                if not org_id:
+                    raise ValueError("organization required")
+                query = supabase.table("knowledge_bases").select("*").eq("id", kb_id)
+                if org_id:
+                    query = query.eq("clerk_org_id", org_id)
+                return query.execute()
+            """,
+            config=_SUPABASE,
+        ),
     )
     INVALID = (
         """
@@ -429,6 +490,16 @@ class ConditionalScope(_DbOutcomeRule):
                 filters["clerk_org_id"] = org_id
             db.delete("knowledge_bases", filters)  # expect: ORG104
         """,
+        Example(
+            """
+            def get_kb(supabase, kb_id, org_id):
+                query = supabase.table("knowledge_bases").select("*").eq("id", kb_id)
+                if org_id:
+                    query = query.eq("clerk_org_id", org_id)
+                return query.execute()  # expect: ORG104
+            """,
+            config=_SUPABASE,
+        ),
     )
 
     def message(self, sink, result) -> str:
@@ -477,6 +548,13 @@ class UnfilteredScan(_DbOutcomeRule):
             config={"system-contexts": [{"paths": ["app/services/webhook_handlers.py"],
                                          "reason": "system webhook"}]},
         ),
+        Example(
+            """
+            def scoped(supabase, org):
+                return supabase.table("campaigns").select("*").filter("clerk_org_id", "eq", org).execute()
+            """,
+            config=_SUPABASE,
+        ),
     )
     INVALID = (
         """
@@ -491,6 +569,13 @@ class UnfilteredScan(_DbOutcomeRule):
         def none_filter(db):
             db.delete("calls", None)  # expect: ORG105
         """,
+        Example(
+            """
+            def everything(supabase):
+                return supabase.table("campaigns").select("id, status").execute()  # expect: ORG105
+            """,
+            config=_SUPABASE,
+        ),
     )
 
     def message(self, sink, result) -> str:
