@@ -712,3 +712,25 @@ def test_routes_registered_with_add_api_route_and_add_url_rule():
                               (("POST",), "/r/open")]
     flagged = sorted((f.line, f.message.split(" (")[0]) for f in _codes(result, "ORG201"))
     assert flagged == [(16, "POST /r/open"), (17, "GET /b/<item_id>")]
+
+
+def test_supabase_chains_in_handlers_are_traced_too():
+    result = _run({"app/core/auth.py": AUTH, "app/x.py": """
+        from fastapi import APIRouter, Depends
+        from app.core.auth import get_current_user
+        from app.db import supabase
+
+        router = APIRouter()
+
+        @router.get("/x")
+        def x(org: str, current_user: dict = Depends(get_current_user)):
+            query = supabase.table("calls").select("*")
+            query = query.eq("clerk_org_id", org)
+            supabase.table("calls").select("*").eq("clerk_org_id", current_user["clerk_org_id"]).execute()
+            return query.execute()
+    """}, db={"presets": ["dbservice", "supabase"]})
+    [finding] = _codes(result, "ORG202")
+    assert finding.line == 13
+    assert finding.message == (
+        "GET /x: the tenant id for select on 'calls' comes from the query parameter `org`: "
+        "take it from `current_user` (the auth dependency) instead")

@@ -349,7 +349,9 @@ def create_agent():
                 if value.verdict != "request":
                     continue
                 source = " or ".join(value.culprits)
-                via = f" (`{value.expression}`)" if value.expression else ""
+                # a bare parameter name adds nothing to "the query parameter `org`"
+                via = f" (`{value.expression}`)" if value.expression and \
+                    not value.expression.isidentifier() else ""
                 emit(value.route.facts.path, RawFinding(
                     self.code, value.span,
                     f"{_label(routes)}: the tenant id for {value.what} comes from {source}"
@@ -359,7 +361,7 @@ def create_agent():
 
 
 class ClientTenantHeader(_RouteRule):
-    """Route declares a tenant-identifying header parameter.
+    """Route (or a dependency it uses) declares a tenant-identifying header parameter.
 
     ## What it does
     Flags route parameters bound to a header that names an organization
