@@ -734,3 +734,14 @@ def test_supabase_chains_in_handlers_are_traced_too():
     assert finding.message == (
         "GET /x: the tenant id for select on 'calls' comes from the query parameter `org`: "
         "take it from `current_user` (the auth dependency) instead")
+
+
+def test_checking_one_file_still_sees_the_includes_of_the_whole_project():
+    """pre-commit passes changed files only: the route's auth comes from an
+    include_router call in a file that was not passed."""
+    config = load_config(None, FIXTURE)
+    result = run([FIXTURE / "app" / "api" / "v1" / "streams.py"], config,
+                 Options(jobs=1, use_cache=False))
+    assert [r["path"] for r in result.routes] == ["/api/v1/streams/calls/{call_id}"]
+    assert result.routes[0]["auth"] == ["get_current_user"]
+    assert result.findings == []
