@@ -412,7 +412,7 @@ class RouteTable:
 def _argument_sources(site: CallSite, wrapper: WrapperSummary) -> Optional[List[str]]:
     if wrapper.param in site.keywords:
         key = wrapper.param
-    elif site.positional > wrapper.index:
+    elif site.positional > wrapper.index and not site.has_star:  # `*args` shifts positions
         key = str(wrapper.index)
     else:
         return None
