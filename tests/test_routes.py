@@ -745,3 +745,42 @@ def test_checking_one_file_still_sees_the_includes_of_the_whole_project():
     assert [r["path"] for r in result.routes] == ["/api/v1/streams/calls/{call_id}"]
     assert result.routes[0]["auth"] == ["get_current_user"]
     assert result.findings == []
+
+
+def test_odd_shapes_never_crash_the_analysis():
+    result = _run({"app/odd.py": """
+        from typing import Annotated
+        from fastapi import APIRouter, Depends, FastAPI, Header
+
+        router = APIRouter(prefix=f"/{1}", dependencies=[Depends(lambda: 1), *extra])
+        app = FastAPI()
+        paths = ["/a"]
+
+        @router.get(*paths)
+        @router.get(path=f"/{paths[0]}", dependencies=(Depends(),))
+        @router.post()
+        @router
+        @router.get
+        async def weird(
+            a: Annotated[int, 3, Depends()],
+            b: Annotated[list, Depends(get)] = Header(),
+            *args,
+            c=Depends(lambda: None),
+            **kwargs,
+        ):
+            return a
+
+        router.include_router()
+        router.include_router(*routers)
+        app.add_api_route()
+        app.add_api_route("/x", endpoint=lambda: 1)
+        app.mount("/static", StaticFiles())
+        app.include_router(router, prefix=None)
+        app.include_router(router, prefix="/" + "p")
+
+        class View:
+            @router.get("/method")
+            def method(self): ...
+    """})
+    assert {r["handler"] for r in result.routes} == {"weird"}
+    assert not [r for r in result.routes if "None" in r["path"]]  # prefix=None is no prefix

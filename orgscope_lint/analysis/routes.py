@@ -172,7 +172,7 @@ class _Declarations:
         """A string literal or a module-level string constant (`prefix=API_PREFIX`);
         any other expression is kept between `EXPRESSION` marks for the project
         stage to look up (`settings.API_V1_STR`) rather than vanishing from the path."""
-        if node is None:
+        if node is None or (isinstance(node, cst.Name) and node.value == "None"):
             return None
         if isinstance(node, cst.Name) and node.value in self.info.constants:
             return self.info.constants[node.value]
