@@ -17,6 +17,7 @@ from .model import Span
 PARAM = "param:"          # a parameter of the enclosing function ("param:data")
 FLASK_REQUEST = "flask-request"  # flask's global `request` (body, args, headers)
 REQUEST_STATE = "request-state"  # `request.state.x` / flask `g.x`: set by middleware
+AUTH_GLOBAL = "auth-global"  # flask_login's `current_user`: the authenticated user
 CONSTANT = "constant"
 OPAQUE = "opaque"          # a call result, a global: the tool cannot tell
 

@@ -20,8 +20,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from .facts import CallSite, FileFacts, WrapperSummary
 from .model import Span
-from .route_facts import (EXPRESSION, FLASK_REQUEST, PARAM, IncludeFact, ModuleRoutes, ParamFact,
-                          PrivilegedUse, RouteFact, RouterFact)
+from .route_facts import (AUTH_GLOBAL, EXPRESSION, FLASK_REQUEST, PARAM, IncludeFact,
+                          ModuleRoutes, ParamFact, PrivilegedUse, RouteFact, RouterFact)
 
 Key = Tuple[str, str]  # (module, top-level name)
 Dep = Tuple[FileFacts, str]  # a dependency as written, with the module it is written in
@@ -341,6 +341,8 @@ class RouteTable:
                                     + (f" ({param.header})" if param.header else ""))
             elif source == FLASK_REQUEST:
                 culprits.append("flask's `request`")
+            elif source == AUTH_GLOBAL:
+                trusted = True
         if culprits:
             return "request", tuple(culprits)
         return ("auth" if trusted else "unknown"), ()

@@ -784,3 +784,23 @@ def test_odd_shapes_never_crash_the_analysis():
     """})
     assert {r["handler"] for r in result.routes} == {"weird"}
     assert not [r for r in result.routes if "None" in r["path"]]  # prefix=None is no prefix
+
+
+def test_flask_login_current_user_is_the_auth_context():
+    result = _run({"app/web.py": """
+        from flask import Blueprint, request
+        from flask_login import current_user, login_required
+        from app.db import db
+
+        bp = Blueprint("agents", __name__)
+
+        @bp.get("/agents")
+        @login_required
+        def agents():
+            db.select("agents", {"clerk_org_id": current_user.org_id})
+            return db.select("agents", {"clerk_org_id": request.args["org"]})
+    """})
+    [finding] = _codes(result, "ORG202")
+    assert finding.line == 12 and "flask's `request`" in finding.message
+    assert result.routes[0]["tenant_source"] == "request"
+    assert result.routes[0]["auth"] == ["login_required"]

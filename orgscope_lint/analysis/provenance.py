@@ -15,7 +15,8 @@ from typing import Dict, FrozenSet, Iterable, Optional, Set, Tuple
 
 import libcst as cst
 
-from ..route_facts import CONSTANT, FLASK_REQUEST, OPAQUE, PARAM, REQUEST_STATE
+from ..route_facts import (AUTH_GLOBAL, CONSTANT, FLASK_REQUEST, OPAQUE, PARAM,
+                           REQUEST_STATE)
 from .values import Origin
 
 # Calls that convert a value without changing where it comes from.
@@ -33,6 +34,8 @@ class Tracer:
                               if module.split(".")[0] == "flask" and attr == "request"}
         self.flask_g = {name for name, (module, attr) in imports.items()
                         if module.split(".")[0] == "flask" and attr == "g"}
+        self.login_user = {name for name, (module, attr) in imports.items()
+                           if module.split(".")[0] == "flask_login" and attr == "current_user"}
 
     def sources(self, origins: Iterable[Origin]) -> FrozenSet[str]:
         found: Set[str] = set()
@@ -106,6 +109,8 @@ class Tracer:
             found.add(CONSTANT)
         elif name in self.flask_request:
             found.add(FLASK_REQUEST)
+        elif name in self.login_user:
+            found.add(AUTH_GLOBAL)
         else:
             found.add(OPAQUE)  # a module global or a builtin
 
