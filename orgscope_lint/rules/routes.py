@@ -228,7 +228,9 @@ class TenantFromRequest(_RouteRule):
     the tenant argument of every call to a scoping wrapper such as
     `get_call(call_id, org_id=...)`) back to where it came from. The auth
     dependency's result (`current_user["clerk_org_id"]`,
-    `current_user.get(...)`, attributes of an auth object) is trusted; path,
+    `current_user.get(...)`, attributes of an auth object, Flask-Login's
+    `current_user`) is trusted, and `request.state` (set by middleware) is
+    never flagged; path,
     query, header, cookie and body parameters, `request.json()`,
     `request.headers`, body model attributes and `data.get(...)` are not.
     `a or b` and `a if c else b` are untrusted when an untrusted operand can
