@@ -229,11 +229,10 @@ class TenantFromRequest(_RouteRule):
     `get_call(call_id, org_id=...)`) back to where it came from. The auth
     dependency's result (`current_user["clerk_org_id"]`,
     `current_user.get(...)`, attributes of an auth object, Flask-Login's
-    `current_user`) is trusted, and `request.state` (set by middleware) is
-    never flagged; path,
-    query, header, cookie and body parameters, `request.json()`,
-    `request.headers`, body model attributes and `data.get(...)` are not.
-    `a or b` and `a if c else b` are untrusted when an untrusted operand can
+    `current_user`) is trusted. Path, query, header, cookie and body
+    parameters, `request.json()`, `request.headers`, body model attributes
+    and `data.get(...)` are not. `request.state` (set by middleware) and
+    opaque values (call results, globals) are never flagged. `a or b` and `a if c else b` are untrusted when an untrusted operand can
     be the result. Functions that are not routes trust their parameters: the
     calls to them from handlers are checked instead. Public routes (signed
     webhooks) are not checked: the payload is all they have.
