@@ -113,6 +113,10 @@ class FileContext:
         self._pending: List[tuple] = []
         self.extra: Dict[str, object] = {}
         self.cache: Dict[str, object] = {}
+        # analyses that need positions of their own nodes share the one codegen
+        # pass of `finish`: they add nodes here and get every span back
+        self.position_nodes: List[cst.CSTNode] = []
+        self.on_positions: List[Callable[[Dict[cst.CSTNode, Span]], None]] = []
 
     # project-aware table questions (the schema, when present, refines config)
     def tenant_key_for(self, table: str) -> str:
@@ -148,7 +152,9 @@ class FileContext:
 
     def finish(self, extra_nodes: Sequence[cst.CSTNode] = ()) -> tuple:
         nodes = [p[1] for p in self._pending] + [p[8] for p in self._pending if p[8]]
-        spans = positions(self.module, nodes + list(extra_nodes))
+        spans = positions(self.module, nodes + list(extra_nodes) + self.position_nodes)
+        for callback in self.on_positions:
+            callback(spans)
         findings = []
         for rule, node, message, symbol, table, operation, fix, snip, stmt in self._pending:
             span = spans.get(node, Span(1, 1, 1, 1))
@@ -229,6 +235,7 @@ def _check_module(facts: FileFacts, path: str, source: Source, module: cst.Modul
                                      sink.operation, result.outcome, result.detail,
                                      result.tenant_key))
         facts.wrappers.extend(_wrappers_of(sink, result, ctx))
+    call_provenance = ctx.cache.get("call-provenance", {})  # from the route analysis
     for pending in db.calls:
         positional, keywords, none_pos, none_kw, star = describe_arguments(pending.call)
         statement = spans.get(pending.statement) if pending.statement is not None else None
@@ -236,6 +243,7 @@ def _check_module(facts: FileFacts, path: str, source: Source, module: cst.Modul
             db.symbol(pending.unit), spans.get(pending.call, Span(1, 1, 1, 1)), pending.callee,
             positional, keywords, none_pos, none_kw, star,
             snippet_of(module, pending.call)[:300], statement.line if statement else None))
+        facts.call_sites[-1].provenance.update(call_provenance.get(pending.call, {}))
     for name, value in ctx.extra.items():
         facts.extra[name] = value
     # dedupe wrappers (a sink in a loop is visited more than once)

@@ -20,6 +20,7 @@ from .facts import FileFacts, RawFinding
 from .index import ProjectIndex
 from .migrations import ProjectSchema, load_project_schema
 from .model import FileError, Finding, RunResult
+from .routing import route_summaries
 from .rules import RULES, Rule
 from .baseline import Baseline, apply_baseline
 from .suppress import apply_suppressions, source_reader
@@ -141,6 +142,8 @@ def assemble(all_facts: Sequence[FileFacts], config: Config, options: Options,
     raw = _revised(raw, rules, project)
     for rule in rules:
         rule.check_project(project, lambda path, finding: raw.append((path, finding)))
+    result.routes = [r for r in route_summaries(project)
+                     if reported is None or r["file"] in reported]
     if reported is not None:
         raw = [(path, finding) for path, finding in raw if path in reported]
     by_path = {f.path: f for f in all_facts if reported is None or f.path in reported}

@@ -31,7 +31,8 @@ def test_inspection_finds_key_wrappers_auth_migrations_and_system_code(project):
     assert found.wrapper_classes == ["DatabaseService"]
     assert "get_current_user" in found.auth_dependencies
     assert found.schema_globs == ["supabase/migrations/*.sql"]
-    assert found.system_paths == ["app/services/webhook_handlers.py", "app/tasks/*.py"]
+    assert found.system_paths == ["app/api/internal.py", "app/api/v1/webhooks.py",
+                                  "app/services/webhook_handlers.py", "app/tasks/*.py"]
     # the wrapper's own `.eq(...)` calls do not count; the direct supabase-py
     # chains of app/services/reporting.py do
     direct = (project / "app" / "services" / "reporting.py").read_text().count(".eq(")
@@ -63,7 +64,9 @@ def test_writes_a_dotfile_without_pyproject_and_it_loads(project):
     written = write_initial_config(project)
     assert written.name == ".orgscope-lint.toml"
     config = load_config(None, project)
-    assert config.path == written.resolve() and config.auth_dependencies == ("get_current_user",)
+    assert config.path == written.resolve()
+    assert config.auth_dependencies == ("get_current_user", "require_admin_role",
+                                        "get_active_org", "verify_internal_token")
 
 
 def test_never_overwrites_an_existing_configuration(project):

@@ -373,6 +373,8 @@ def _routes_section(lines: List[str], number: int, result: RunResult,
         auth = route.get("auth")
         auth_text = _route_text(route, "auth") if auth not in (None, True, False) else (
             "yes" if auth else "none")
+        if not auth_text:  # the route summary's empty chain: public on purpose, or not
+            auth_text = f"public ({route['public']})" if route.get("public") else "none"
         if open_:
             status = f"{FAIL} {_DASH} " + ", ".join(sorted({f.rule for f in open_}))
         elif mine:

@@ -8,12 +8,15 @@ from .db import (ConditionalScope, InsertWithoutTenant, UnfilteredScan, Unscoped
                  UnscopedWrapperCall, UnscopedWrite)
 from .names import UndefinedName
 from .parse import ParseError
+from .routes import (ClientTenantHeader, PrivilegedClientInRoute, TenantFromRequest,
+                     UnauthenticatedRoute)
 from .schema import PolicyNotTenantScoped, TableWithoutRls
 from .suppression import UnusedSuppression
 
 RULES: List[Type[Rule]] = sorted([
     ParseError, UnscopedRead, UnscopedWrite, InsertWithoutTenant, ConditionalScope,
     UnfilteredScan, UnscopedWrapperCall, UndefinedName,
+    UnauthenticatedRoute, TenantFromRequest, ClientTenantHeader, PrivilegedClientInRoute,
     TableWithoutRls, PolicyNotTenantScoped,
     UnusedSuppression,
 ], key=lambda r: r.code)
