@@ -47,6 +47,11 @@ class Finding:
     def sort_key(self) -> Tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.rule)
 
+    @property
+    def fixable(self) -> bool:
+        """A safe fix is described (`--fix` still verifies it before writing)."""
+        return bool(self.fix) and self.fix.get("kind") != "none"
+
     def to_json(self) -> Dict[str, Any]:
         data = asdict(self)
         for private in ("snippet", "source_line", "fix"):

@@ -605,3 +605,19 @@ def test_cli_fix_only_touches_the_selected_rules(tmp_path):
     changed = sorted(p.relative_to(copy).as_posix() for p in before
                      if p.read_bytes() != before[p])
     assert changed == ["app/api/v1/export.py"]
+
+
+def test_terminal_output_marks_fixable_findings(tmp_path):
+    from orgscope_lint.report.terminal import render
+    root = project(tmp_path, {"app/api/routes.py": route("""\
+        clerk_org_id = current_user["clerk_org_id"]
+        db.delete("agents", {"id": item_id})
+        db.delete("calls", {"id": item_id}) if item_id else None
+        filters = {"id": item_id}
+        db.delete("tools", filters)
+    """)})
+    _, result = check(root)
+    text = render(result, color=False)
+    assert text.count("[*] delete of tenant table") == 2
+    assert "[*] delete of tenant table 'tools'" not in text
+    assert "2 fixable with --fix ([*])" in text

@@ -26,9 +26,10 @@ def render(result: RunResult, *, color: Optional[bool] = None, show_source: bool
         console.print(f"[bold underline]{escape(path)}[/]")
         for finding in group:
             style = _STYLE.get(finding.severity, "")
+            mark = escape("[*] ") if finding.fixable else ""
             console.print(
                 f"  {finding.line}:{finding.column}  [{style}]{finding.rule}[/] "
-                f"[dim]{finding.name}[/]  {escape(finding.message)}")
+                f"[dim]{finding.name}[/]  {mark}{escape(finding.message)}")
             if show_source and finding.source_line.strip():
                 console.print(f"      [dim]{escape(finding.source_line.strip())}[/]")
         console.print()
@@ -65,6 +66,9 @@ def render(result: RunResult, *, color: Optional[bool] = None, show_source: bool
         extras.append(f"{unverified} unverified")
     if result.baselined:
         extras.append(f"{result.baselined} baselined")
+    fixable = sum(1 for f in active if f.fixable)
+    if fixable:
+        extras.append(f"{fixable} fixable with --fix ([*])")
     if extras:
         summary += "; " + ", ".join(extras)
     style = "bold red" if active else "bold green"
