@@ -73,6 +73,12 @@ class UnscopedRead(_DbOutcomeRule):
     agent = db.select_one("agents", {"id": agent_id, "clerk_org_id": clerk_org_id})
     ```
 
+    ## Fix
+    `--fix` adds `"<tenant key>": <value>` as the last entry when the filter is a
+    dict literal in the call and exactly one trusted tenant value is in scope: a
+    local read from the auth context on every path, or the function's tenant
+    parameter. Otherwise `--fix` and `--diff` say why there is no safe fix.
+
     ## Options
     `tenant-key`, `table-keys`, `tenant-tables`, `global-tables`, `db.methods`.
     """
@@ -231,6 +237,12 @@ class UnscopedWrite(_DbOutcomeRule):
     db.update("agents", {"id": old_agent_id, "clerk_org_id": organization_id},
               {"inbound_phone_number_id": None})
     ```
+
+    ## Fix
+    `--fix` adds `"<tenant key>": <value>` as the last entry when the filter is a
+    dict literal in the call and exactly one trusted tenant value is in scope: a
+    local read from the auth context on every path, or the function's tenant
+    parameter. Otherwise `--fix` and `--diff` say why there is no safe fix.
     """
 
     code = "ORG102"
@@ -332,6 +344,12 @@ class InsertWithoutTenant(_DbOutcomeRule):
     ```python
     db.insert("agents", {"id": agent_id, "name": name, "clerk_org_id": clerk_org_id})
     ```
+
+    ## Fix
+    `--fix` adds `"<tenant key>": <value>` as the last entry when the row is a
+    dict literal in the call and exactly one trusted tenant value is in scope: a
+    local read from the auth context on every path, or the function's tenant
+    parameter. Otherwise `--fix` and `--diff` say why there is no safe fix.
     """
 
     code = "ORG103"

@@ -31,7 +31,7 @@ class UndefinedName(Rule):
     `global`/`nonlocal`, `del`, `except ... as e`, annotations, `TYPE_CHECKING`
     imports, star imports resolved through the project). When a project module
     defines the name at its top level, the message says which one and how to
-    import it; with exactly one such module, `--fix` adds the import.
+    import it.
 
     ## Why is this bad?
     The code raises `NameError` when it runs. In the seed review, the guard that
@@ -52,6 +52,11 @@ class UndefinedName(Rule):
     ```python
     from app.core.exceptions import NotFoundError, ValidationError
     ```
+
+    ## Fix
+    When exactly one project module defines the name, `--fix` adds it to the
+    file's `from module import ...` (in sorted position, keeping parentheses and
+    trailing comma) or adds a new import at the end of the import block.
     """
 
     code = "ORG301"
