@@ -27,6 +27,7 @@ from .checker import analyze_file
 from .config import Config
 from .edits import EditError, add_dict_entry, add_import, find_node, rewrite_suppression
 from .facts import FileFacts
+from .migrations import load_project_schema
 from .model import Finding, RunResult
 from .rules.names import undefined_name
 from .source import SourceError, decode
@@ -64,11 +65,13 @@ class FixPlan:
         return "".join(chunks)
 
 
-def plan_fixes(result: RunResult, config: Config, rules: Sequence,
-               project: Optional[object] = None) -> FixPlan:
+def plan_fixes(result: RunResult, config: Config, rules: Sequence) -> FixPlan:
     """Work out every safe fix for the active findings of `result`, without
     writing anything."""
     plan = FixPlan()
+    # re-checks must see the tables as the check did (migrations refine config)
+    schema, _ = load_project_schema(config)
+    project = schema.scope if schema is not None else None
     broken = {f.path for f in result.findings if f.rule == "ORG001"}
     broken |= {e.path for e in result.errors + result.internal_errors}
     by_path: Dict[str, List[Finding]] = {}

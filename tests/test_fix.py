@@ -621,3 +621,17 @@ def test_terminal_output_marks_fixable_findings(tmp_path):
     assert text.count("[*] delete of tenant table") == 2
     assert "[*] delete of tenant table 'tools'" not in text
     assert "2 fixable with --fix ([*])" in text
+
+
+def test_the_recheck_sees_the_schema_from_migrations(tmp_path):
+    """The tenant key of `widgets` comes from the migrations (organization_id):
+    the re-check must use the same schema as the check, or it would drop the fix."""
+    text, plan = fixed(tmp_path, {
+        "database/migrations/001_widgets.sql":
+            "CREATE TABLE widgets (id uuid PRIMARY KEY, organization_id text NOT NULL);\n",
+        "app/api/routes.py": route("""\
+            org = current_user["clerk_org_id"]
+            return db.select_one("widgets", {"id": item_id})
+        """)})
+    assert reasons(plan) == []
+    assert 'db.select_one("widgets", {"id": item_id, "organization_id": org})' in text
