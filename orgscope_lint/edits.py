@@ -116,12 +116,8 @@ def find_node(module: cst.Module, node_type: type, line: int, column: int,
 
 # --- ORG101/ORG102/ORG103: add the tenant key to a dict literal ------------------
 
-def add_dict_entry(module: cst.Module, call: cst.Call, argument: int, key: str,
-                   value: str) -> cst.Module:
-    """Append `"key": value` to the dict literal passed as `call.args[argument]`."""
-    if argument >= len(call.args) or not isinstance(call.args[argument].value, cst.Dict):
-        raise EditError("the argument is no longer a dict literal")
-    literal: cst.Dict = call.args[argument].value
+def add_dict_entry(module: cst.Module, literal: cst.Dict, key: str, value: str) -> cst.Module:
+    """Append `"key": value` to a dict literal of the module."""
     for element in literal.elements:
         if isinstance(element, cst.DictElement) and _string(element.key) == key:
             raise EditError(f'the dict already has a "{key}" entry')

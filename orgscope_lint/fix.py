@@ -29,6 +29,7 @@ from .edits import EditError, add_dict_entry, add_import, find_node, rewrite_sup
 from .facts import FileFacts
 from .migrations import load_project_schema
 from .model import Finding, RunResult
+from .rules.fixdata import follow_path
 from .rules.names import undefined_name
 from .source import SourceError, decode
 from .suppressions import _PATTERN as SUPPRESSION, parse_suppressions
@@ -196,7 +197,10 @@ class _FileFixer:
         if kind == "add-dict-entry":
             call = find_node(module, cst.Call, finding.line, finding.column,
                              finding.end_line, finding.end_column)
-            return add_dict_entry(module, call, fix["argument"], fix["key"], fix["value"])
+            literal = follow_path(call, fix["path"])
+            if not isinstance(literal, cst.Dict):
+                raise EditError("the filter or row is no longer a dict literal")
+            return add_dict_entry(module, literal, fix["key"], fix["value"])
         if kind == "add-import":
             return add_import(module, self.module_name, self.is_package, fix["module"],
                               fix["name"])

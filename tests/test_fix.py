@@ -635,3 +635,24 @@ def test_the_recheck_sees_the_schema_from_migrations(tmp_path):
         """)})
     assert reasons(plan) == []
     assert 'db.select_one("widgets", {"id": item_id, "organization_id": org})' in text
+
+
+def test_supabase_insert_row_in_a_chain(tmp_path):
+    config = PYPROJECT + '\n[tool.orgscope-lint.db]\npresets = ["supabase"]\n'
+    text, plan = fixed(tmp_path, {"pyproject.toml": config, "app/api/routes.py": """\
+        from fastapi import Depends
+        from supabase import create_client
+
+        from app.core.auth import get_current_user
+
+        supabase = create_client("url", "key")
+
+
+        async def create(name: str, current_user: dict = Depends(get_current_user)):
+            org = current_user["clerk_org_id"]
+            supabase.table("agents").insert({"name": name}).execute()
+            supabase.table("agents").update({"name": name}).eq("id", name).execute()
+        """})
+    assert 'supabase.table("agents").insert({"name": name, "clerk_org_id": org}).execute()' \
+        in text
+    assert reasons(plan) == [("ORG102", "no safe fix: the filter is not a dict literal in the call")]

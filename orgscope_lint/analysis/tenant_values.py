@@ -23,11 +23,12 @@ _CACHE_KEY = "tenant_values.envs"
 
 
 class EnvsAtDbCalls:
-    """Flow hook: keeps the environment in force at every call of a configured
-    DB method (more than one when the call sits in a loop)."""
+    """Flow hook: keeps the environment in force at every method call (more
+    than one when the call sits in a loop). Every DB sink is a method call
+    (`db.update(...)`, `client.table(...)....execute()`); keeping a reference
+    to the immutable environment costs next to nothing."""
 
     def __init__(self, ctx) -> None:
-        self.methods = ctx.config.db_methods
         self.envs: Dict[cst.Call, List[Env]] = {}
         ctx.cache[_CACHE_KEY] = self
 
@@ -35,8 +36,7 @@ class EnvsAtDbCalls:
         pass
 
     def __call__(self, call: cst.Call, env: Env, analyzer: FlowAnalyzer) -> None:
-        func = call.func
-        if isinstance(func, cst.Attribute) and func.attr.value in self.methods:
+        if isinstance(call.func, cst.Attribute):
             self.envs.setdefault(call, []).append(env)
 
 
