@@ -58,11 +58,12 @@ class FixPlan:
         chunks = []
         for file in self.files:
             old, new = _text(file.old), _text(file.new)
-            chunks.extend(difflib.unified_diff(
-                old.splitlines(keepends=True), new.splitlines(keepends=True),
-                fromfile=f"a/{file.path}", tofile=f"b/{file.path}"))
-            if chunks and not chunks[-1].endswith(("\n", "\r")):
-                chunks.append("\n\\ No newline at end of file\n")
+            for line in difflib.unified_diff(
+                    old.splitlines(keepends=True), new.splitlines(keepends=True),
+                    fromfile=f"a/{file.path}", tofile=f"b/{file.path}"):
+                chunks.append(line)
+                if not line.endswith(("\n", "\r")):  # the file's last line
+                    chunks.append("\n\\ No newline at end of file\n")
         return "".join(chunks)
 
 

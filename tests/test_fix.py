@@ -656,3 +656,22 @@ def test_supabase_insert_row_in_a_chain(tmp_path):
     assert 'supabase.table("agents").insert({"name": name, "clerk_org_id": org}).execute()' \
         in text
     assert reasons(plan) == [("ORG102", "no safe fix: the filter is not a dict literal in the call")]
+
+
+def test_diff_of_a_file_without_final_newline_and_symlinked_files(tmp_path):
+    source = route("""\
+        clerk_org_id = current_user["clerk_org_id"]
+        db.delete("agents", {"id": item_id})""")
+    root = project(tmp_path, {"app/real/routes.py": source})
+    (root / "app/api").mkdir(parents=True)
+    os.symlink(root / "app/real/routes.py", root / "app/api/routes.py")
+    config, result = check(root / "app/api")
+    plan = plan_fixes(result, config, active_rules(config))
+    assert plan.diff().endswith(
+        '-    db.delete("agents", {"id": item_id})\n\\ No newline at end of file\n'
+        '+    db.delete("agents", {"id": item_id, "clerk_org_id": clerk_org_id})\n'
+        '\\ No newline at end of file\n')
+    assert write_fixes(plan) == []
+    assert (root / "app/api/routes.py").is_symlink()
+    assert (root / "app/real/routes.py").read_text().endswith(
+        '{"id": item_id, "clerk_org_id": clerk_org_id})')
