@@ -4,8 +4,11 @@ import ast
 import sys
 import textwrap
 
+import hypothesmith
 import libcst as cst
 import pytest
+from hypothesis import HealthCheck, given, settings
+from libcst.metadata import MetadataWrapper, PositionProvider
 from pyflakes import checker, messages
 
 from orgscope_lint.analysis.names import NameReport, UndefinedName, analyze_names
@@ -406,6 +409,10 @@ INVALID = {
             "value_p", "lam_q", "subj_r", "pat_s", "guard_t", "body_u",
         ],
     ),
+    "one-line-clauses": (
+        "try: a\nexcept b: c\nelse: d\nfinally: e\nfor f in g: h\nelse: i\n",
+        ["a", "b", "c", "d", "e", "g", "h", "i"],
+    ),
     "type-parameters-do-not-leak": (
         "def f[T](a: T) -> T:\n    return a\nprint(T)\n",
         ["T"],
@@ -452,6 +459,23 @@ def test_never_more_than_pyflakes(source):
     except SyntaxError:
         pytest.skip("syntax newer than this interpreter")
     assert set(undefined(source)) <= pyflakes_undefined(source)
+
+
+@pytest.mark.filterwarnings("ignore::SyntaxWarning")  # generated code calls literals
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(hypothesmith.from_grammar())
+def test_generated_programs(source):
+    """Never a name pyflakes does not report; findings in source order."""
+    try:
+        compile(source, "<generated>", "exec")
+        module = cst.parse_module(source)
+    except Exception:  # valid for the grammar, not for the compiler or libcst
+        return
+    found = analyze_names(module).undefined
+    assert {u.name for u in found} <= pyflakes_undefined(source)
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    starts = [positions[u.annotation_string or u.node].start for u in found]
+    assert starts == sorted(starts, key=lambda p: (p.line, p.column))
 
 
 def test_reported_node_is_the_reading_name():

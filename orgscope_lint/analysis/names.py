@@ -427,6 +427,7 @@ class _Binder:
         return node.body
 
     def on_clause(self, node):  # else / finally
+        self.statement = node
         return (node.body,)
 
     def on_Expr(self, node):
@@ -552,6 +553,7 @@ class _Binder:
         return items
 
     def on_Try(self, node):
+        self.statement = node
         items = [(self.op_enter_try, _catches_name_error(node.handlers)), node.body]
         items.append((self.op_exit_try, None))
         items.extend(node.handlers)
@@ -895,7 +897,7 @@ def _ranks_within(statement, findings) -> dict[int, int]:
 
 
 def _statements(module: cst.Module):
-    """Statements and clause headers (except, case) in source order."""
+    """Statements and clause headers (elif, else, except, finally, case) in source order."""
     work = list(reversed(module.body))
     while work:
         statement = work.pop()
@@ -917,10 +919,8 @@ def _nested_statements(node) -> list:
     if handlers:
         nested.extend(handlers)
     for clause in (getattr(node, "orelse", None), getattr(node, "finalbody", None)):
-        if type(clause) is cst.If:
+        if clause is not None:  # elif, else, finally
             nested.append(clause)
-        elif clause is not None and type(clause.body) is cst.IndentedBlock:
-            nested.extend(clause.body.body)
     return nested
 
 

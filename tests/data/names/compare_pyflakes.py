@@ -66,7 +66,10 @@ def main() -> None:
     parser.add_argument("root", nargs="?", default=sysconfig.get_paths()["stdlib"])
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
-    paths = sorted(str(p) for p in pathlib.Path(args.root).rglob("*.py") if "site-packages" not in p.parts)
+    root = pathlib.Path(args.root)
+    paths = sorted(
+        str(p) for p in root.rglob("*.py") if "site-packages" not in p.relative_to(root).parts
+    )
     skipped = collections.Counter()
     totals = collections.Counter()
     extra, extra_star, missing = [], [], []
