@@ -22,7 +22,7 @@ from .values import Origin
 _CACHE_KEY = "tenant_values.envs"
 
 
-class EnvsAtDbCalls:
+class EnvsAtMethodCalls:
     """Flow hook: keeps the environment in force at every method call (more
     than one when the call sits in a loop). Every DB sink is a method call
     (`db.update(...)`, `client.table(...)....execute()`); keeping a reference
@@ -40,13 +40,13 @@ class EnvsAtDbCalls:
             self.envs.setdefault(call, []).append(env)
 
 
-EXTRA_HOOKS.append(EnvsAtDbCalls)
+EXTRA_HOOKS.append(EnvsAtMethodCalls)
 
 
 def trusted_tenant_names(ctx, sink: Sink) -> List[str]:
     """Names holding one trusted tenant value at `sink`: aliases of the same
     value count once; an empty or longer list means there is no single choice."""
-    hook: Optional[EnvsAtDbCalls] = ctx.cache.get(_CACHE_KEY)
+    hook: Optional[EnvsAtMethodCalls] = ctx.cache.get(_CACHE_KEY)
     envs = hook.envs.get(sink.call, []) if hook else []
     if not envs:
         return []
