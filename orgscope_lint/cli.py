@@ -49,6 +49,18 @@ def exit_code(result: RunResult, fail_on: str, exit_zero: bool) -> int:
     return EXIT_FINDINGS if failing else EXIT_OK
 
 
+def _emit(text: str, output: Optional[Path]) -> None:
+    """Print the rendered output, or write it to `--output` (exit 2 if we cannot)."""
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        click.echo(f"orgscope-lint: cannot write {output}: {exc.strerror}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="orgscope-lint")
 def main() -> None:
@@ -114,14 +126,7 @@ def check(paths: Sequence[Path], output_format: str, output: Optional[Path],
                   quiet=quiet, **report)
     if output_format == "github":
         write_step_summary(result, os.environ, **report)
-    if output is not None:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            click.echo(f"orgscope-lint: cannot write {output}: {exc.strerror}", err=True)
-            sys.exit(EXIT_USAGE)
-    else:
-        click.echo(text, nl=False)
+    _emit(text, output)
     for error in result.internal_errors:
         click.echo(f"orgscope-lint: internal error in {error.path}: {BUG_HINT}\n"
                    f"{error.message}", err=True)
@@ -185,14 +190,7 @@ def report(paths: Sequence[Path], output: Optional[Path], config_file: Optional[
     """Write the Markdown audit report for PATHS (default: the project root)."""
     config, result = _run(paths, config_file, quiet, jobs=jobs, strict=strict)
     text = renderer("markdown")(result, **report_options(config, head_commit(str(config.root))))
-    if output is not None:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            click.echo(f"orgscope-lint: cannot write {output}: {exc.strerror}", err=True)
-            sys.exit(EXIT_USAGE)
-    else:
-        click.echo(text, nl=False)
+    _emit(text, output)
     sys.exit(EXIT_INTERNAL if result.internal_errors else EXIT_OK)
 
 
