@@ -80,7 +80,7 @@ def inserts(db, agent_id, name, clerk_org_id, items):
     db.bulk_insert("contacts", [{"name": n} for n in items])
 
 
-def insert_variables(db, name, clerk_org_id):
+def insert_variables(db, name, clerk_org_id, source, pairs):
     row = {"name": name}
     # ruleid: ORG103-insert-without-tenant
     db.insert("agents", row)
@@ -88,6 +88,11 @@ def insert_variables(db, name, clerk_org_id):
     other["clerk_org_id"] = clerk_org_id
     # ok: ORG103-insert-without-tenant
     db.insert("agents", other)
+    copy = {key: value for key, value in source.items() if key != "id"}
+    # ok: ORG103-insert-without-tenant
+    db.insert("agents", copy)
+    # ok: ORG101-unscoped-read
+    db.select("agents", {key: value for key, value in pairs})
 
 
 def conditional(db, kb_id, org_id):
