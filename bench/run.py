@@ -21,6 +21,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
@@ -71,7 +72,7 @@ class Run:
 @dataclass
 class Corpus:
     name: str
-    role: str  # which targets apply: "a", "b", "c" or ""
+    role: str  # which size targets apply: "a", "b" or "" (exit codes: all)
     root: Path  # cold runs and semgrep read the tree here
     paths: List[str]  # given to both tools, relative to root
     read_only: bool = False  # cached runs use a copy (the running stdlib)
@@ -133,6 +134,15 @@ def run_semgrep(exe: Path, corpus: Corpus, jobs: int) -> Run:
            "--x-ignore-semgrepignore-files", "--max-target-bytes", "0",
            "--jobs", str(jobs), *corpus.paths]
     return measure(cmd, corpus.root, SEMGREP_ENV)
+
+
+def semgrep_error_notes(corpus: Corpus, run: Run) -> List[str]:
+    """Which kinds of error (timeouts skip a file's rules) semgrep reported."""
+    kinds = Counter(e["type"] if isinstance(e["type"], str) else e["type"][0]
+                    for e in run.json().get("errors", []))
+    if not kinds:
+        return []
+    return [f"{corpus.name}: semgrep errors: " + ", ".join(f"{n} {k}" for k, n in kinds.most_common())]
 
 
 # -- orgscope-lint -----------------------------------------------------------
@@ -255,9 +265,9 @@ def copy_renamed(src: Path, dst: Path, imports: re.Pattern, suffix: bytes) -> No
 def stdlib_corpus() -> Corpus:
     """The running interpreter's stdlib, read in place, without site-packages."""
     root = Path(sysconfig.get_paths()["stdlib"])
-    paths = sorted(p.name for p in root.iterdir()
-                   if p.name not in STDLIB_SKIP and (p.is_dir() or p.suffix == ".py"))
-    corpus = Corpus("stdlib", "c", root, paths, read_only=True)
+    paths = sorted(p.name for p in root.iterdir() if p.name not in STDLIB_SKIP
+                   and (p.suffix == ".py" or p.is_dir() and any(p.rglob("*.py"))))
+    corpus = Corpus("stdlib", "", root, paths, read_only=True)
     count(corpus)
     return corpus
 
@@ -383,7 +393,8 @@ def table(header: List[str], rows: List[List[str]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
-def render(results: List[Result], args: argparse.Namespace, tool_version: str) -> str:
+def render(results: List[Result], args: argparse.Namespace, tool_version: str,
+           load: List[float]) -> str:
     seed = args.seed.relative_to(REPO) if args.seed.is_relative_to(REPO) else args.seed
     head = [
         f"# orgscope-lint benchmark — {datetime.date.today().isoformat()}",
@@ -393,7 +404,9 @@ def render(results: List[Result], args: argparse.Namespace, tool_version: str) -
         f"orgscope-lint {tool_version}; semgrep {SEMGREP_VERSION}"
         f"{' (skipped)' if args.skip_semgrep else ''}; seed `{seed}`.",
         "Times are wall clock (warm, edited and 3-file runs: median of "
-        f"{FAST_RUN_REPEATS}); RSS is the largest single process. Columns: bench/README.md.",
+        f"{FAST_RUN_REPEATS}); RSS is the largest single process. Load average (1 min) "
+        f"{load[0]:.2f} before, {load[1]:.2f} after: other work on the machine skews times. "
+        "Columns: bench/README.md.",
         "",
         table(COLUMNS, [row(r) for r in results]),
         "",
@@ -432,6 +445,7 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
+    load_before = os.getloadavg()[0]
     semgrep = None if args.skip_semgrep else ensure_semgrep()
     tool = None if args.skip_orgscope else Orgscope(args.orgscope_root.resolve(), args.jobs)
     results = []
@@ -445,6 +459,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 print(f"  semgrep {result.semgrep.wall:.2f} s", file=sys.stderr)
                 if result.semgrep.rc != 0:
                     report_failure("semgrep", result.semgrep)
+                result.notes += semgrep_error_notes(corpus, result.semgrep)
             if tool:
                 bench_orgscope(tool, corpus, scratch, result)
                 for label, run in result.orgscope.items():
@@ -454,7 +469,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             results.append(result)
     version = next((r.orgscope["cold"].json().get("tool", {}).get("version")
                     for r in results if "cold" in r.orgscope), None) or "–"
-    markdown = render(results, args, version)
+    markdown = render(results, args, version, [load_before, os.getloadavg()[0]])
     args.output.write_text(markdown, encoding="utf-8")
     print(markdown)
     return 0
