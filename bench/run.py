@@ -29,7 +29,6 @@ from typing import Callable, Dict, List, Optional
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
 FIXTURE = REPO / "fixtures" / "sample_backend"
-STAND_IN = BENCH / "corpus" / "sample_backend"
 SEMGREP_VERSION = "1.185.0"
 SEMGREP_VENV = BENCH / ".venv-semgrep"
 SEMGREP_RULES = BENCH / "semgrep"
@@ -427,7 +426,7 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")],
                         default=[20_000, 400_000],
                         help="line counts of the replicated seed corpora (default 20000,400000)")
-    parser.add_argument("--seed", type=Path, default=FIXTURE if FIXTURE.is_dir() else STAND_IN,
+    parser.add_argument("--seed", type=Path, default=FIXTURE,
                         help="backend to replicate (default fixtures/sample_backend, "
                              "else the stand-in bench/corpus/sample_backend)")
     parser.add_argument("--no-stdlib", action="store_true", help="skip the CPython stdlib corpus")
