@@ -16,6 +16,7 @@ from .analysis.calls import CallSiteHook, PendingCall, describe_arguments
 from .analysis.dbcalls import Classified, DbSinkHook, Sink, classify
 from .analysis.flow import Env, FlowAnalyzer
 from .analysis.module import ModuleInfo, Unit, collect_module, module_name_for, unit_for_function
+from .analysis.supabase import SupabaseChainHook
 from .analysis.values import Origin
 from .config import Config
 from .facts import CallSite, FileFacts, RawFinding, WrapperSummary
@@ -45,6 +46,8 @@ class DbAnalysis:
         info = ctx.info
         self.db_hook = DbSinkHook(info, ctx.config)
         self.call_hook = CallSiteHook(info, self.db_hook)
+        self.chain_hooks = ([SupabaseChainHook(info, ctx.config)]
+                            if "supabase" in ctx.config.presets else [])
         self.extra_hooks = [factory(ctx) for factory in EXTRA_HOOKS]
         self.units: List[Unit] = []
         pending = list(info.units)
@@ -53,6 +56,9 @@ class DbAnalysis:
             self.units.append(unit)
             pending.extend(self._run(unit))
         self.sinks: List[Sink] = list(self.db_hook.sinks.values())
+        for chains in self.chain_hooks:
+            self.sinks.extend(chains.sinks.values())
+        self.rpc_calls = [rpc for chains in self.chain_hooks for rpc in chains.rpc_calls.values()]
         self.classified: Dict[cst.Call, Classified] = {
             sink.call: classify(sink, ctx.config, ctx.tenant_key_for, ctx.is_tenant_table)
             for sink in self.sinks}
@@ -73,10 +79,10 @@ class DbAnalysis:
                             stmt, f"{unit.qualname}.{node.name.value}.{stmt.name.value}",
                             node.name.value))
 
-        hooks = [self.db_hook, self.call_hook] + self.extra_hooks
+        hooks = [self.db_hook, self.call_hook] + self.chain_hooks + self.extra_hooks
         for hook in hooks:
             hook.start_unit(unit)
-        analyzer = FlowAnalyzer(hooks, on_nested, self.ctx.info.constants)
+        analyzer = FlowAnalyzer(hooks, on_nested, self.ctx.info.constants, self.chain_hooks)
         defs = {p.name.value: frozenset({Origin("param", name=p.name.value)})
                 for p in unit.params}
         body = unit.body
@@ -111,6 +117,10 @@ class FileContext:
         self._pending: List[tuple] = []
         self.extra: Dict[str, object] = {}
         self.cache: Dict[str, object] = {}
+        # analyses that need positions of their own nodes share the one codegen
+        # pass of `finish`: they add nodes here and get every span back
+        self.position_nodes: List[cst.CSTNode] = []
+        self.on_positions: List[Callable[[Dict[cst.CSTNode, Span]], None]] = []
 
     # project-aware table questions (the schema, when present, refines config)
     def tenant_key_for(self, table: str) -> str:
@@ -146,7 +156,9 @@ class FileContext:
 
     def finish(self, extra_nodes: Sequence[cst.CSTNode] = ()) -> tuple:
         nodes = [p[1] for p in self._pending] + [p[8] for p in self._pending if p[8]]
-        spans = positions(self.module, nodes + list(extra_nodes))
+        spans = positions(self.module, nodes + list(extra_nodes) + self.position_nodes)
+        for callback in self.on_positions:
+            callback(spans)
         findings = []
         for rule, node, message, symbol, table, operation, fix, snip, stmt in self._pending:
             span = spans.get(node, Span(1, 1, 1, 1))
@@ -222,7 +234,8 @@ def _check_module(facts: FileFacts, path: str, source: Source, module: cst.Modul
         rule.check_file(ctx)
     db = ctx.db
     extra_nodes = [p.call for p in db.calls] + [p.statement for p in db.calls if p.statement]
-    findings, spans = ctx.finish(extra_nodes + [s.call for s in db.sinks])
+    findings, spans = ctx.finish(extra_nodes + [s.call for s in db.sinks]
+                                 + [r.call for r in db.rpc_calls])
     facts.findings.extend(findings)
     for sink in db.sinks:
         result = db.classified[sink.call]
@@ -231,6 +244,7 @@ def _check_module(facts: FileFacts, path: str, source: Source, module: cst.Modul
                                      sink.operation, result.outcome, result.detail,
                                      result.tenant_key))
         facts.wrappers.extend(_wrappers_of(sink, result, ctx))
+    call_provenance = ctx.cache.get("call-provenance", {})  # from the route analysis
     for pending in db.calls:
         positional, keywords, none_pos, none_kw, star = describe_arguments(pending.call)
         statement = spans.get(pending.statement) if pending.statement is not None else None
@@ -238,6 +252,7 @@ def _check_module(facts: FileFacts, path: str, source: Source, module: cst.Modul
             db.symbol(pending.unit), spans.get(pending.call, Span(1, 1, 1, 1)), pending.callee,
             positional, keywords, none_pos, none_kw, star,
             snippet_of(module, pending.call)[:300], statement.line if statement else None))
+        facts.call_sites[-1].provenance.update(call_provenance.get(pending.call, {}))
     for name, value in ctx.extra.items():
         facts.extra[name] = value
     # dedupe wrappers (a sink in a loop is visited more than once)
@@ -249,6 +264,10 @@ def _check_module(facts: FileFacts, path: str, source: Source, module: cst.Modul
             seen.add(key)
             unique.append(wrapper)
     facts.wrappers = unique
+    for rpc in db.rpc_calls:  # database functions: listed as unverified, never flagged
+        span = spans.get(rpc.call, Span(1, 1, 1, 1))
+        facts.db_calls.append(DbCall(path, span.line, db.symbol(rpc.unit), None, "rpc",
+                                     "unknown", rpc.detail, None))
 
 
 def _wrappers_of(sink: Sink, result: Classified, ctx: FileContext) -> List[WrapperSummary]:

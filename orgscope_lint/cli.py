@@ -11,7 +11,12 @@ from typing import Optional, Sequence, Tuple
 import click
 
 from . import __version__
-from .config import ConfigError, load_config
+from .baseline import BaselineError, load_baseline, record_baseline
+from .config import Config, ConfigError, load_config
+from .gitinfo import head_commit
+from .progress import DelayedProgress
+from .report.github import write_step_summary
+from .report.markdown import report_options
 from .engine import Options, run
 from .model import RunResult
 from .report import FORMATS, renderer
@@ -44,6 +49,18 @@ def exit_code(result: RunResult, fail_on: str, exit_zero: bool) -> int:
     return EXIT_FINDINGS if failing else EXIT_OK
 
 
+def _emit(text: str, output: Optional[Path]) -> None:
+    """Print the rendered output, or write it to `--output` (exit 2 if we cannot)."""
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        click.echo(f"orgscope-lint: cannot write {output}: {exc.strerror}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="orgscope-lint")
 def main() -> None:
@@ -68,21 +85,66 @@ def main() -> None:
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Config file (pyproject.toml or .orgscope-lint.toml).")
 @click.option("--statistics", is_flag=True, help="Show counts per rule.")
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Findings recorded in this baseline file do not fail the run.")
+@click.option("--write-baseline", "write_baseline_file",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Record the current findings as known debt in FILE.")
+@click.option("--quiet", "-q", is_flag=True, help="Findings only: no summary, no progress bar.")
+@click.option("--fix", "apply_fixes", is_flag=True,
+              help="Apply safe fixes, then report the findings that remain.")
+@click.option("--diff", "show_diff", is_flag=True,
+              help="Print safe fixes as a unified diff without writing (exit 1 when there "
+                   "is something to fix).")
 def check(paths: Sequence[Path], output_format: str, output: Optional[Path],
           select: Optional[str], ignore: Optional[str], strict: Optional[bool],
           exit_zero: bool, no_cache: bool, jobs: Optional[int], config_file: Optional[Path],
-          statistics: bool) -> None:
+          statistics: bool, baseline_file: Optional[Path], write_baseline_file: Optional[Path],
+          quiet: bool, apply_fixes: bool, show_diff: bool) -> None:
     """Check PATHS (default: the project root) for cross-tenant access."""
+    if apply_fixes and show_diff:
+        click.echo("orgscope-lint: --fix and --diff exclude each other", err=True)
+        sys.exit(EXIT_USAGE)
+    run_options = dict(jobs=jobs, use_cache=not no_cache, strict=strict,
+                       select=_codes(select), ignore=_codes(ignore),
+                       baseline=_load_baseline(baseline_file))
+    config, result = _run(paths, config_file, quiet, **run_options)
+    if apply_fixes or show_diff:
+        result = _fix(result, config, show_diff, quiet,
+                      lambda: _run(paths, config_file, quiet, **run_options)[1])
+    if write_baseline_file is not None:
+        count = _record_baseline(result, write_baseline_file)
+        if not quiet:
+            click.echo(f"orgscope-lint: wrote {count} findings to {write_baseline_file}",
+                       err=True)
+    if result.baseline_gone and not quiet:
+        click.echo(f"orgscope-lint: {result.baseline_gone} baseline entries are fixed; "
+                   "refresh the baseline with --write-baseline", err=True)
+    render = renderer(output_format)
+    report = report_options(config, head_commit(str(config.root)))
+    text = render(result, color=_use_color() and output is None, statistics=statistics,
+                  quiet=quiet, **report)
+    if output_format == "github":
+        write_step_summary(result, os.environ, **report)
+    _emit(text, output)
+    for error in result.internal_errors:
+        click.echo(f"orgscope-lint: internal error in {error.path}: {BUG_HINT}\n"
+                   f"{error.message}", err=True)
+    sys.exit(exit_code(result, config.fail_on, exit_zero))
+
+
+def _run(paths: Sequence[Path], config_file: Optional[Path], quiet: bool, **options
+         ) -> Tuple[Config, RunResult]:
+    """Load the config and run the engine; config errors exit 2, bugs exit 3."""
     try:
         config = load_config(config_file, paths[0] if paths else None)
     except ConfigError as exc:
         click.echo(f"orgscope-lint: config error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     targets = list(paths) or [config.root]
-    options = Options(jobs=jobs, use_cache=not no_cache, strict=strict,
-                      select=_codes(select), ignore=_codes(ignore))
+    progress = None if quiet else DelayedProgress()
     try:
-        result = run(targets, config, options)
+        return config, run(targets, config, Options(progress=progress, **options))
     except KeyboardInterrupt:
         click.echo("orgscope-lint: interrupted", err=True)
         sys.exit(130)
@@ -90,26 +152,108 @@ def check(paths: Sequence[Path], output_format: str, output: Optional[Path],
         click.echo(traceback.format_exc(), err=True)
         click.echo(f"orgscope-lint: internal error: {BUG_HINT}", err=True)
         sys.exit(EXIT_INTERNAL)
-    render = renderer(output_format)
-    text = render(result, color=_use_color() and output is None, statistics=statistics)
-    if output is not None:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            click.echo(f"orgscope-lint: cannot write {output}: {exc.strerror}", err=True)
-            sys.exit(EXIT_USAGE)
-    else:
-        click.echo(text, nl=False)
-    for error in result.internal_errors:
-        click.echo(f"orgscope-lint: internal error in {error.path}: {BUG_HINT}\n"
-                   f"{error.message}", err=True)
-    sys.exit(exit_code(result, config.fail_on, exit_zero))
+    finally:
+        if progress is not None:
+            progress.close()
+
+
+def _load_baseline(path: Optional[Path]):
+    if path is None:
+        return None
+    try:
+        return load_baseline(path)
+    except BaselineError as exc:
+        click.echo(f"orgscope-lint: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+def _record_baseline(result: RunResult, path: Path) -> int:
+    try:
+        return record_baseline(result, path)
+    except BaselineError as exc:
+        click.echo(f"orgscope-lint: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to FILE instead of stdout.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Config file (pyproject.toml or .orgscope-lint.toml).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes.")
+@click.option("--strict", is_flag=True, default=None,
+              help="Report DB calls whose scoping cannot be verified.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def report(paths: Sequence[Path], output: Optional[Path], config_file: Optional[Path],
+           jobs: Optional[int], strict: Optional[bool], quiet: bool) -> None:
+    """Write the Markdown audit report for PATHS (default: the project root)."""
+    config, result = _run(paths, config_file, quiet, jobs=jobs, strict=strict)
+    text = renderer("markdown")(result, **report_options(config, head_commit(str(config.root))))
+    _emit(text, output)
+    sys.exit(EXIT_INTERNAL if result.internal_errors else EXIT_OK)
+
+
+@main.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False, exists=True,
+                                                          path_type=Path))
+@click.option("--dotfile", is_flag=True,
+              help="Write .orgscope-lint.toml instead of appending to pyproject.toml.")
+def init(directory: Path, dotfile: bool) -> None:
+    """Inspect the project in DIRECTORY and write a starting configuration."""
+    from .init import InitError, write_initial_config
+    try:
+        written = write_initial_config(directory, prefer_dotfile=dotfile)
+    except InitError as exc:
+        click.echo(f"orgscope-lint: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    click.echo(f"orgscope-lint: wrote a starting configuration to {written}; review the "
+               "commented suggestions, then run `orgscope-lint check`")
+
+
+def _fix(result: RunResult, config, show_diff: bool, quiet: bool, rerun) -> RunResult:
+    """`--diff`: print the fixes and exit; `--fix`: write them, then check again."""
+    from .engine import active_rules
+    from .fix import plan_fixes, write_fixes
+    try:
+        plan = plan_fixes(result, config, active_rules(config))
+        if not quiet:
+            for finding, reason in plan.unfixed:
+                click.echo(f"{finding.path}:{finding.line}:{finding.column}: {finding.rule} "
+                           f"{reason}", err=True)
+        summary = (f"{plan.fixed} fix(es) in {len(plan.files)} file(s); "
+                   f"{len(plan.unfixed)} without a safe fix")
+        if show_diff:
+            click.echo(plan.diff(), nl=False)
+            if not quiet:
+                click.echo(f"orgscope-lint: {summary}", err=True)
+            sys.exit(EXIT_FINDINGS if plan.files else EXIT_OK)
+        for path, problem in write_fixes(plan):
+            click.echo(f"orgscope-lint: {path}: {problem}", err=True)
+        if not quiet:
+            click.echo(f"orgscope-lint: applied {summary}", err=True)
+    except KeyboardInterrupt:
+        click.echo("orgscope-lint: interrupted (every file is either unchanged or fully "
+                   "fixed)", err=True)
+        sys.exit(130)
+    except Exception:  # never a bare traceback for users; exit 3 with a hint
+        click.echo(traceback.format_exc(), err=True)
+        click.echo(f"orgscope-lint: internal error while fixing: {BUG_HINT}", err=True)
+        sys.exit(EXIT_INTERNAL)
+    return rerun() if plan.files else result
 
 
 @main.command("rules")
-def list_rules() -> None:
+@click.option("--format", "output_format", type=click.Choice(("text", "markdown")),
+              default="text", show_default=True,
+              help="markdown: the table for README.md.")
+def list_rules(output_format: str) -> None:
     """List every rule: code, name, default severity, fixable."""
     from .rules import RULES
+    if output_format == "markdown":
+        from .rules.docs import rules_table
+        click.echo(rules_table(RULES), nl=False)
+        return
     for rule in RULES:
         fix = "fixable" if rule.fixable else ""
         click.echo(f"{rule.code}  {rule.name:<28} {rule.severity:<8} {fix:<8} {rule.summary()}")

@@ -379,7 +379,25 @@ def _build(section: Mapping[str, Any], path: Optional[Path], root: Path) -> Conf
     config.report_sections = tuple(ReportSection(s.get("title", ""), tuple(s.get("paths", ())))
                                    for s in report.get("sections", []))
     config.report_checklist = tuple(report.get("checklist", ()))
+    for index, pattern in enumerate(config.public_routes):
+        _check_public_route(pattern, f"{where}: `{SECTION}.public-routes[{index}]`")
     return config
+
+
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE",
+                "WEBSOCKET", "*")
+
+
+def _check_public_route(pattern: str, where: str) -> None:
+    """`"GET /health"`, `"GET,HEAD /health"` or a bare path glob `"/webhooks/*"`."""
+    words = pattern.split()
+    if len(words) == 2 and all(m in HTTP_METHODS for m in words[0].upper().split(",")) \
+            and words[1].startswith(("/", "*")):
+        return
+    if len(words) == 1 and words[0].startswith(("/", "*")):
+        return
+    raise ConfigError(f"{where}: {pattern!r} is not \"[METHOD[,METHOD]] /path-glob\" "
+                      "(e.g. \"GET /health\" or \"/webhooks/*\")")
 
 
 def _db_method(method: Mapping[str, Any], where: str, index: int) -> DbMethod:

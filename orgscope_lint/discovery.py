@@ -22,7 +22,7 @@ def _gitignore_spec(root: Path) -> Optional[pathspec.PathSpec]:
         lines = gitignore.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+    return pathspec.GitIgnoreSpec.from_lines(lines)
 
 
 def relative(path: Path, root: Path) -> str:
@@ -41,7 +41,7 @@ def discover(paths: Sequence[Path], root: Path, exclude: Sequence[str] = ()
              ) -> Tuple[List[Path], List[Tuple[Path, str]]]:
     """Return (python files, problems). Explicit file arguments are always
     checked, whatever the excludes say (pre-commit passes them)."""
-    excluded = pathspec.PathSpec.from_lines("gitwildmatch", exclude)
+    excluded = pathspec.GitIgnoreSpec.from_lines(exclude)
     ignored = _gitignore_spec(root)
     found: List[Path] = []
     problems: List[Tuple[Path, str]] = []

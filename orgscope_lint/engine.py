@@ -12,7 +12,7 @@ import traceback
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from . import __version__
 from .cache import ResultCache
@@ -21,8 +21,12 @@ from .config import Config
 from .discovery import discover, relative
 from .facts import FileFacts, RawFinding
 from .index import ProjectIndex
+from .migrations import ProjectSchema, load_project_schema
 from .model import FileError, Finding, RunResult
+from .routing import route_summaries
 from .rules import RULES, Rule
+from .baseline import Baseline, apply_baseline
+from .suppress import apply_suppressions, source_reader
 
 # Below this many files a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 24
@@ -38,6 +42,7 @@ class Options:
     select: Tuple[str, ...] = ()
     ignore: Tuple[str, ...] = ()
     progress: Optional[ProgressCallback] = None
+    baseline: Optional[Baseline] = None
     # in-memory sources (tests, examples): root-relative path -> text
     sources: Dict[str, str] = field(default_factory=dict)
 
@@ -107,27 +112,54 @@ def run(paths: Sequence[Path], config: Config, options: Optional[Options] = None
     root = config.root
     result = RunResult(root=str(root), config_path=str(config.path) if config.path else None,
                        files=0, lines=0, tenant_key=config.tenant_key)
+    reported: Optional[Set[str]] = None
     if options.sources:
-        items = [(p, None, text.encode("utf-8")) for p, text in sorted(options.sources.items())]
+        items = [(p, None, text.encode("utf-8")) for p, text in sorted(options.sources.items())
+                 if not p.endswith(".sql")]  # migrations feed the schema stage
     else:
         files, problems = discover(paths, root, config.exclude)
         for path, message in problems:
             result.errors.append(FileError(relative(path.absolute(), root), message))
-        items = sorted(((relative(p.absolute(), root), str(p), None) for p in files),
-                       key=lambda item: item[0])
+        if _is_partial(paths, root):
+            # e.g. pre-commit passing changed files: report on those, but read
+            # the whole project for its facts (wrappers defined elsewhere)
+            reported = {relative(p.absolute(), root) for p in files}
+            files = files + discover([root], root, config.exclude)[0]
+        items = sorted({relative(p.absolute(), root): (relative(p.absolute(), root), str(p), None)
+                        for p in files}.values(), key=lambda item: item[0])
     jobs = options.jobs or available_cores()
-    facts = check_files(items, config, jobs, progress=options.progress,
+    schema, problems = load_project_schema(config, options.sources)
+    result.errors.extend(problems)
+    facts = check_files(items, config, jobs, project=schema.scope if schema else None,
+                        progress=options.progress,
                         cache_root=root if options.use_cache and not options.sources else None)
-    return assemble(facts, config, options, result)
+    return assemble(facts, config, options, result, reported, schema)
+
+
+def _is_partial(paths: Sequence[Path], root: Path) -> bool:
+    """True when the given paths are a part of the project below its root."""
+    if not paths:
+        return False
+    resolved_root = root.resolve()
+    for path in paths:
+        resolved = path.resolve()
+        if resolved == resolved_root or resolved_root not in resolved.parents:
+            return False
+    return True
 
 
 def assemble(all_facts: Sequence[FileFacts], config: Config, options: Options,
-             result: RunResult) -> RunResult:
-    """Project rules and post-processing over every file's facts."""
-    project = ProjectIndex(all_facts, config)
+             result: RunResult, reported: Optional[Set[str]] = None,
+             schema: Optional[ProjectSchema] = None) -> RunResult:
+    """Project rules and post-processing over every file's facts; with
+    `reported`, only those files' findings and facts are in the result."""
+    project = ProjectIndex(all_facts, config, schema)
     raw: List[Tuple[str, RawFinding]] = []
     for facts in all_facts:
+        if reported is not None and facts.path not in reported:
+            continue
         result.files += 1
+        result.checked.append(facts.path)
         result.lines += facts.lines
         if facts.error:
             result.errors.append(FileError(facts.path, facts.error))
@@ -135,20 +167,45 @@ def assemble(all_facts: Sequence[FileFacts], config: Config, options: Options,
             result.internal_errors.append(FileError(facts.path, facts.internal_error))
         raw.extend((facts.path, finding) for finding in facts.findings)
         result.db_calls.extend(facts.db_calls)
-    for rule in active_rules(config):
+    if schema is not None:
+        schema.describe(result)
+    rules = active_rules(config)
+    raw = _revised(raw, rules, project)
+    for rule in rules:
         try:
             rule.check_project(project, lambda path, finding: raw.append((path, finding)))
         except Exception:  # a bug in one project rule must not hide every other finding
             result.internal_errors.append(FileError(
                 "<project>", f"{rule.code} {rule.name}:\n{traceback.format_exc(limit=6)}"))
-    by_path = {f.path: f for f in all_facts}
-    findings = [_finalize(path, finding, config, options, by_path.get(path))
-                for path, finding in raw]
-    findings = [f for f in findings if f is not None]
+    result.routes = [r for r in route_summaries(project)
+                     if reported is None or r["file"] in reported]
+    if reported is not None:
+        raw = [(path, finding) for path, finding in raw if path in reported]
+    by_path = {f.path: f for f in all_facts if reported is None or f.path in reported}
+    findings = apply_suppressions(
+        raw, lambda path, finding: _finalize(path, finding, config, options, by_path.get(path)),
+        by_path, config, {rule.code for rule in rules},
+        source_reader(result.root, options.sources))
     _attach_source_lines(findings, options, result.root)
     _fingerprint(findings)
     result.findings = sorted(findings, key=Finding.sort_key)
+    if options.baseline is not None:
+        apply_baseline(result, options.baseline, reported)
     return result
+
+
+def _revised(raw: List[Tuple[str, RawFinding]], rules: Sequence[Rule],
+             project: ProjectIndex) -> List[Tuple[str, RawFinding]]:
+    """Let each rule rewrite or drop its own per-file findings now that every
+    file's facts are known (ORG301: star imports, import suggestions)."""
+    by_code = {rule.code: rule for rule in rules}
+    kept = []
+    for path, finding in raw:
+        rule = by_code.get(finding.rule)
+        revised = rule.revise(project, path, finding) if rule else finding
+        if revised is not None:
+            kept.append((path, revised))
+    return kept
 
 
 def _finalize(path: str, raw: RawFinding, config: Config, options: Options,
@@ -171,7 +228,8 @@ def _finalize(path: str, raw: RawFinding, config: Config, options: Options,
         message=raw.message, symbol=raw.symbol, table=raw.table, operation=raw.operation,
         snippet=raw.snippet, source_line=source_line, fix=raw.fix)
     context = config.system_context_for(path, raw.symbol)
-    if context is not None and raw.rule != "ORG001":
+    # a parse error or a NameError is a bug in any context, not a scoping decision
+    if context is not None and raw.rule not in ("ORG001", "ORG301"):
         finding.suppressed = True
         finding.suppression = {"kind": "system-context", "reason": context.reason}
     return finding

@@ -47,6 +47,11 @@ class Finding:
     def sort_key(self) -> Tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.rule)
 
+    @property
+    def fixable(self) -> bool:
+        """A safe fix is described (`--fix` still verifies it before writing)."""
+        return bool(self.fix) and self.fix.get("kind") != "none"
+
     def to_json(self) -> Dict[str, Any]:
         data = asdict(self)
         for private in ("snippet", "source_line", "fix"):
@@ -72,9 +77,13 @@ class DbCall:
 class FileError:
     path: str
     message: str
+    line: Optional[int] = None  # e.g. the migration statement that does not parse
 
     def to_json(self) -> Dict[str, Any]:
-        return {"path": self.path, "message": self.message}
+        data: Dict[str, Any] = {"path": self.path, "message": self.message}
+        if self.line is not None:
+            data["line"] = self.line
+        return data
 
 
 @dataclass
@@ -90,10 +99,14 @@ class RunResult:
     db_calls: List[DbCall] = field(default_factory=list)
     routes: List[Any] = field(default_factory=list)
     schema: Optional[Dict[str, Any]] = None
+    # unverified facts that are not DB calls themselves (tables missing from the schema)
+    unverified: List[DbCall] = field(default_factory=list)
     internal_errors: List[FileError] = field(default_factory=list)
     baselined: int = 0
     baseline_gone: int = 0
     tenant_key: str = "clerk_org_id"
+    # root-relative paths of the files the result covers (report: "no DB access in")
+    checked: List[str] = field(default_factory=list)
 
     @property
     def active(self) -> List[Finding]:

@@ -13,6 +13,8 @@ from .model import RunResult
 from .rules.base import Example
 
 MARK = re.compile(r"#\s*expect(-accepted)?:\s*([A-Z]{3}\d{3}(?:\s*,\s*[A-Z]{3}\d{3})*)")
+# in SQL migrations the same marks sit in `--` comments
+SQL_MARK = re.compile(r"--\s*expect(-accepted)?:\s*([A-Z]{3}\d{3}(?:\s*,\s*[A-Z]{3}\d{3})*)")
 
 Mark = Tuple[str, int, str]
 
@@ -39,8 +41,9 @@ def marks_in(sources: Mapping[str, str]) -> Tuple[Set[Mark], Set[Mark]]:
     active: Set[Mark] = set()
     accepted: Set[Mark] = set()
     for path, text in sources.items():
+        pattern = SQL_MARK if path.endswith(".sql") else MARK
         for number, line in enumerate(text.splitlines(), 1):
-            for match in MARK.finditer(line):
+            for match in pattern.finditer(line):
                 target = accepted if match.group(1) else active
                 for code in match.group(2).split(","):
                     target.add((path, number, code.strip()))

@@ -14,7 +14,7 @@ databases or routes: hooks do.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Dict, FrozenSet, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, FrozenSet, Iterator, List, Optional, Protocol, Sequence, Tuple
 
 import libcst as cst
 
@@ -142,6 +142,19 @@ def dotted(node: cst.CSTNode) -> Optional[str]:
 CallHook = Callable[[cst.Call, Env, "FlowAnalyzer"], None]
 DefHook = Callable[[cst.CSTNode], None]
 
+
+class ValueModel(Protocol):
+    """Abstract values the interpreter does not know itself (query builders):
+    `value_of` gives the value of a call expression; `mutated` says which
+    tracked variable a call changes in place (`query.eq(...)`), and to what."""
+
+    def value_of(self, call: cst.Call, env: Env, analyzer: "FlowAnalyzer") -> Optional[Value]:
+        ...
+
+    def mutated(self, call: cst.Call, env: Env,
+                analyzer: "FlowAnalyzer") -> Optional[Tuple[str, Value]]:
+        ...
+
 _DICT_MUTATORS = frozenset({"update", "setdefault", "pop", "clear", "append", "extend",
                             "copy", "popitem"})
 
@@ -150,8 +163,10 @@ class FlowAnalyzer:
     """Interprets one function (or module) body; see the module docstring."""
 
     def __init__(self, hooks: Sequence[CallHook], on_nested_def: DefHook,
-                 constants: Optional[Dict[str, str]] = None) -> None:
+                 constants: Optional[Dict[str, str]] = None,
+                 value_models: Sequence["ValueModel"] = ()) -> None:
         self.hooks = hooks
+        self.value_models = value_models
         self.on_nested_def = on_nested_def
         self.constants = constants or {}
         self._loops: List[Tuple[List[Env], List[Env]]] = []  # (breaks, continues)
@@ -467,6 +482,10 @@ class FlowAnalyzer:
             current = env.vals.get(name)
             if current is not None:
                 return env.set_value(name, self.mutate(current, func.attr.value, call, env))
+        for model in self.value_models:
+            updated = model.mutated(call, env, self)
+            if updated is not None:
+                return env.set_value(*updated)
         return env
 
     def mutate(self, current: Value, method: str, call: cst.Call, env: Env) -> Value:
@@ -560,6 +579,10 @@ class FlowAnalyzer:
             if isinstance(func, cst.Name) and func.value == "list" and len(node.args) == 1:
                 inner = self.value_of(node.args[0].value, env)
                 return inner if isinstance(inner, ListVal) else None
+            for model in self.value_models:
+                value = model.value_of(node, env, self)
+                if value is not None:
+                    return value
             return None
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
             left = self.value_of(node.left, env)

@@ -123,7 +123,53 @@ class NoneVal:
 
 
 NONE = NoneVal()
-Value = Union[DictVal, ListVal, NoneVal]
+
+
+class QueryVal:
+    """A query builder (supabase-py / postgrest) held in a variable between
+    statements: its table, the operation once chosen (`select`, `update`, ...),
+    the filter keys applied so far and, for an insert or update, the row(s).
+
+    Filters only ever narrow a query, so they live in a `DictVal` and join at
+    branches like any filter dict (must = intersection, may = union)."""
+
+    __slots__ = ("table", "table_source", "method", "filters", "data", "negated")
+
+    def __init__(self, table: Optional[str], table_source: str, method: Optional[str] = None,
+                 filters: Optional[DictVal] = None, data: Optional["Value"] = None,
+                 negated: bool = False) -> None:
+        self.table = table
+        self.table_source = table_source  # literal | param | unknown
+        self.method = method
+        self.filters = filters if filters is not None else DictVal()
+        self.data = data
+        self.negated = negated  # `.not_` applies to the next filter
+
+    def replace(self, **changes) -> "QueryVal":
+        fields = {name: getattr(self, name) for name in self.__slots__}
+        fields.update(changes)
+        return QueryVal(**fields)
+
+    def join(self, other: "QueryVal") -> Optional["QueryVal"]:
+        if self.method != other.method:
+            return None
+        same_table = (self.table, self.table_source) == (other.table, other.table_source)
+        return QueryVal(self.table if same_table else None,
+                        self.table_source if same_table else "unknown", self.method,
+                        self.filters.join(other.filters), join_values(self.data, other.data),
+                        self.negated or other.negated)
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, QueryVal) and self.table == other.table
+                and self.table_source == other.table_source and self.method == other.method
+                and self.filters == other.filters and self.data == other.data
+                and self.negated == other.negated)
+
+    def __hash__(self) -> int:
+        return hash((self.table, self.method, self.filters))
+
+
+Value = Union[DictVal, ListVal, NoneVal, QueryVal]
 
 
 def join_values(a: Optional[Value], b: Optional[Value]) -> Optional[Value]:
@@ -132,6 +178,8 @@ def join_values(a: Optional[Value], b: Optional[Value]) -> Optional[Value]:
     if isinstance(a, DictVal) and isinstance(b, DictVal):
         return a.join(b)
     if isinstance(a, ListVal) and isinstance(b, ListVal):
+        return a.join(b)
+    if isinstance(a, QueryVal) and isinstance(b, QueryVal):
         return a.join(b)
     if a is b:
         return a

@@ -13,9 +13,15 @@ def renderer(name: str) -> Renderer:
         from .json import render
     elif name == "rich":
         from .terminal import render
+    elif name == "markdown":
+        from .markdown import render
+    elif name == "sarif":
+        from .sarif import render
+    elif name == "github":
+        from .github import render
     else:
         raise KeyError(name)
     return render
 
 
-FORMATS = ("rich", "json")
+FORMATS = ("rich", "json", "sarif", "github", "markdown")

@@ -22,14 +22,15 @@ def document(result: RunResult) -> Dict[str, Any]:
             "routes": len(result.routes),
             "findings": len(active),
             "suppressed": len(result.findings) - len(active),
-            "unverified": sum(1 for c in result.db_calls if c.outcome == "unknown"),
+            "unverified": sum(1 for c in result.db_calls if c.outcome == "unknown")
+                          + len(result.unverified),
             "by_rule": dict(sorted(Counter(f.rule for f in active).items())),
         },
         "findings": [f.to_json() for f in result.findings],
         "unverified": [
             {"path": c.path, "line": c.line, "symbol": c.symbol, "table": c.table,
              "operation": c.operation, "reason": c.detail}
-            for c in result.db_calls if c.outcome == "unknown"],
+            for c in result.db_calls + result.unverified if c.outcome == "unknown"],
         "errors": [e.to_json() for e in result.errors + result.internal_errors],
     }
     if result.baselined or result.baseline_gone:

@@ -17,7 +17,7 @@ _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
 def render(result: RunResult, *, color: Optional[bool] = None, show_source: bool = True,
-           statistics: bool = False, **_: Any) -> str:
+           statistics: bool = False, quiet: bool = False, **_: Any) -> str:
     buffer = StringIO()
     console = Console(file=buffer, force_terminal=bool(color), no_color=not color,
                       highlight=False, soft_wrap=True, width=120)
@@ -26,14 +26,16 @@ def render(result: RunResult, *, color: Optional[bool] = None, show_source: bool
         console.print(f"[bold underline]{escape(path)}[/]")
         for finding in group:
             style = _STYLE.get(finding.severity, "")
+            mark = escape("[*] ") if finding.fixable else ""
             console.print(
                 f"  {finding.line}:{finding.column}  [{style}]{finding.rule}[/] "
-                f"[dim]{finding.name}[/]  {escape(finding.message)}")
+                f"[dim]{finding.name}[/]  {mark}{escape(finding.message)}")
             if show_source and finding.source_line.strip():
                 console.print(f"      [dim]{escape(finding.source_line.strip())}[/]")
         console.print()
     for error in result.errors:
-        console.print(f"[red]error[/]: {escape(error.path)}: {escape(error.message)}")
+        where = f"{error.path}:{error.line}" if error.line else error.path
+        console.print(f"[red]error[/]: {escape(where)}: {escape(error.message)}")
     for error in result.internal_errors:
         first = error.message.strip().splitlines()[-1] if error.message.strip() else ""
         console.print(f"[bold red]internal error[/] while checking {escape(error.path)}: "
@@ -43,8 +45,10 @@ def render(result: RunResult, *, color: Optional[bool] = None, show_source: bool
         names = {f.rule: f.name for f in active}
         for code, count in sorted(Counter(f.rule for f in active).items()):
             console.print(f"  {count:5d}  {code}  {names[code]}")
-    suppressed = len(result.findings) - len(active)
-    unverified = sum(1 for c in result.db_calls if c.outcome == "unknown")
+    if quiet:
+        return buffer.getvalue()
+    suppressed = len(result.findings) - len(active) - result.baselined
+    unverified = sum(1 for c in result.db_calls if c.outcome == "unknown") + len(result.unverified)
     by_severity = Counter(f.severity for f in active)
     parts = [f"{len(active)} finding{'s' if len(active) != 1 else ''}"]
     if by_severity:
@@ -62,6 +66,9 @@ def render(result: RunResult, *, color: Optional[bool] = None, show_source: bool
         extras.append(f"{unverified} unverified")
     if result.baselined:
         extras.append(f"{result.baselined} baselined")
+    fixable = sum(1 for f in active if f.fixable)
+    if fixable:
+        extras.append(f"{fixable} fixable with --fix ([*])")
     if extras:
         summary += "; " + ", ".join(extras)
     style = "bold red" if active else "bold green"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import inspect
 import textwrap
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Dict, Sequence, Tuple, Union
+from typing import Any, Callable, ClassVar, Dict, Optional, Sequence, Tuple, Union
 
 from ..facts import RawFinding
 
@@ -41,6 +41,11 @@ class Rule:
 
     def check_project(self, project, emit: Emit) -> None:
         """Report findings that need every file's facts."""
+
+    def revise(self, project, path: str, finding: RawFinding) -> Optional[RawFinding]:
+        """Rewrite (or drop: None) one of this rule's per-file findings once
+        every file's facts are known."""
+        return finding
 
     @classmethod
     def doc(cls) -> str:

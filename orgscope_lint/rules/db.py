@@ -6,8 +6,11 @@ from typing import ClassVar, Tuple
 from ..analysis.dbcalls import CONDITIONAL, EMPTY_FILTER, UNKNOWN, UNSCOPED
 from ..facts import RawFinding
 from .base import Example, Rule
+from .fixdata import tenant_entry_fix
 
 _OPERATION_WORD = {"read": "read", "write": "write", "insert": "insert"}
+# examples of the supabase-py chain forms
+_SUPABASE = {"db": {"presets": ["dbservice", "supabase"]}}
 
 
 class _DbOutcomeRule(Rule):
@@ -33,7 +36,7 @@ class _DbOutcomeRule(Rule):
                 continue
             ctx.report(self.code, sink.call, message, symbol=db.symbol(sink.unit),
                        table=sink.table, operation=sink.method, statement=sink.statement,
-                       fix=self.fix_for(sink, result))
+                       fix=self.fix_for(ctx, sink, result))
 
     def reports_unknown(self, sink) -> bool:
         return False
@@ -41,8 +44,8 @@ class _DbOutcomeRule(Rule):
     def message(self, sink, result) -> str:
         raise NotImplementedError
 
-    def fix_for(self, sink, result):
-        return None
+    def fix_for(self, ctx, sink, result):
+        return tenant_entry_fix(ctx, sink, result) if self.fixable else None
 
 
 class UnscopedRead(_DbOutcomeRule):
@@ -69,6 +72,12 @@ class UnscopedRead(_DbOutcomeRule):
     ```python
     agent = db.select_one("agents", {"id": agent_id, "clerk_org_id": clerk_org_id})
     ```
+
+    ## Fix
+    `--fix` adds `"<tenant key>": <value>` as the last entry when the filter is a
+    dict literal in the call and exactly one trusted tenant value is in scope: a
+    local read from the auth context on every path, or the function's tenant
+    parameter. Otherwise `--fix` and `--diff` say why there is no safe fix.
 
     ## Options
     `tenant-key`, `table-keys`, `tenant-tables`, `global-tables`, `db.methods`.
@@ -139,6 +148,16 @@ class UnscopedRead(_DbOutcomeRule):
                 raise
             return db.select("calls", filters)
         """,
+        Example(
+            """
+            def list_agents(supabase, org, status=None):
+                query = supabase.table("agents").select("*").eq("clerk_org_id", org)
+                if status:
+                    query = query.eq("status", status)
+                return query.execute()
+            """,
+            config=_SUPABASE,
+        ),
     )
     INVALID = (
         """
@@ -165,6 +184,8 @@ class UnscopedRead(_DbOutcomeRule):
             config={"table-keys": {"phone_numbers": "organization_id"}},
         ),
         """
+        from app.core.database import DatabaseService
+
         class Reports:
             def __init__(self):
                 self.store = DatabaseService()
@@ -176,9 +197,18 @@ class UnscopedRead(_DbOutcomeRule):
                 )
         """,
         """
+        from app.core.database import DatabaseService
+
         def annotated(store: "DatabaseService", call_id):
             return store.select("calls", {"id": call_id})  # expect: ORG101
         """,
+        Example(
+            """
+            def get_agent(supabase, agent_id):
+                return supabase.from_("agents").select("*").eq("id", agent_id).execute()  # expect: ORG101
+            """,
+            config=_SUPABASE,
+        ),
     )
 
     def message(self, sink, result) -> str:
@@ -207,6 +237,12 @@ class UnscopedWrite(_DbOutcomeRule):
     db.update("agents", {"id": old_agent_id, "clerk_org_id": organization_id},
               {"inbound_phone_number_id": None})
     ```
+
+    ## Fix
+    `--fix` adds `"<tenant key>": <value>` as the last entry when the filter is a
+    dict literal in the call and exactly one trusted tenant value is in scope: a
+    local read from the auth context on every path, or the function's tenant
+    parameter. Otherwise `--fix` and `--diff` say why there is no safe fix.
     """
 
     code = "ORG102"
@@ -216,6 +252,8 @@ class UnscopedWrite(_DbOutcomeRule):
     fixable = True
     VALID = (
         """
+        from app.core.database import DatabaseService
+
         class TelephonyService:
             def __init__(self):
                 self.db = DatabaseService()
@@ -236,9 +274,19 @@ class UnscopedWrite(_DbOutcomeRule):
             filters |= {"clerk_org_id": org}
             db.delete("contacts", filters=filters)
         """,
+        Example(
+            """
+            def rename(supabase, agent_id, org, name):
+                supabase.table("agents").update({"name": name}).match(
+                    {"id": agent_id, "clerk_org_id": org}).execute()
+            """,
+            config=_SUPABASE,
+        ),
     )
     INVALID = (
         """
+        from app.core.database import DatabaseService
+
         class TelephonyService:
             def __init__(self):
                 self.db = DatabaseService()
@@ -251,6 +299,8 @@ class UnscopedWrite(_DbOutcomeRule):
             admin_db.delete("contacts", {"id": contact_id})  # expect: ORG102
         """,
         """
+        from app.core.database import DatabaseService
+
         db = DatabaseService()
 
         def rename(call_id, name):
@@ -259,6 +309,14 @@ class UnscopedWrite(_DbOutcomeRule):
                 "calls", filters, {"name": name}
             )
         """,
+        Example(
+            """
+            def unassign(supabase, agent_id):
+                supabase.table("agents").update({"inbound_phone_number_id": None}).eq(  # expect: ORG102
+                    "id", agent_id).execute()
+            """,
+            config=_SUPABASE,
+        ),
     )
 
     def message(self, sink, result) -> str:
@@ -286,6 +344,12 @@ class InsertWithoutTenant(_DbOutcomeRule):
     ```python
     db.insert("agents", {"id": agent_id, "name": name, "clerk_org_id": clerk_org_id})
     ```
+
+    ## Fix
+    `--fix` adds `"<tenant key>": <value>` as the last entry when the row is a
+    dict literal in the call and exactly one trusted tenant value is in scope: a
+    local read from the auth context on every path, or the function's tenant
+    parameter. Otherwise `--fix` and `--diff` say why there is no safe fix.
     """
 
     code = "ORG103"
@@ -310,6 +374,13 @@ class InsertWithoutTenant(_DbOutcomeRule):
                 rows.append({"name": n, "clerk_org_id": org})
             return db.bulk_insert("contacts", rows)
         """,
+        Example(
+            """
+            def create(supabase, org, name):
+                supabase.table("agents").insert({"name": name, "clerk_org_id": org}).execute()
+            """,
+            config=_SUPABASE,
+        ),
     )
     INVALID = (
         """
@@ -328,6 +399,13 @@ class InsertWithoutTenant(_DbOutcomeRule):
             row = dict(name=data.name)
             db.upsert("agents", data=row)  # expect: ORG103
         """,
+        Example(
+            """
+            def create(supabase, name):
+                supabase.table("agents").upsert({"name": name}).execute()  # expect: ORG103
+            """,
+            config=_SUPABASE,
+        ),
     )
 
     def message(self, sink, result) -> str:
@@ -401,6 +479,18 @@ class ConditionalScope(_DbOutcomeRule):
                 filters = {"clerk_org_id": org_id}
             return db.select("knowledge_bases", filters)
         """,
+        Example(
+            """
+            def get_kb(supabase, kb_id, org_id):
+                if not org_id:
+                    raise ValueError("organization required")
+                query = supabase.table("knowledge_bases").select("*").eq("id", kb_id)
+                if org_id:
+                    query = query.eq("clerk_org_id", org_id)
+                return query.execute()
+            """,
+            config=_SUPABASE,
+        ),
     )
     INVALID = (
         """
@@ -429,6 +519,16 @@ class ConditionalScope(_DbOutcomeRule):
                 filters["clerk_org_id"] = org_id
             db.delete("knowledge_bases", filters)  # expect: ORG104
         """,
+        Example(
+            """
+            def get_kb(supabase, kb_id, org_id):
+                query = supabase.table("knowledge_bases").select("*").eq("id", kb_id)
+                if org_id:
+                    query = query.eq("clerk_org_id", org_id)
+                return query.execute()  # expect: ORG104
+            """,
+            config=_SUPABASE,
+        ),
     )
 
     def message(self, sink, result) -> str:
@@ -477,6 +577,13 @@ class UnfilteredScan(_DbOutcomeRule):
             config={"system-contexts": [{"paths": ["app/services/webhook_handlers.py"],
                                          "reason": "system webhook"}]},
         ),
+        Example(
+            """
+            def scoped(supabase, org):
+                return supabase.table("campaigns").select("*").filter("clerk_org_id", "eq", org).execute()
+            """,
+            config=_SUPABASE,
+        ),
     )
     INVALID = (
         """
@@ -491,6 +598,13 @@ class UnfilteredScan(_DbOutcomeRule):
         def none_filter(db):
             db.delete("calls", None)  # expect: ORG105
         """,
+        Example(
+            """
+            def everything(supabase):
+                return supabase.table("campaigns").select("id, status").execute()  # expect: ORG105
+            """,
+            config=_SUPABASE,
+        ),
     )
 
     def message(self, sink, result) -> str:
@@ -575,6 +689,7 @@ class UnscopedWrapperCall(Rule):
                 return telephony.release(number_id="n")  # expect: ORG106
             """,
             files={"app/services/telephony.py": (
+                "from app.core.database import DatabaseService\n"
                 "class TelephonyService:\n"
                 "    def __init__(self):\n"
                 "        self.db = DatabaseService()\n"

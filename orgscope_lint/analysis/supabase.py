@@ -1,0 +1,358 @@
+"""The `supabase` preset: supabase-py (postgrest) query chains as DB sinks.
+
+    client.table("agents").select("*").eq("clerk_org_id", org).execute()
+
+A chain starts at a client (`db.clients` in config, a call of a client
+factory, a variable or attribute assigned one, a parameter annotated with
+supabase's `Client`), picks a table with `.table(t)` / `.from_(t)`, an
+operation (`select`, `insert`, `upsert`, `update`, `delete`), then filters,
+and runs at `.execute()`: that call is the sink, classified like a dbservice
+call (ORG101-ORG105).
+
+A query builder kept in a variable is a `QueryVal` in the flow analysis, so
+`query = query.eq(...)` under an `if`, and in-place `query.eq(...)` (postgrest
+filters return the builder itself), are followed across statements and joined
+at branches. `.rpc(...)` calls run SQL the tool cannot see: they are recorded
+as unverified, never flagged.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, FrozenSet, List, Optional, Tuple
+
+import libcst as cst
+
+from ..config import Config
+from .dbcalls import Sink
+from .flow import Env, FlowAnalyzer, dotted, string_value
+from .module import ModuleInfo, Unit
+from .values import NONE, DictVal, QueryVal, Value
+
+OPERATIONS = {"select": "read", "update": "write", "delete": "write",
+              "insert": "insert", "upsert": "insert"}
+# Filters that restrict a column to given values: they scope by that column.
+_EQUALITY_FILTERS = frozenset({"eq", "in_"})
+_FILTER_OPERATORS = {"eq": "eq", "in": "in_"}  # `.filter(col, op, value)` spellings
+# Filters that narrow a query without pinning a column to a value: recorded
+# (for the message) but never scoping.
+_OTHER_FILTERS = frozenset({
+    "neq", "gt", "gte", "lt", "lte", "like", "ilike", "is_", "contains", "contained_by",
+    "cs", "cd", "ov", "overlaps", "range_gt", "range_gte", "range_lt", "range_lte",
+    "range_adjacent", "sl", "sr", "nxl", "nxr", "adj", "text_search", "fts", "plfts",
+    "phfts", "wfts", "like_all_of", "like_any_of", "ilike_all_of", "ilike_any_of", "or_",
+})
+# Methods that change how results come back, not which rows are touched.
+_MODIFIERS = frozenset({
+    "order", "limit", "offset", "range", "single", "maybe_single", "csv", "explain",
+    "returning", "on_conflict", "count", "head", "options", "schema", "geojson",
+})
+_SUPABASE_CLIENT_CLASSES = frozenset({"Client", "AsyncClient", "SyncClient"})
+_BUILDER_METHODS = (frozenset(OPERATIONS) | _EQUALITY_FILTERS | _OTHER_FILTERS | _MODIFIERS
+                    | {"match", "filter", "execute"})
+
+
+@dataclass
+class RpcCall:
+    """A `.rpc("fn", {...})` call: a database function whose scoping is invisible."""
+
+    call: cst.Call
+    unit: Unit
+    detail: str
+
+
+class SupabaseChainHook:
+    """Flow hook and value model for supabase-py query chains."""
+
+    def __init__(self, info: ModuleInfo, config: Config) -> None:
+        self.info = info
+        self.config = config
+        self.sinks: Dict[cst.Call, Sink] = {}
+        self.rpc_calls: Dict[cst.Call, RpcCall] = {}
+        self.unit: Optional[Unit] = None
+        self.client_names: FrozenSet[str] = frozenset()
+        # `get_db()`, `deps.get_db()`: plain names in `db.clients` are also factories
+        self.factories = frozenset(name for name in config.clients if "." not in name)
+        self.module_clients = frozenset(
+            name for name, value in info.module_assignments.items() if self._is_factory_call(value))
+
+    # -- clients -----------------------------------------------------------
+    def start_unit(self, unit: Unit) -> None:
+        self.unit = unit
+        names = set(self.config.clients) | self.module_clients
+        if unit.cls is not None:
+            for attr, value in self.info.self_assignments.get(unit.cls, {}).items():
+                if self._is_factory_call(value):
+                    names.add(attr)
+        for param in unit.params:
+            if param.annotation is not None and self._is_client_annotation(
+                    param.annotation.annotation):
+                names.add(param.name.value)
+        self.client_names = frozenset(names)
+
+    def _is_factory_call(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.Await):
+            node = node.expression
+        if not isinstance(node, cst.Call):
+            return False
+        name = dotted(node.func)
+        return bool(name) and (name in self.config.clients
+                               or name.split(".")[-1] in self.factories)
+
+    def _is_client_annotation(self, annotation: cst.CSTNode) -> bool:
+        """`Client` / `AsyncClient` imported from supabase (possibly Optional[...])."""
+        stack = [annotation]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, cst.Subscript):
+                stack.extend(e.slice.value for e in node.slice if isinstance(e.slice, cst.Index))
+                continue
+            if isinstance(node, cst.BinaryOperation):
+                stack.extend((node.left, node.right))
+                continue
+            name = dotted(node)
+            if not name:
+                continue
+            head, _, last = name.rpartition(".")
+            if last not in _SUPABASE_CLIENT_CLASSES:
+                continue
+            origin = self.info.imports.get(head or last)
+            if origin is not None and origin[0].split(".")[0] in ("supabase", "postgrest"):
+                return True
+        return False
+
+    def is_client(self, node: cst.CSTNode, env: Env) -> bool:
+        # `client.schema("private")` and `client.postgrest` query through the same client
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                and node.func.attr.value == "schema":
+            return self.is_client(node.func.value, env)
+        if isinstance(node, cst.Attribute) and node.attr.value == "postgrest":
+            return self.is_client(node.value, env)
+        name = dotted(node)
+        if name is not None:
+            if isinstance(node, cst.Name) and name in env.defs:
+                # a local assignment decides: a client only if every assigned
+                # value reaching here is one (params and imports keep the name rule)
+                assigned = [o.node for o in env.defs[name] if o.kind == "expr"]
+                if assigned:
+                    return all(n is not None and self._is_client_expr(n) for n in assigned)
+            return name in self.client_names
+        return self._is_factory_call(node)
+
+    def _is_client_expr(self, node: cst.CSTNode) -> bool:
+        # `client or create_client(...)`, `admin if system else client`
+        if isinstance(node, cst.BooleanOperation):
+            return self._is_client_expr(node.left) and self._is_client_expr(node.right)
+        if isinstance(node, cst.IfExp):
+            return self._is_client_expr(node.body) and self._is_client_expr(node.orelse)
+        name = dotted(node)
+        return name in self.client_names if name is not None else self._is_factory_call(node)
+
+    # -- the value model -----------------------------------------------------
+    def value_of(self, call: cst.Call, env: Env, analyzer: FlowAnalyzer) -> Optional[Value]:
+        return self.chain_value(call, env, analyzer)
+
+    def _handed(self, call: cst.Call, env: Env, analyzer: FlowAnalyzer) -> Optional[QueryVal]:
+        """`apply_filters(query, filters)`: a helper handed a builder returns it
+        narrowed in ways we cannot see (filters only ever narrow a query)."""
+        handed = [q for q in (self.chain_value(a.value, env, analyzer, helpers=False)
+                              for a in call.args if not a.star) if q is not None]
+        if len(handed) == 1 and handed[0].method is not None:
+            return handed[0].replace(filters=_opaque(handed[0].filters))
+        return None
+
+    def mutated(self, call: cst.Call, env: Env,
+                analyzer: FlowAnalyzer) -> Optional[Tuple[str, Value]]:
+        """`query.eq(...)` as a statement narrows `query` itself (postgrest
+        filter methods return the builder they were called on)."""
+        func = call.func
+        if not isinstance(func, cst.Attribute):
+            return None
+        method = func.attr.value
+        if method not in _EQUALITY_FILTERS and method not in _OTHER_FILTERS \
+                and method not in ("match", "filter", "not_"):
+            return None
+        base = func.value
+        while isinstance(base, cst.Attribute) and base.attr.value == "not_":
+            base = base.value
+        if not isinstance(base, cst.Name) or not isinstance(env.vals.get(base.value), QueryVal):
+            return None
+        value = self.chain_value(call, env, analyzer)
+        return (base.value, value) if value is not None else None
+
+    def chain_value(self, node: cst.CSTNode, env: Env, analyzer: FlowAnalyzer,
+                    helpers: bool = True) -> Optional[QueryVal]:
+        """The builder a chain expression evaluates to, or None if it is not one.
+        Walks down to the chain's root first (chains can be long; no recursion);
+        with `helpers`, a root may be a helper call handed a builder (one level:
+        nested calls must not recurse)."""
+        links: List[cst.CSTNode] = []
+        current = node
+        while True:
+            if isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute):
+                method = current.func.attr.value
+                if method in ("table", "from_") and self.is_client(current.func.value, env):
+                    value = self._start(current)
+                    break
+                if helpers and method not in _BUILDER_METHODS and current.args:
+                    handed = self._handed(current, env, analyzer)
+                    if handed is not None:
+                        value = handed
+                        break
+                links.append(current)
+                current = current.func.value
+            elif isinstance(current, cst.Call) and helpers:
+                handed = self._handed(current, env, analyzer)
+                if handed is None:
+                    return None
+                value = handed
+                break
+            elif isinstance(current, cst.Attribute) and current.attr.value == "not_":
+                links.append(current)
+                current = current.value
+            elif isinstance(current, cst.Name):
+                value = env.vals.get(current.value)
+                if not isinstance(value, QueryVal):
+                    return None
+                break
+            else:
+                return None
+        for link in reversed(links):
+            value = self._apply(value, link, env, analyzer)
+            if value is None:
+                return None
+        return value
+
+    def _start(self, call: cst.Call) -> QueryVal:
+        arg = _argument(call, 0, "table_name")
+        if arg is None:
+            return QueryVal(None, "unknown")
+        literal = string_value(arg)
+        if literal is not None:
+            return QueryVal(literal, "literal")
+        if isinstance(arg, cst.Name):
+            if arg.value in self.info.constants:
+                return QueryVal(self.info.constants[arg.value], "literal")
+            if self.unit is not None and arg.value in {p.name.value for p in self.unit.params}:
+                return QueryVal(None, "param")
+        return QueryVal(None, "unknown")
+
+    def _apply(self, query: QueryVal, link: cst.CSTNode, env: Env,
+               analyzer: FlowAnalyzer) -> Optional[QueryVal]:
+        if isinstance(link, cst.Attribute):  # `.not_`
+            return query.replace(negated=True)
+        assert isinstance(link, cst.Call) and isinstance(link.func, cst.Attribute)
+        method = link.func.attr.value
+        if query.method is None:
+            if method not in OPERATIONS:
+                return None  # not a query (or one this preset does not model)
+            data: Optional[Value] = None
+            if OPERATIONS[method] in ("insert", "write"):
+                row = _argument(link, 0, "json")
+                data = NONE if row is None else analyzer.value_of(row, env)
+            return query.replace(method=method, data=data)
+        if method == "execute":
+            return None  # the response, not a builder
+        if method in _MODIFIERS or method == "select":
+            return query  # e.g. `.update(...).select()` asks for the rows back
+        if method in ("eq", "in_", "match", "filter") or method in _OTHER_FILTERS:
+            filters = self._filtered(query, method, link, env, analyzer)
+            return query.replace(filters=filters, negated=False)
+        # a method this model does not know may filter in ways we cannot see
+        return query.replace(filters=_opaque(query.filters))
+
+    def _filtered(self, query: QueryVal, method: str, call: cst.Call, env: Env,
+                  analyzer: FlowAnalyzer) -> DictVal:
+        filters = query.filters
+        if method == "match" and not query.negated:
+            value = analyzer.value_of(_argument(call, 0, "query") or cst.Name("None"), env)
+            return filters.merged(value if isinstance(value, DictVal) else _opaque(DictVal()))
+        if method == "filter":
+            operator_node = _argument(call, 1, "operator")
+            operator = string_value(operator_node) if operator_node is not None else None
+            if operator is None:
+                return _opaque(filters)
+            method = _FILTER_OPERATORS.get(operator, operator)
+        if method == "or_":  # a disjunction pins no column
+            return filters.with_key("or_(...)", frozenset())
+        column_node = _argument(call, 0, "column")
+        column = analyzer.key_of(column_node) if column_node is not None else None
+        if column is None:
+            return _opaque(filters)
+        if method in _EQUALITY_FILTERS and not query.negated:
+            value_node = _argument(call, 1, "value")
+            origins = analyzer.origins(value_node, env) if value_node is not None \
+                else frozenset()
+            return filters.with_key(column, origins)
+        # a negated or non-equality filter never pins the column: keep it visible
+        # in messages ("filters by clerk_org_id (neq) only") without scoping
+        label = f"{column} ({'not ' if query.negated else ''}{method.rstrip('_')})"
+        return filters.with_key(label, frozenset())
+
+    # -- the hook ------------------------------------------------------------
+    def __call__(self, call: cst.Call, env: Env, analyzer: FlowAnalyzer) -> None:
+        func = call.func
+        if not isinstance(func, cst.Attribute):
+            return
+        method = func.attr.value
+        if method == "rpc":
+            if call not in self.rpc_calls and self.is_client(func.value, env):
+                self.rpc_calls[call] = RpcCall(call, self.unit, _describe_rpc(call))
+            return
+        if method != "execute":
+            return
+        query = self.chain_value(func.value, env, analyzer)
+        if query is None or query.method is None:
+            return
+        operation = OPERATIONS[query.method]
+        if operation == "insert":
+            value = query.data
+            value_node = _argument(_operation_call(func.value, query.method) or call, 0, "json")
+        else:
+            filters = query.filters
+            value = NONE if not filters.may and not filters.opaque else filters
+            value_node = None
+        existing = self.sinks.get(call)
+        if existing is not None:
+            existing.join(value)
+            return
+        self.sinks[call] = Sink(call, self.unit, query.method, operation, query.table,
+                                query.table_source, value, value_node, preset="supabase",
+                                statement=analyzer.statement_node)
+
+
+def _opaque(filters: DictVal) -> DictVal:
+    return DictVal(filters.must, filters.may, True, filters.values)
+
+
+def _argument(call: cst.Call, position: int, keyword: str) -> Optional[cst.CSTNode]:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == keyword:
+            return arg.value
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    return positional[position].value if position < len(positional) else None
+
+
+def _operation_call(node: cst.CSTNode, method: str) -> Optional[cst.Call]:
+    """The `.insert(...)` / `.upsert(...)` call inside a literal chain."""
+    while isinstance(node, (cst.Call, cst.Attribute)):
+        if isinstance(node, cst.Call):
+            if isinstance(node.func, cst.Attribute) and node.func.attr.value == method:
+                return node
+            node = node.func
+        else:
+            node = node.value
+    return None
+
+
+def _describe_rpc(call: cst.Call) -> str:
+    name_node = _argument(call, 0, "fn")
+    name = string_value(name_node) if name_node is not None else None
+    module = cst.Module([])
+    args = ", ".join(module.code_for_node(a.value) for a in call.args[1:])
+    shown = repr(name) if name is not None else (
+        module.code_for_node(name_node) if name_node is not None else "?")
+    text = f"rpc({shown}{', ' + args if args else ''})"
+    if len(text) > 200:
+        text = text[:197] + "..."
+    return (f"{text}: a database function; the tool cannot see whether it filters by "
+            "the tenant key")

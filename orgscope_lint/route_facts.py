@@ -1,0 +1,125 @@
+"""Per-file route facts: plain, picklable data (no libcst) that the route
+analysis of one file leaves in `FileFacts.extra["routes"]` for the project
+stage, where routers are joined across modules into full paths.
+
+Names of routers and dependencies are kept *as written* in their module
+(`router`, `agents.router`, `get_current_user`): only the project stage,
+which sees every module's imports, can tell what they refer to.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+from .model import Span
+
+# Provenance tokens: where a tenant value can come from (see analysis/provenance.py).
+PARAM = "param:"          # a parameter of the enclosing function ("param:data")
+FLASK_REQUEST = "flask-request"  # flask's global `request` (body, args, headers)
+REQUEST_STATE = "request-state"  # `request.state.x` / flask `g.x`: set by middleware
+AUTH_GLOBAL = "auth-global"  # flask_login's `current_user`: the authenticated user
+CONSTANT = "constant"
+OPAQUE = "opaque"          # a call result, a global: the tool cannot tell
+
+# Wraps a prefix or path written as an expression (`prefix=settings.API_V1_STR`),
+# looked up at project level; shown as `{settings.API_V1_STR}` when unknown.
+EXPRESSION = "\x00"
+
+
+@dataclass(frozen=True)
+class RouterFact:
+    """`name = APIRouter(prefix=..., dependencies=[...])` (or FastAPI, Blueprint, Flask)."""
+
+    name: str
+    kind: str  # fastapi | flask
+    prefix: str
+    dependencies: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class IncludeFact:
+    """`parent.include_router(child, prefix=..., dependencies=[...])`,
+    `parent.register_blueprint(child, url_prefix=...)` or `parent.mount(path, child)`."""
+
+    parent: str
+    child: str
+    prefix: Optional[str]
+    dependencies: Tuple[str, ...]
+    replaces_prefix: bool  # flask: url_prefix= replaces the blueprint's own
+
+
+@dataclass(frozen=True)
+class ParamFact:
+    """A route handler parameter and what the framework binds to it."""
+
+    name: str
+    # dependency | path | query | header | cookie | body | form | file | request | framework
+    source: str
+    # the dependency as written (`get_current_user`); "@Name" is an annotation
+    # that may be an `Annotated[..., Depends(x)]` alias (resolved at project level)
+    dependency: Optional[str]
+    header: Optional[str]  # the HTTP header name for header parameters
+    used: bool  # referenced in the handler body (only computed for tenant headers)
+    span: Span
+
+
+@dataclass(frozen=True)
+class TenantValueFact:
+    """The tenant key value a DB call (or a wrapper argument) receives inside a
+    route handler, traced back to its sources."""
+
+    span: Span
+    sources: Tuple[str, ...]
+    expression: str  # source text of the value, for messages
+    table: Optional[str]
+    method: str
+    tenant_key: str
+
+
+@dataclass(frozen=True)
+class PrivilegedUse:
+    """A privileged (RLS-bypassing) client constructed, called or used."""
+
+    span: Span
+    name: str
+    kind: str  # call | global | import | dependency
+
+
+@dataclass
+class RouteFact:
+    qualname: str
+    router: str  # as written in the decorator (`router`, `api.router`)
+    methods: Tuple[str, ...]
+    path: str
+    kind: str  # fastapi | flask
+    span: Span  # the route decorator, or the `add_api_route(...)` call
+    dependencies: Tuple[str, ...]  # decorator `dependencies=[...]`
+    decorators: Tuple[str, ...]  # every other decorator (Flask auth decorators)
+    params: Tuple[ParamFact, ...]
+    tenant_values: Tuple[TenantValueFact, ...] = ()
+
+
+@dataclass
+class ModuleRoutes:
+    routers: Dict[str, RouterFact] = field(default_factory=dict)
+    includes: List[IncludeFact] = field(default_factory=list)
+    routes: List[RouteFact] = field(default_factory=list)
+    # function or class -> the dependencies its own parameters declare ("@Name"
+    # as above)
+    # (`Class` for `__init__`, `Class.__call__` for callable instances)
+    dependencies: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
+    # module-level `instance = Class(...)`: instance -> class as written
+    instances: Dict[str, str] = field(default_factory=dict)
+    # module-level `CurrentUser = Annotated[dict, Depends(get_current_user)]`
+    aliases: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
+    # module-level names bound to a privileged client (`admin_db = DatabaseAdminService()`)
+    privileged_globals: Tuple[str, ...] = ()
+    # function qualname -> privileged clients it constructs, calls or uses
+    privileged: Dict[str, List[PrivilegedUse]] = field(default_factory=dict)
+    # function -> its tenant header parameters (a dependency reading x-org-id)
+    tenant_headers: Dict[str, Tuple[ParamFact, ...]] = field(default_factory=dict)
+    # module-level string constants, and string attributes of classes
+    # (`class Settings: API_V1_STR: str = "/api/v1"`), for prefixes written as names
+    constants: Dict[str, str] = field(default_factory=dict)
+    class_constants: Dict[str, Dict[str, str]] = field(default_factory=dict)
+

@@ -1,0 +1,460 @@
+"""The project's routes: every module's route facts joined across imports.
+
+Routers are nodes, `include_router` / `register_blueprint` calls are edges;
+each route gets one *mount* per path from its router up to a root (an app, or
+a router nobody includes), with the prefixes and dependencies collected on the
+way. A route is authenticated when an auth dependency reaches it from its
+parameters, its decorator, its routers or the include calls above them (or,
+for Flask, an auth decorator). Auth dependencies are the configured ones and,
+transitively, every project function whose own parameters depend on one.
+
+Computed once per project (`route_table(project)`), shared by ORG201–ORG204
+and the route summary on `RunResult.routes`. No libcst here.
+"""
+from __future__ import annotations
+
+import fnmatch
+import weakref
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from .facts import CallSite, FileFacts, WrapperSummary
+from .model import Span
+from .route_facts import (AUTH_GLOBAL, EXPRESSION, FLASK_REQUEST, PARAM, IncludeFact,
+                          ModuleRoutes, ParamFact, PrivilegedUse, RouteFact, RouterFact)
+
+Key = Tuple[str, str]  # (module, top-level name)
+Dep = Tuple[FileFacts, str]  # a dependency as written, with the module it is written in
+
+_INPUT_WORDS = {"path": "path parameter", "query": "query parameter", "header": "header",
+                "cookie": "cookie", "body": "request body", "form": "form field",
+                "file": "uploaded file", "request": "raw request"}
+
+
+@dataclass(frozen=True)
+class Mount:
+    prefix: str
+    dependencies: Tuple[Dep, ...]
+
+
+@dataclass
+class Route:
+    """One route at one full path."""
+
+    facts: FileFacts
+    fact: RouteFact
+    path: str
+    mount: Mount
+    auth: Optional[Tuple[str, ...]]  # the auth dependency chain, if authenticated
+    public: Optional[str]  # the `public-routes` pattern it matches
+
+    @property
+    def label(self) -> str:
+        return f"{'|'.join(self.fact.methods)} {self.path}"
+
+
+@dataclass
+class TenantValue:
+    """A tenant value a DB call or wrapper call receives inside a handler."""
+
+    route: Route
+    span: Span
+    verdict: str  # auth | request | unknown
+    culprits: Tuple[str, ...]  # how the untrusted input is described
+    what: str  # "select on 'calls'" / "`get_call`'s org_id argument"
+    expression: str
+    symbol: str
+    snippet: str = ""
+    statement_line: Optional[int] = None
+
+
+class RouteTable:
+    def __init__(self, project) -> None:
+        self.project = project
+        self.config = project.config
+        self.modules: Dict[str, FileFacts] = project.modules
+        self._auth: Dict[Tuple[str, str], Optional[Tuple[str, ...]]] = {}
+        self.routers: Dict[Key, Tuple[FileFacts, RouterFact]] = {}
+        self.parents: Dict[Key, List[Tuple[Key, FileFacts, IncludeFact]]] = {}
+        for facts in project.files:
+            for name, router in routes_of(facts).routers.items():
+                self.routers[(facts.module, name)] = (facts, router)
+        for facts in project.files:
+            for include in routes_of(facts).includes:
+                parent = self.resolve(facts, include.parent)
+                child = self.resolve(facts, include.child)
+                if parent in self.routers and child in self.routers:
+                    self.parents.setdefault(child, []).append((parent, facts, include))
+        self._sites: Dict[Tuple[str, Optional[str]], List[CallSite]] = {}
+        for facts in project.files:
+            for site in facts.call_sites:
+                self._sites.setdefault((facts.path, site.symbol), []).append(site)
+        self._mounts: Dict[Key, List[Mount]] = {}
+        self._users: Optional[Dict[Key, List[Route]]] = None
+        self.routes: List[Route] = []
+        self.by_handler: Dict[Tuple[str, str], List[Route]] = {}
+        for facts in project.files:
+            for fact in routes_of(facts).routes:
+                key = self.resolve(facts, fact.router)
+                if key not in self.routers:
+                    continue  # decorated by something that is not a router
+                for mount in sorted(self.mounts(key, frozenset()), key=lambda m: m.prefix):
+                    route = self._route(facts, fact, mount)
+                    self.routes.append(route)
+                    self.by_handler.setdefault((facts.path, fact.qualname), []).append(route)
+
+    # -- names -----------------------------------------------------------------
+    def resolve(self, facts: FileFacts, ref: str, depth: int = 0) -> Optional[Key]:
+        """(module, name) that `ref` (as written in `facts`' module) refers to,
+        following imports and re-exports; None outside the project."""
+        if ref in routes_of(facts).routers:  # includes routers local to an app factory
+            return facts.module, ref
+        parts = ref.split(".")
+        head = parts[0]
+        if head in facts.imports:
+            module, attribute = facts.imports[head]
+            rest = parts[1:]
+            if attribute is not None:
+                submodule = f"{module}.{attribute}"
+                if submodule not in self.modules:
+                    return self._in_module(module, attribute, depth) if not rest else None
+                module = submodule
+            while len(rest) > 1 and f"{module}.{rest[0]}" in self.modules:
+                module = f"{module}.{rest.pop(0)}"
+            return self._in_module(module, rest[0], depth) if len(rest) == 1 else None
+        if len(parts) == 1 and head in facts.definitions:
+            return facts.module, head
+        return None
+
+    def _in_module(self, module: str, name: str, depth: int) -> Optional[Key]:
+        facts = self.modules.get(module)
+        if facts is None:
+            return None
+        if name in facts.definitions:
+            return module, name
+        if name in facts.imports and depth < 8:  # a re-export
+            return self.resolve(facts, name, depth + 1)
+        return None
+
+    # -- paths ----------------------------------------------------------------------
+    def mounts(self, key: Key, visiting: frozenset) -> List[Mount]:
+        if key in self._mounts:
+            return self._mounts[key]
+        facts, router = self.routers[key]
+        own = tuple((facts, d) for d in router.dependencies)
+        found: List[Mount] = []
+        for parent, includer, include in self.parents.get(key, ()):
+            if parent in visiting or parent == key:
+                continue
+            prefix = self.expand(includer, include.prefix) if include.prefix is not None \
+                else None
+            if include.replaces_prefix and prefix is not None:
+                segment = prefix
+            else:
+                segment = (prefix or "") + self.expand(facts, router.prefix)
+            through = tuple((includer, d) for d in include.dependencies)
+            for above in self.mounts(parent, visiting | {key}):
+                found.append(Mount(above.prefix + segment,
+                                   above.dependencies + through + own))
+        if not found:
+            found = [Mount(self.expand(facts, router.prefix), own)]
+        self._mounts[key] = found
+        return found
+
+    def _route(self, facts: FileFacts, fact: RouteFact, mount: Mount) -> Route:
+        path = mount.prefix + self.expand(facts, fact.path) or "/"
+        candidates: List[Dep] = [(facts, p.dependency) for p in fact.params if p.dependency]
+        candidates += [(facts, d) for d in fact.dependencies]
+        candidates += list(mount.dependencies)
+        auth = None
+        for owner, dependency in candidates:
+            auth = self.auth_chain(owner, dependency)
+            if auth:
+                break
+        if auth is None:  # Flask-Login style decorators (also seen on FastAPI handlers)
+            decorators = set(self.config.auth_decorators)
+            auth = next(((d,) for d in fact.decorators
+                         if d in decorators or d.rsplit(".", 1)[-1] in decorators), None)
+        route = Route(facts, fact, path, mount, auth, None)
+        route.public = self._public(route)
+        return route
+
+    def _public(self, route: Route) -> Optional[str]:
+        for pattern in self.config.public_routes:
+            words = pattern.split()
+            methods, glob = (words[0].upper().split(","), words[1]) if len(words) == 2 \
+                else (["*"], pattern.strip())
+            if "*" not in methods and not set(methods) & set(route.fact.methods):
+                continue
+            if fnmatch.fnmatchcase(route.path, glob) or fnmatch.fnmatchcase(
+                    route.path.rstrip("/") or "/", glob.rstrip("/") or "/"):
+                return pattern
+        return None
+
+    def expand(self, facts: FileFacts, text: str) -> str:
+        """Replace each expression in a prefix or path by the string constant it
+        names (a module constant, or a settings class attribute through an
+        instance: `settings.API_V1_STR`), or by `{expression}` when unknown."""
+        if EXPRESSION not in text:
+            return text
+        parts = text.split(EXPRESSION)
+        for index in range(1, len(parts), 2):
+            value = self.constant(facts, parts[index])
+            parts[index] = value if value is not None else "{" + parts[index] + "}"
+        return "".join(parts)
+
+    def constant(self, facts: FileFacts, expression: str) -> Optional[str]:
+        target = self.resolve(facts, expression)
+        if target is not None:
+            return routes_of(self.modules[target[0]]).constants.get(target[1])
+        head, _, attribute = expression.rpartition(".")
+        owner_key = self.resolve(facts, head) if head else None
+        if owner_key is None or "." in attribute:
+            return None
+        owner = routes_of(self.modules[owner_key[0]])
+        cls_key: Optional[Key] = owner_key
+        if owner_key[1] in owner.instances:
+            cls_key = self.resolve(self.modules[owner_key[0]], owner.instances[owner_key[1]])
+        if cls_key is None:
+            return None
+        return routes_of(self.modules[cls_key[0]]).class_constants.get(cls_key[1], {}).get(
+            attribute)
+
+    # -- auth ---------------------------------------------------------------------
+    def auth_chain(self, facts: FileFacts, dependency: str,
+                   visiting: frozenset = frozenset()) -> Optional[Tuple[str, ...]]:
+        """The chain from `dependency` to a configured auth dependency, or None."""
+        memo = (facts.module, dependency)
+        if memo in self._auth:
+            return self._auth[memo]
+        chain = self._auth_chain(facts, dependency, visiting | {memo})
+        if not visiting:
+            self._auth[memo] = chain
+        return chain
+
+    def _auth_chain(self, facts, dependency: str, visiting) -> Optional[Tuple[str, ...]]:
+        configured = set(self.config.auth_dependencies)
+        if dependency.startswith("@"):
+            return self._alias_chain(facts, dependency[1:], visiting)
+        name = dependency.rsplit(".", 1)[-1]
+        if name in configured or dependency in configured:
+            return (name,)
+        target = self.resolve(facts, dependency)
+        if target is None:
+            return None
+        module, target_name = target
+        if f"{module}.{target_name}" in configured:
+            return (target_name,)
+        owner, declared = self.declared(target)
+        for inner in declared:
+            if (owner.module, inner) in visiting:
+                continue
+            chain = self.auth_chain(owner, inner, visiting)
+            if chain:
+                return (target_name,) + chain
+        return None
+
+    def declared(self, target: Key) -> Tuple[FileFacts, Tuple[str, ...]]:
+        """The dependencies FastAPI resolves before calling `target`: a function's
+        parameters, a class's `__init__` (or `__call__` for `Depends(Class())`),
+        or `__call__` of the class of a module-level instance."""
+        owner = self.modules[target[0]]
+        routes = routes_of(owner)
+        declared = routes.dependencies.get(target[1]) or routes.dependencies.get(
+            f"{target[1]}.__call__", ())
+        if not declared and target[1] in routes.instances:
+            cls = self.resolve(owner, routes.instances[target[1]])
+            if cls is not None:
+                owner = self.modules[cls[0]]
+                declared = routes_of(owner).dependencies.get(f"{cls[1]}.__call__", ())
+        return owner, declared
+
+    def _alias_chain(self, facts, alias: str, visiting) -> Optional[Tuple[str, ...]]:
+        target = self.resolve(facts, alias)
+        if target is None:
+            return None
+        owner = self.modules[target[0]]
+        for inner in routes_of(owner).aliases.get(target[1], ()):
+            chain = self.auth_chain(owner, inner, visiting)
+            if chain:
+                return chain
+        return None
+
+    def dependency_users(self) -> Dict[Key, List[Route]]:
+        """Every project function a route depends on, directly or through other
+        dependencies, routers and include calls -> the routes that depend on it."""
+        if self._users is not None:
+            return self._users
+        self._users = {}
+        for route in self.routes:
+            pending: List[Dep] = [(route.facts, p.dependency) for p in route.fact.params
+                                  if p.dependency]
+            pending += [(route.facts, d) for d in route.fact.dependencies]
+            pending += list(route.mount.dependencies)
+            seen = set()
+            while pending:
+                facts, dependency = pending.pop()
+                if dependency.startswith("@"):
+                    target = self.resolve(facts, dependency[1:])
+                    if target is not None:
+                        owner = self.modules[target[0]]
+                        pending += [(owner, d) for d in routes_of(owner).aliases.get(
+                            target[1], ())]
+                    continue
+                target = self.resolve(facts, dependency)
+                if target is None or target in seen:
+                    continue
+                seen.add(target)
+                self._users.setdefault(target, []).append(route)
+                owner, declared = self.declared(target)
+                pending += [(owner, d) for d in declared]
+        return self._users
+
+    def is_alias(self, facts: FileFacts, alias: str) -> bool:
+        target = self.resolve(facts, alias)
+        return target is not None and target[1] in routes_of(self.modules[target[0]]).aliases
+
+    # -- provenance ---------------------------------------------------------------
+    def param_role(self, facts: FileFacts, param: ParamFact) -> str:
+        """auth | dependency | framework | input"""
+        dependency = param.dependency
+        is_dependency = param.source == "dependency" or (
+            dependency is not None and dependency.startswith("@")
+            and self.is_alias(facts, dependency[1:]))
+        if is_dependency:
+            return "auth" if dependency and self.auth_chain(facts, dependency) else "dependency"
+        return "framework" if param.source == "framework" else "input"
+
+    def verdict(self, route: Route, sources: Sequence[str]) -> Tuple[str, Tuple[str, ...]]:
+        params = {p.name: p for p in route.fact.params}
+        culprits: List[str] = []
+        trusted = False
+        for source in sources:
+            if source.startswith(PARAM) and source[len(PARAM):] in params:
+                param = params[source[len(PARAM):]]
+                role = self.param_role(route.facts, param)
+                if role == "auth":
+                    trusted = True
+                elif role == "input":
+                    word = _INPUT_WORDS.get(param.source, param.source)
+                    culprits.append(f"the {word} `{param.name}`"
+                                    + (f" ({param.header})" if param.header else ""))
+            elif source == FLASK_REQUEST:
+                culprits.append("flask's `request`")
+            elif source == AUTH_GLOBAL:
+                trusted = True
+        if culprits:
+            return "request", tuple(culprits)
+        return ("auth" if trusted else "unknown"), ()
+
+    def tenant_values(self, route: Route) -> List[TenantValue]:
+        """Tenant values of the DB calls and wrapper calls inside the handler."""
+        found: List[TenantValue] = []
+        fact = route.fact
+        for value in fact.tenant_values:
+            verdict, culprits = self.verdict(route, value.sources)
+            found.append(TenantValue(route, value.span, verdict, culprits,
+                                     f"{value.method} on '{value.table}'", value.expression,
+                                     fact.qualname))
+        for site in self.sites(route.facts, fact.qualname):
+            for wrapper in self.project.resolve_call(route.facts, site):
+                sources = _argument_sources(site, wrapper)
+                if sources is None:
+                    continue
+                verdict, culprits = self.verdict(route, sources)
+                found.append(TenantValue(
+                    route, site.span, verdict, culprits,
+                    f"`{wrapper.qualname}`'s `{wrapper.param}` argument (scopes "
+                    f"'{wrapper.table}')", "", fact.qualname, site.snippet,
+                    site.statement_line))
+        return found
+
+    def sites(self, facts: FileFacts, qualname: str) -> List[CallSite]:
+        """Call sites inside the function `qualname` of `facts`' module."""
+        return self._sites.get((facts.path, qualname), [])
+
+    def auth_params(self, route: Route) -> List[str]:
+        return [p.name for p in route.fact.params
+                if self.param_role(route.facts, p) == "auth"]
+
+    # -- privileged clients ----------------------------------------------------------
+    def privileged_uses(self, facts: FileFacts, qualname: str) -> List[PrivilegedUse]:
+        routes = routes_of(facts)
+        found = []
+        for use in routes.privileged.get(qualname, ()):
+            if use.kind == "import":
+                target = self.resolve(facts, use.name)
+                if target is None or target[1] not in routes_of(
+                        self.modules[target[0]]).privileged_globals:
+                    continue
+            found.append(use)
+        return found
+
+    def callee_units(self, facts: FileFacts, site: CallSite) -> List[Tuple[FileFacts, str]]:
+        """Project functions a call site may run (for one-level-down checks)."""
+        kind = site.callee[0]
+        target = None
+        if kind == "name":
+            target = self.resolve(facts, site.callee[1])
+            names = [target[1], f"{target[1]}.__init__"] if target else []
+        elif kind == "instance":
+            target = self.resolve(facts, site.callee[1])
+            names = [f"{target[1]}.{site.callee[2]}"] if target else []
+        elif kind == "attr":
+            module = self.project.module_alias(facts, site.callee[1])
+            target = (module, site.callee[2]) if module else None
+            names = [site.callee[2]] if module else []
+        else:
+            names = []
+        if target is None:
+            return []
+        return [(self.modules[target[0]], name) for name in names]
+
+
+def _argument_sources(site: CallSite, wrapper: WrapperSummary) -> Optional[List[str]]:
+    if wrapper.param in site.keywords:
+        key = wrapper.param
+    elif site.positional > wrapper.index and not site.has_star:  # `*args` shifts positions
+        key = str(wrapper.index)
+    else:
+        return None
+    tokens = site.provenance.get(key)
+    return tokens.split("|") if tokens else None
+
+
+_EMPTY = ModuleRoutes()
+
+
+def routes_of(facts: FileFacts) -> ModuleRoutes:
+    return facts.extra.get("routes", _EMPTY)
+
+
+_TABLES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def route_table(project) -> RouteTable:
+    table = _TABLES.get(project)
+    if table is None:
+        table = RouteTable(project)
+        _TABLES[project] = table
+    return table
+
+
+def route_summaries(project) -> List[dict]:
+    """Plain dicts for `RunResult.routes` (the report's route table)."""
+    table = route_table(project)
+    summaries = []
+    for route in table.routes:
+        values = table.tenant_values(route)
+        verdicts = {v.verdict for v in values}
+        source = next((v for v in ("request", "auth", "unknown") if v in verdicts), None)
+        calls = [{"line": c.line, "table": c.table, "operation": c.operation,
+                  "outcome": c.outcome}
+                 for c in route.facts.db_calls if c.symbol == route.fact.qualname]
+        summaries.append({
+            "methods": list(route.fact.methods), "path": route.path,
+            "handler": route.fact.qualname, "module": route.facts.module,
+            "file": route.facts.path, "line": route.fact.span.line,
+            "auth": list(route.auth or ()), "public": route.public,
+            "tenant_source": source, "db_calls": calls})
+    return sorted(summaries, key=lambda s: (s["path"], s["methods"]))

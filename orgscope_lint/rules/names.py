@@ -1,0 +1,256 @@
+"""ORG301 undefined-name, with the project module to import the name from."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Dict, List, Optional, Set
+
+import libcst as cst
+
+from ..analysis.flow import dotted
+from ..analysis.module import resolve_relative
+from ..analysis.names import analyze_names
+from ..facts import FileFacts, RawFinding
+from .base import Example, Rule
+from .fixdata import import_fix, no_fix
+
+# FileFacts.extra key: what the project stage needs of each module's names
+EXTRA = "names"
+
+
+def undefined_name(finding) -> str:
+    """The name an ORG301 finding is about (its snippet is the name's source)."""
+    return finding.snippet.strip("() \t")
+
+
+class UndefinedName(Rule):
+    """A name is used but never imported or defined.
+
+    ## What it does
+    Flags names read in a module but bound in no enclosing scope and not
+    builtins, with Python's scoping rules (class bodies, comprehensions,
+    `global`/`nonlocal`, `del`, `except ... as e`, annotations, `TYPE_CHECKING`
+    imports, star imports resolved through the project). When a project module
+    defines the name at its top level, the message says which one and how to
+    import it.
+
+    ## Why is this bad?
+    The code raises `NameError` when it runs. In the seed review, the guard that
+    rejects a token without an organization (`raise ValidationError(...)`)
+    crashed with a `NameError` instead, because `ValidationError` was never
+    imported.
+
+    ## Example
+    ```python
+    from app.core.exceptions import NotFoundError
+
+    def export(org_id):
+        if not org_id:
+            raise ValidationError("Exports require an active organization")
+    ```
+
+    ## Use instead
+    ```python
+    from app.core.exceptions import NotFoundError, ValidationError
+    ```
+
+    ## Fix
+    When exactly one project module defines the name, `--fix` adds it to the
+    file's `from module import ...` (in sorted position, keeping parentheses and
+    trailing comma) or adds a new import at the end of the import block.
+    """
+
+    code = "ORG301"
+    name = "undefined-name"
+    fixable = True
+    security_severity = "5.0"
+    VALID = (
+        """
+        from app.core.exceptions import ValidationError
+
+        def check(org_id):
+            if not org_id:
+                raise ValidationError("organization required")
+        """,
+        Example(
+            """
+            from app.core.exceptions import *
+
+            def check(org_id):
+                if not org_id:
+                    raise ValidationError("organization required")
+            """,
+            files={"app/core/exceptions.py": "class ValidationError(Exception):\n    pass\n"},
+        ),
+        """
+        from somewhere_else import *
+
+        def anything():
+            return undefined_here()
+        """,
+        """
+        def later():
+            return LIMIT
+
+        LIMIT = 10
+        """,
+    )
+    INVALID = (
+        Example(
+            """
+            from app.core.exceptions import NotFoundError
+
+            def export(org_id):
+                if not org_id:
+                    raise ValidationError("Exports require an active organization")  # expect: ORG301
+                raise NotFoundError("nothing")
+            """,
+            path="app/api/v1/export.py",
+            files={"app/core/exceptions.py": ("class ValidationError(Exception):\n    pass\n"
+                                              "class NotFoundError(Exception):\n    pass\n")},
+        ),
+        """
+        class Settings:
+            timeout = 5
+
+            def doubled(self):
+                return timeout * 2  # expect: ORG301
+        """,
+        """
+        try:
+            pass
+        except ValueError as error:
+            pass
+        print(error)  # expect: ORG301
+        """,
+        Example(
+            """
+            from app.core.exceptions import *
+
+            def check():
+                raise Missing("x")  # expect: ORG301
+            """,
+            files={"app/core/exceptions.py": "class ValidationError(Exception):\n    pass\n"},
+        ),
+    )
+
+    def __init__(self) -> None:
+        self._project = None
+        self._by_path: Dict[str, FileFacts] = {}
+        self._exports: Dict[str, Optional[Set[str]]] = {}
+
+    # -- per file ------------------------------------------------------------------
+
+    def check_file(self, ctx) -> None:
+        report = analyze_names(ctx.module, module_name=ctx.module_name,
+                               is_package=ctx.is_package)
+        for undefined in report.undefined:
+            ctx.report(self.code, undefined.annotation_string or undefined.node,
+                       f"`{undefined.name}` is not defined", snippet_node=undefined.node)
+        ctx.extra[EXTRA] = {
+            "star_imports": tuple(report.star_imports),
+            "defined": tuple(sorted(report.defined_top_level)),
+            "all": tuple(report.dunder_all) if report.dunder_all is not None else None,
+            "imports_from": tuple(_modules_imported_from(ctx.module, ctx.module_name,
+                                                         ctx.is_package)),
+            "dynamic": _dynamic_namespace(ctx.source.text, report.dunder_all),
+        }
+
+    # -- project stage -------------------------------------------------------------
+
+    def revise(self, project, path: str, finding: RawFinding) -> Optional[RawFinding]:
+        """Drop names a star import provides; say where the others are defined."""
+        if project is not self._project:
+            self._project = project
+            self._by_path = {f.path: f for f in project.files}
+            self._exports = {}
+        facts = self._by_path.get(path)
+        data = facts.extra.get(EXTRA) if facts is not None else None
+        if data is None:
+            return finding
+        name = undefined_name(finding)
+        if facts.is_package and _imports_submodule(facts.module, name, data):
+            return None
+        for module in data["star_imports"]:
+            exported = self._exported(module, set())
+            if exported is None or name in exported:
+                return None
+        candidates = [m for m in project.definers(name) if m != facts.module]
+        message, fix = _advice(name, candidates, data["imports_from"])
+        return dataclasses.replace(finding, message=message, fix=fix)
+
+    def _exported(self, module: str, seen: Set[str]) -> Optional[Set[str]]:
+        """Names `from module import *` binds; None when they cannot be known
+        (a module outside the project, or one that star-imports from one)."""
+        if module in self._exports:
+            return self._exports[module]
+        facts = self._project.modules.get(module)
+        data = facts.extra.get(EXTRA) if facts is not None else None
+        if data is None or data["dynamic"]:
+            return None
+        if module in seen:
+            return set()
+        seen.add(module)
+        if data["all"] is not None:
+            names = set(data["all"])
+        else:
+            names = {n for n in data["defined"] if not n.startswith("_")}
+            for inner in data["star_imports"]:
+                more = self._exported(inner, seen)
+                if more is None:
+                    names = None
+                    break
+                names |= more
+        self._exports[module] = names
+        return names
+
+
+def _imports_submodule(package: str, name: str, data) -> bool:
+    """In a package's `__init__`, `from .sub import ...` also binds `sub` (the
+    import system sets the submodule as an attribute of its package)."""
+    prefix = f"{package}.{name}"
+    return any(m == prefix or m.startswith(prefix + ".")
+               for m in data["star_imports"] + data["imports_from"])
+
+
+def _advice(name: str, candidates: List[str], imports_from) -> tuple:
+    """(message, fix) for an undefined name and the project modules defining it."""
+    if len(candidates) == 1:
+        module = candidates[0]
+        if module in imports_from:
+            message = f"`{name}` is not imported: add it to the imports from `{module}`"
+        else:
+            message = f"`{name}` is not imported: import it: `from {module} import {name}`"
+        return message, import_fix(module, name)
+    if candidates:
+        listed = ", ".join(f"`{m}`" for m in candidates)
+        return (f"`{name}` is not defined: import it from the module that should provide it "
+                f"({listed})", no_fix(f"several project modules define `{name}`: {listed}"))
+    return (f"`{name}` is not defined: import or define it",
+            no_fix(f"no project module defines `{name}`"))
+
+
+# Module-level code that creates names no static pass can see (`re._constants`
+# fills its namespace with `globals().update(...)`, `turtle` with `exec`).
+_DYNAMIC_MARKERS = ("globals()", "exec(", "def __getattr__", "sys.modules[__name__]", "vars()")
+
+
+def _dynamic_namespace(text: str, dunder_all) -> bool:
+    """Whether `from module import *` may bind names the binding pass cannot
+    see (a cheap text test: it only decides when to stay silent)."""
+    if dunder_all is not None:
+        return False
+    return "__all__" in text or any(marker in text for marker in _DYNAMIC_MARKERS)
+
+
+def _modules_imported_from(module: cst.Module, module_name: str, is_package: bool) -> List[str]:
+    """Modules of the top-level `from m import a, b` statements (the ones a fix
+    can extend)."""
+    found = []
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+                base = dotted(small.module) if small.module is not None else None
+                found.append(resolve_relative(module_name, is_package, len(small.relative), base))
+    return found

@@ -1,0 +1,167 @@
+"""Inline suppressions applied to a run's findings, and ORG901 for the ones
+that suppressed nothing.
+
+`# orgscope: ignore[ORG102] reason` covers a finding reported on that line or
+whose enclosing statement starts on that line (a multi-line call). Suppressed
+findings are kept, marked `suppressed` with the comment's reason, so every
+output can still show them. Usage is decided before `--select`/`--ignore`
+filtering, so narrowing a run never makes a suppression look unused.
+"""
+from __future__ import annotations
+
+import os
+import re
+from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
+
+from .config import Config
+from .facts import FileFacts, RawFinding
+from .model import Finding, Span
+
+UNUSED_SUPPRESSION = "ORG901"
+# a file that does not parse yields no other finding: its suppressions are
+# not "unused", and the parse error itself cannot be silenced
+PARSE_ERROR = "ORG001"
+
+Finalize = Callable[[str, RawFinding], Optional[Finding]]
+_COMMENT = re.compile(r"#\s*orgscope:\s*ignore\[([^\]]*)\]")
+# another pragma after the reason (`# noqa: E501`, `# type: ignore`) is not part of it
+_NEXT_PRAGMA = re.compile(r"(?:^|\s)#\s*[\w-]+:")
+
+
+def _covers(listed: str, code: str) -> bool:
+    """`ORG102` covers itself; a prefix such as `ORG1` covers a family."""
+    return bool(listed) and code.startswith(listed)
+
+
+class _FileSuppressions:
+    def __init__(self, comments: Dict[int, Tuple[Tuple[str, ...], str]]) -> None:
+        self.comments = {line: (codes, _NEXT_PRAGMA.split(reason)[0].strip())
+                         for line, (codes, reason) in comments.items()}
+        # (line, listed code) pairs that matched at least one finding
+        self.used: Set[Tuple[int, str]] = set()
+        # (line, listed code) pairs that matched but lack a required reason
+        self.missing_reason: Set[Tuple[int, str]] = set()
+
+    def claim(self, finding: RawFinding, require_reason: bool) -> Optional[str]:
+        """The reason of the comment that suppresses `finding`, or None."""
+        lines = [finding.span.line]
+        if finding.statement_line and finding.statement_line != finding.span.line:
+            lines.append(finding.statement_line)
+        for line in lines:
+            codes, reason = self.comments.get(line, ((), ""))
+            for listed in codes:
+                if not _covers(listed, finding.rule):
+                    continue
+                if require_reason and not reason:
+                    self.missing_reason.add((line, listed))
+                    continue
+                self.used.add((line, listed))
+                return reason
+        return None
+
+
+def apply_suppressions(raw: Sequence[Tuple[str, RawFinding]], finalize: Finalize,
+                       facts_by_path: Dict[str, FileFacts], config: Config,
+                       active_codes: Set[str], read_lines: Callable[[str], List[str]]
+                       ) -> List[Finding]:
+    """Finalize every raw finding, mark the comment-suppressed ones, and add
+    ORG901 findings for suppressions that matched nothing."""
+    files = {path: _FileSuppressions(facts.suppressions)
+             for path, facts in facts_by_path.items() if facts.suppressions}
+    findings: List[Finding] = []
+    unparsed = {path for path, raw_finding in raw if raw_finding.rule == PARSE_ERROR}
+    for path, raw_finding in raw:
+        reason = None
+        if path in files and raw_finding.rule not in (UNUSED_SUPPRESSION, PARSE_ERROR):
+            reason = files[path].claim(raw_finding, config.require_suppression_reason)
+        finding = finalize(path, raw_finding)
+        if finding is None:
+            continue
+        if reason is not None:
+            finding.suppressed = True
+            finding.suppression = {"kind": "comment", "reason": reason}
+        findings.append(finding)
+    if UNUSED_SUPPRESSION in active_codes:
+        for path in sorted(set(files) - unparsed):
+            for raw_finding in _unused(files[path], active_codes, read_lines(path)):
+                finding = finalize(path, raw_finding)
+                if finding is not None:
+                    findings.append(finding)
+    return findings
+
+
+def _unused(state: _FileSuppressions, active_codes: Set[str],
+            lines: List[str]) -> List[RawFinding]:
+    found = []
+    for line, (codes, reason) in sorted(state.comments.items()):
+        unused = []
+        notes = []
+        for listed in codes:
+            if (line, listed) in state.used:
+                continue
+            if (line, listed) in state.missing_reason:
+                notes.append(f"{listed} needs a reason (`require-suppression-reason`): "
+                             "write why after the `]`")
+                continue
+            known = [c for c in active_codes if _covers(listed, c)]
+            if listed.startswith("ORG") and not known and _is_known_code(listed):
+                continue  # the rule is switched off: we cannot tell whether it is used
+            unused.append(listed)
+        if not codes:
+            unused_text = "empty suppression `ignore[]`: remove it"
+        elif unused:
+            unused_text = (f"unused suppression of {', '.join(unused)}: nothing is reported "
+                           "here any more; remove it")
+        else:
+            unused_text = ""
+        messages = [m for m in [unused_text] + notes if m]
+        if not messages:
+            continue
+        text = lines[line - 1] if 0 < line <= len(lines) else ""
+        span, fix = _span_and_fix(line, text, codes, unused if codes else [], reason)
+        found.append(RawFinding(UNUSED_SUPPRESSION, span, "; ".join(messages),
+                                snippet=text.strip()[:200], fix=fix if unused or not codes
+                                else None, statement_line=line))
+    return found
+
+
+def _is_known_code(code: str) -> bool:
+    from .rules import BY_CODE
+    return any(c.startswith(code) for c in BY_CODE)
+
+
+def _span_and_fix(line: int, text: str, codes: Tuple[str, ...], unused: List[str],
+                  reason: str) -> Tuple[Span, dict]:
+    """Span of the comment and the edit that removes the unused codes (or the
+    whole comment, with the blanks before it, when nothing in it is used)."""
+    match = _COMMENT.search(text)
+    if match is None:  # the file changed under us; point at the line
+        return Span(line, 1, line, max(len(text), 1) + 1), None
+    start, end = match.start(), len(text.rstrip())
+    span = Span(line, start + 1, line, end + 1)
+    kept = [c for c in codes if c not in unused]
+    if kept:
+        replacement = f"# orgscope: ignore[{', '.join(kept)}]" + (f" {reason}" if reason else "")
+        edit_start = start
+        description = f"remove {', '.join(unused)} from the suppression"
+    else:
+        replacement = ""
+        edit_start = len(text[:start].rstrip())
+        description = "remove the suppression comment"
+    return span, {"description": description,
+                  "edits": [{"line": line, "column": edit_start + 1, "end_line": line,
+                             "end_column": end + 1, "content": replacement}]}
+
+
+def source_reader(root: str, sources: Dict[str, str]) -> Callable[[str], List[str]]:
+    """Lines of a root-relative path, from in-memory sources or the disk."""
+    from .source import SourceError, read_source
+
+    def read(path: str) -> List[str]:
+        try:
+            text = sources[path] if path in sources else read_source(
+                os.path.join(root, path)).text
+        except (SourceError, OSError):
+            return []
+        return text.splitlines()
+    return read
