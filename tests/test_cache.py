@@ -306,3 +306,50 @@ def test_warm_run_of_many_files_with_a_pool(tmp_path):
     cold = check(root, jobs=2)
     warm = check(root, jobs=2)
     assert warm == cold
+
+
+AUTH = '''
+from fastapi import Depends
+
+
+def get_current_user():
+    return {"clerk_org_id": "org"}
+
+
+def require_member(user=Depends(get_current_user)):
+    return user
+'''
+
+ROUTES = '''
+from fastapi import APIRouter, Depends
+
+from app.auth import require_member
+
+router = APIRouter()
+
+
+@router.get("/agents")
+def list_agents(user=Depends(require_member)):
+    return []
+'''
+
+
+def test_editing_an_auth_dependency_changes_its_routes_findings_on_a_warm_run(tmp_path,
+                                                                             analysed):
+    root = tmp_path / "project"
+    (root / "app").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[tool.orgscope-lint]\n", encoding="utf-8")
+    (root / "app" / "__init__.py").write_text("", encoding="utf-8")
+    (root / "app" / "auth.py").write_text(AUTH, encoding="utf-8")
+    (root / "app" / "api.py").write_text(ROUTES, encoding="utf-8")
+    before = check(root)
+    assert _findings_in(before, "app/api.py") == []
+    # the dependency no longer goes through the configured auth dependency
+    (root / "app" / "auth.py").write_text(
+        AUTH.replace("user=Depends(get_current_user)", "user=None"), encoding="utf-8")
+    analysed.clear()
+    after = check(root)
+    assert analysed == ["app/auth.py"], "the route's file comes from the cache"
+    assert _findings_in(after, "app/api.py") == [("ORG201", 9)]
+    (root / "app" / "auth.py").write_text(AUTH, encoding="utf-8")
+    assert check(root) == before
