@@ -1,4 +1,5 @@
 """The output does not depend on the number of worker processes."""
+import os
 import shutil
 from pathlib import Path
 
@@ -48,4 +49,4 @@ def test_the_pool_is_used_above_the_threshold(tmp_path, monkeypatch):
 
 
 def test_default_jobs_are_the_available_cores():
-    assert 1 <= engine.available_cores() <= (__import__("os").cpu_count() or 1)
+    assert 1 <= engine.available_cores() <= (os.cpu_count() or 1)
