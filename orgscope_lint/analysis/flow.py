@@ -103,6 +103,11 @@ def _child_fields(node_type: type) -> Tuple[str, ...]:
     return fields
 
 
+# Expression nodes that hold no call (nor anything else the walk looks for).
+_LEAVES = frozenset({cst.Name, cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary,
+                     cst.Ellipsis})
+
+
 def iter_children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """Children that can hold expressions, in source order, without libcst's
     (costly) generic `children` machinery."""
@@ -457,19 +462,32 @@ class FlowAnalyzer:
             return env
         # Post-order with an explicit stack (arguments before the call, left to
         # right; deep expressions cannot hit the recursion limit).
+        # The hottest loop of the analysis: leaves are dropped before they are
+        # pushed, and child fields come from the per-type cache.
         stack: List[Tuple[cst.CSTNode, bool]] = [(node, False)]
+        push = stack.append
+        pop = stack.pop
         while stack:
-            current, children_done = stack.pop()
+            current, children_done = pop()
             if children_done:
                 env = self.call(current, env)
                 continue
-            if isinstance(current, (cst.Name, cst.SimpleString, cst.Integer, cst.Float)):
+            kind = type(current)
+            if kind in _LEAVES:
                 continue
-            if isinstance(current, cst.Call):
-                stack.append((current, True))
-            children = list(iter_children(current))
+            if kind is cst.Call:
+                push((current, True))
+            children: List[cst.CSTNode] = []
+            for name in _FIELDS_CACHE.get(kind) or _child_fields(kind):
+                value = getattr(current, name)
+                if isinstance(value, cst.CSTNode):
+                    if type(value) not in _LEAVES:
+                        children.append(value)
+                elif isinstance(value, (tuple, list)):
+                    children.extend(item for item in value if isinstance(item, cst.CSTNode)
+                                    and type(item) not in _LEAVES)
             for child in reversed(children):
-                stack.append((child, False))
+                push((child, False))
         return env
 
     def call(self, call: cst.Call, env: Env) -> Env:
