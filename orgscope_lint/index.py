@@ -19,6 +19,13 @@ class ProjectIndex:
             for wrapper in facts.wrappers:
                 self.wrappers.setdefault((wrapper.module, wrapper.qualname), []).append(wrapper)
         self.receiver_classes = self._receiver_classes()
+        # `db.get_call(...)`: method name -> the first wrapper of that name on a
+        # DB receiver class (modules in sorted order, so the choice is stable)
+        self._receiver_methods: Dict[str, WrapperSummary] = {}
+        for (_, qualname), found in sorted(self.wrappers.items()):
+            owner, _, method = qualname.rpartition(".")
+            if owner in self.receiver_classes:
+                self._receiver_methods.setdefault(method, found[0])
 
     def _receiver_classes(self) -> Set[str]:
         classes = set(self.config.receiver_classes)
@@ -84,11 +91,8 @@ class ProjectIndex:
         if kind == "self":
             return self._class_methods(facts.module, site.callee[1].split(".")[0], site.callee[2])
         if kind == "dbmethod":
-            method = site.callee[1]
-            return [w for (module, qualname), ws in sorted(self.wrappers.items())
-                    for w in ws
-                    if "." in qualname and qualname.rsplit(".", 1)[1] == method
-                    and qualname.rsplit(".", 1)[0] in self.receiver_classes][:1]
+            found = self._receiver_methods.get(site.callee[1])
+            return [found] if found else []
         if kind == "instance":
             class_path, method = site.callee[1], site.callee[2]
             head, _, rest = class_path.partition(".")
