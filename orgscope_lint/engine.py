@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
-from . import __version__
 from .cache import ResultCache
 from .checker import analyze_file
 from .config import Config
@@ -24,7 +23,7 @@ from .index import ProjectIndex
 from .migrations import ProjectSchema, load_project_schema
 from .model import FileError, Finding, RunResult
 from .routing import route_summaries
-from .rules import RULES, Rule
+from .rules import BY_CODE, RULES, Rule
 from .baseline import Baseline, apply_baseline
 from .suppress import apply_suppressions, source_reader
 
@@ -182,11 +181,14 @@ def assemble(all_facts: Sequence[FileFacts], config: Config, options: Options,
     if reported is not None:
         raw = [(path, finding) for path, finding in raw if path in reported]
     by_path = {f.path: f for f in all_facts if reported is None or f.path in reported}
+    read_lines = source_reader(result.root, options.sources)
     findings = apply_suppressions(
-        raw, lambda path, finding: _finalize(path, finding, config, options, by_path.get(path)),
-        by_path, config, {rule.code for rule in rules},
-        source_reader(result.root, options.sources))
-    _attach_source_lines(findings, options, result.root)
+        raw, lambda path, finding: _finalize(path, finding, config, options),
+        by_path, config, {rule.code for rule in rules}, read_lines)
+    for finding in findings:  # the flagged line, for terminal output
+        lines = read_lines(finding.path)
+        if 0 < finding.line <= len(lines):
+            finding.source_line = lines[finding.line - 1]
     _fingerprint(findings)
     result.findings = sorted(findings, key=Finding.sort_key)
     if options.baseline is not None:
@@ -208,9 +210,9 @@ def _revised(raw: List[Tuple[str, RawFinding]], rules: Sequence[Rule],
     return kept
 
 
-def _finalize(path: str, raw: RawFinding, config: Config, options: Options,
-              facts: Optional[FileFacts]) -> Optional[Finding]:
-    rule = _rule_class(raw.rule)
+def _finalize(path: str, raw: RawFinding, config: Config,
+              options: Options) -> Optional[Finding]:
+    rule = BY_CODE.get(raw.rule)
     if options.select and not any(raw.rule.startswith(c) for c in options.select):
         return None
     if options.ignore and any(raw.rule.startswith(c) for c in options.ignore):
@@ -221,42 +223,17 @@ def _finalize(path: str, raw: RawFinding, config: Config, options: Options,
     if severity == "off":
         return None
     span = raw.span
-    source_line = ""
     finding = Finding(
         rule=raw.rule, name=rule.name if rule else raw.rule, severity=severity, path=path,
         line=span.line, column=span.column, end_line=span.end_line, end_column=span.end_column,
         message=raw.message, symbol=raw.symbol, table=raw.table, operation=raw.operation,
-        snippet=raw.snippet, source_line=source_line, fix=raw.fix)
+        snippet=raw.snippet, fix=raw.fix)
     context = config.system_context_for(path, raw.symbol)
     # a parse error or a NameError is a bug in any context, not a scoping decision
     if context is not None and raw.rule not in ("ORG001", "ORG301"):
         finding.suppressed = True
         finding.suppression = {"kind": "system-context", "reason": context.reason}
     return finding
-
-
-def _attach_source_lines(findings: List[Finding], options: Options, root: str) -> None:
-    """The flagged source line, read only for files that have findings."""
-    from .source import SourceError, decode, read_source
-    lines: Dict[str, List[str]] = {}
-    for finding in findings:
-        if finding.path not in lines:
-            try:
-                if finding.path in options.sources:
-                    text = options.sources[finding.path]
-                else:
-                    text = read_source(os.path.join(root, finding.path)).text
-                lines[finding.path] = text.splitlines()
-            except (SourceError, OSError):
-                lines[finding.path] = []
-        file_lines = lines[finding.path]
-        if 0 < finding.line <= len(file_lines):
-            finding.source_line = file_lines[finding.line - 1]
-
-
-def _rule_class(code: str):
-    from .rules import BY_CODE
-    return BY_CODE.get(code)
 
 
 def _fingerprint(findings: Iterable[Finding]) -> None:

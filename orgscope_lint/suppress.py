@@ -154,14 +154,18 @@ def _span_and_fix(line: int, text: str, codes: Tuple[str, ...], unused: List[str
 
 
 def source_reader(root: str, sources: Dict[str, str]) -> Callable[[str], List[str]]:
-    """Lines of a root-relative path, from in-memory sources or the disk."""
+    """Lines of a root-relative path, from in-memory sources or the disk; each
+    file is read once however many findings or suppressions it has."""
     from .source import SourceError, read_source
+    cache: Dict[str, List[str]] = {}
 
     def read(path: str) -> List[str]:
-        try:
-            text = sources[path] if path in sources else read_source(
-                os.path.join(root, path)).text
-        except (SourceError, OSError):
-            return []
-        return text.splitlines()
+        if path not in cache:
+            try:
+                text = sources[path] if path in sources else read_source(
+                    os.path.join(root, path)).text
+                cache[path] = text.splitlines()
+            except (SourceError, OSError):
+                cache[path] = []
+        return cache[path]
     return read

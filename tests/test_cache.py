@@ -235,15 +235,6 @@ def test_an_unwritable_cache_location_means_no_cache(backend, analysed):
     assert len(analysed) == len(list(backend.rglob("*.py")))
 
 
-def test_an_unwritable_cache_location_means_no_cache(backend):
-    # a plain file where the cache directory should be: creating the cache
-    # fails as it would on a read-only root (chmod does not stop root)
-    cold = check(backend, use_cache=False)
-    (backend / CACHE_DIR).write_text("not a directory")
-    assert check(backend) == cold
-    assert (backend / CACHE_DIR).read_text() == "not a directory"
-
-
 def test_an_unwritable_user_cache_means_no_cache(backend, monkeypatch, tmp_path):
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("")

@@ -123,7 +123,7 @@ def _deep(depth: int):
         "call_chain.py": "x = a" + ".b()" * depth + "\n",
         "sum.py": "x = " + " + ".join(["1"] * depth * 5) + "\n",
         "unary.py": "x = " + "-" * 2900 + "1\n",
-        "strings.py": f"def f(call_id):\n    return db.select('calls', {{'id': call_id, 'k': "
+        "strings.py": "def f(call_id):\n    return db.select('calls', {'id': call_id, 'k': "
                       + " ".join(['"a"'] * depth * 5) + "})\n",
         "topics.py": "topics = {'a': " + " ".join(["'line\\n'"] * 3000) + "}\n",
     }

@@ -3,8 +3,8 @@ recognise the receiver, read the table and the filter or rows, and classify
 the tenant scoping of each call from the flow analysis' abstract values."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, List, Optional, Tuple
+from dataclasses import dataclass
+from typing import Dict, FrozenSet, Optional, Tuple
 
 import libcst as cst
 

@@ -18,7 +18,7 @@ from typing import Callable, Dict, FrozenSet, Iterator, List, Optional, Protocol
 
 import libcst as cst
 
-from .values import (EMPTY, NONE, OPAQUE, UNKNOWN_ORIGIN, DictVal, ListVal, NoneVal, Origin,
+from .values import (EMPTY, NONE, OPAQUE, UNKNOWN_ORIGIN, DictVal, ListVal, Origin,
                      Origins, Value, join_values)
 
 TryStar = getattr(cst, "TryStar", None)

@@ -1,9 +1,7 @@
 """Renderers: turn a `RunResult` into text. They know nothing of libcst."""
 from __future__ import annotations
 
-from typing import Callable, Dict
-
-from ..model import RunResult
+from typing import Callable
 
 Renderer = Callable[..., str]
 
