@@ -129,3 +129,17 @@ def test_installed_console_script():
     module = subprocess.run([sys.executable, "-m", "orgscope_lint", "--version"],
                             capture_output=True, text=True, timeout=60)
     assert module.returncode == 0 and "orgscope-lint" in module.stdout
+
+
+def test_strict_reports_each_unverified_db_call_once():
+    from orgscope_lint.config import load_config
+    from orgscope_lint.engine import Options, run
+    normal = run([FIXTURE], load_config(None, FIXTURE), Options(jobs=1, use_cache=False))
+    unknown = sorted((c.path, c.line) for c in normal.db_calls
+                     if c.outcome == "unknown" and c.operation in ("read", "write", "insert"))
+    assert unknown, "the fixture has calls whose filter the tool cannot see"
+    strict = json.loads(CliRunner().invoke(main, ["check", "--format", "json", "--no-cache",
+                                                  "--strict", str(FIXTURE)]).output)
+    extra = [f for f in strict["findings"] if "(--strict)" in f["message"]]
+    assert sorted((f["path"], f["line"]) for f in extra) == unknown
+    assert {f["rule"] for f in extra} <= {"ORG101", "ORG102", "ORG103"}
