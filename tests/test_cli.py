@@ -143,3 +143,10 @@ def test_strict_reports_each_unverified_db_call_once():
     extra = [f for f in strict["findings"] if "(--strict)" in f["message"]]
     assert sorted((f["path"], f["line"]) for f in extra) == unknown
     assert {f["rule"] for f in extra} <= {"ORG101", "ORG102", "ORG103"}
+
+
+def test_a_missing_path_is_a_usage_error(tmp_path):
+    result = CliRunner().invoke(main, ["check", str(tmp_path / "missing.py")])
+    assert result.exit_code == 2
+    assert "missing.py" in result.output and "does not exist" in result.output
+    assert "Traceback" not in result.output
