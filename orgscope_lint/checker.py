@@ -282,3 +282,9 @@ def _wrappers_of(sink: Sink, result: Classified, ctx: FileContext) -> List[Wrapp
                 unit.param_default.get(origin.name, False), sink.table, result.tenant_key or "",
                 result.outcome))
     return found
+
+
+# Analyses that ride on the shared flow pass register their hooks in
+# EXTRA_HOOKS when imported; import them with the checker so that every file
+# analysis has them, whichever rule runs first.
+from .analysis import routes as _routes, tenant_values as _tenant_values  # noqa: E402,F401

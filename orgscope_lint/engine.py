@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from .cache import ResultCache
-from .checker import analyze_file
 from .config import Config
 from .discovery import discover, relative
 from .facts import FileFacts, RawFinding
@@ -60,6 +59,8 @@ def active_rules(config: Config) -> List[Rule]:
 
 def _check_one(args) -> FileFacts:
     path, abs_path, data, config, project = args
+    # imported here: a run whose files all come from the cache never loads libcst
+    from .checker import analyze_file
     return analyze_file(path, data, config, active_rules(config), abs_path, project)
 
 

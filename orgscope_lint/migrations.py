@@ -11,13 +11,15 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
-from .analysis.schema import Schema, load_schema
 from .config import SECTION, Config
 from .discovery import relative
 from .model import FileError, RunResult
 from .source import SourceError, read_source
+
+if TYPE_CHECKING:  # pragma: no cover - pglast is imported only when there are migrations
+    from .analysis.schema import Schema
 from .tables import TableScope
 
 DEFAULT_GLOBS = ("database/migrations/*.sql", "supabase/migrations/*.sql")
@@ -44,6 +46,7 @@ def load_project_schema(config: Config, sources: Mapping[str, str] = {}
     if not files:
         return None, problems
     try:
+        from .analysis.schema import load_schema
         schema = load_schema(files)
     except Exception as exc:  # a parser failure must not take the code checks down
         problems.append(FileError(files[0][0], f"cannot read the migrations: "

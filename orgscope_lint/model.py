@@ -62,6 +62,13 @@ _JSON_FIELDS = tuple(f.name for f in fields(Finding)
                      if f.name not in ("snippet", "source_line", "fix"))
 
 
+# How a DB call's tenant scoping came out (DbCall.outcome); the analysis and
+# the rules share these names, and renderers read them.
+SCOPED, CONDITIONAL, UNSCOPED, EMPTY_FILTER, UNKNOWN = (
+    "scoped", "conditional", "unscoped", "empty", "unknown")
+GLOBAL, INFRASTRUCTURE = "global", "infrastructure"
+
+
 @dataclass
 class DbCall:
     """One database call the analysis saw, whatever its outcome (report evidence)."""

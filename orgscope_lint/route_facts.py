@@ -8,6 +8,8 @@ which sees every module's imports, can tell what they refer to.
 """
 from __future__ import annotations
 
+import fnmatch
+
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
@@ -123,3 +125,7 @@ class ModuleRoutes:
     constants: Dict[str, str] = field(default_factory=dict)
     class_constants: Dict[str, Dict[str, str]] = field(default_factory=dict)
 
+
+def is_tenant_header(header: Optional[str], patterns) -> bool:
+    """Does a header name match one of the configured tenant-header patterns?"""
+    return header is not None and any(fnmatch.fnmatchcase(header, p.lower()) for p in patterns)

@@ -341,3 +341,21 @@ def test_editing_an_auth_dependency_changes_its_routes_findings_on_a_warm_run(tm
     assert _findings_in(after, "app/api.py") == [("ORG201", 9)]
     (root / "app" / "auth.py").write_text(AUTH, encoding="utf-8")
     assert check(root) == before
+
+
+def test_a_warm_run_does_not_load_the_parser(backend):
+    # start-up time is most of a warm run: when every file comes from the cache,
+    # libcst (and the per-file analyses built on it) must not even be imported
+    probe = ("import sys\n"
+             "from orgscope_lint.cli import main\n"
+             "try:\n"
+             "    main(['check', sys.argv[1], '--format', 'json', '--exit-zero', '--jobs', '1'])\n"
+             "except SystemExit:\n"
+             "    pass\n"
+             "sys.stderr.write('LIBCST=%s' % ('libcst' in sys.modules))\n")
+    env = dict(os.environ, PYTHONPATH=str(REPO), NO_COLOR="1")
+    runs = [subprocess.run([sys.executable, "-c", probe, str(backend)], capture_output=True,
+                           text=True, env=env, timeout=120) for _ in range(2)]
+    assert "LIBCST=True" in runs[0].stderr  # cold: files were parsed
+    assert "LIBCST=False" in runs[1].stderr  # warm: nothing parsed, nothing imported
+    assert runs[0].stdout == runs[1].stdout

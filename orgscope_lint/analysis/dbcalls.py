@@ -13,9 +13,8 @@ from .flow import Env, FlowAnalyzer, dotted, string_value
 from .module import ModuleInfo, Unit
 from .values import NONE, DictVal, ListVal, NoneVal, Origin, Value
 
-SCOPED, CONDITIONAL, UNSCOPED, EMPTY_FILTER, UNKNOWN = (
-    "scoped", "conditional", "unscoped", "empty", "unknown")
-GLOBAL, INFRASTRUCTURE = "global", "infrastructure"
+from ..model import (CONDITIONAL, EMPTY_FILTER, GLOBAL, INFRASTRUCTURE, SCOPED,  # noqa: F401
+                     UNKNOWN, UNSCOPED)
 
 
 @dataclass

@@ -11,7 +11,6 @@ result is `ModuleRoutes` (plain data) in `ctx.extra["routes"]`.
 """
 from __future__ import annotations
 
-import fnmatch
 import re
 from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, List, Optional, Tuple
@@ -21,7 +20,7 @@ import libcst as cst
 from .. import checker
 from ..model import Span
 from ..route_facts import (EXPRESSION, IncludeFact, ModuleRoutes, ParamFact, PrivilegedUse,
-                           RouteFact, RouterFact, TenantValueFact)
+                           RouteFact, RouterFact, TenantValueFact, is_tenant_header)
 from .flow import Env, FlowAnalyzer, dotted, iter_children, string_value
 from .module import Unit, _blocks_of
 from .provenance import Tracer
@@ -474,10 +473,6 @@ def _uses_name(body: cst.CSTNode, name: str) -> bool:
             continue
         stack.extend(iter_children(node))
     return False
-
-
-def is_tenant_header(header: Optional[str], patterns) -> bool:
-    return header is not None and any(fnmatch.fnmatchcase(header, p.lower()) for p in patterns)
 
 
 # --- the flow hook ----------------------------------------------------------------

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from typing import ClassVar, Tuple
 
-from ..analysis.dbcalls import CONDITIONAL, EMPTY_FILTER, UNKNOWN, UNSCOPED
+from ..model import CONDITIONAL, EMPTY_FILTER, UNKNOWN, UNSCOPED
 from ..facts import RawFinding
 from .base import Example, Rule
-from .fixdata import tenant_entry_fix
 
 _OPERATION_WORD = {"read": "read", "write": "write", "insert": "insert"}
 # examples of the supabase-py chain forms
@@ -47,7 +46,10 @@ class _DbOutcomeRule(Rule):
         raise NotImplementedError
 
     def fix_for(self, ctx, sink, result):
-        return tenant_entry_fix(ctx, sink, result) if self.fixable else None
+        if not self.fixable:
+            return None
+        from .fixdata import tenant_entry_fix  # per-file machinery: not needed on cache hits
+        return tenant_entry_fix(ctx, sink, result)
 
 
 class UnscopedRead(_DbOutcomeRule):

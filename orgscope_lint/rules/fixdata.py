@@ -17,18 +17,22 @@ finding's `fix` field; `orgscope_lint.fix` re-parses the file and applies it.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
-import libcst as cst
+if TYPE_CHECKING:  # pragma: no cover
+    import libcst as cst
 
-from ..analysis.dbcalls import EMPTY_FILTER, UNSCOPED
-from ..analysis.tenant_values import trusted_tenant_names
+from ..model import EMPTY_FILTER, UNSCOPED
+
+# libcst and the analyses are imported inside the functions that walk trees:
+# the project stage builds import fixes from cached facts without them.
 
 Fix = Dict[str, Any]
 
 
-def node_path(root: cst.CSTNode, target: cst.CSTNode) -> Optional[List[list]]:
+def node_path(root: "cst.CSTNode", target: "cst.CSTNode") -> Optional[List[list]]:
     """The steps from `root` down to `target`: `[field]` or `[field, index]`."""
+    import libcst as cst
     stack: List[Tuple[cst.CSTNode, List[list]]] = [(root, [])]
     while stack:
         node, path = stack.pop()
@@ -44,7 +48,8 @@ def node_path(root: cst.CSTNode, target: cst.CSTNode) -> Optional[List[list]]:
     return None
 
 
-def follow_path(root: cst.CSTNode, path: List[list]) -> Optional[cst.CSTNode]:
+def follow_path(root: "cst.CSTNode", path: List[list]) -> Optional["cst.CSTNode"]:
+    import libcst as cst
     node = root
     for step in path:
         value = getattr(node, step[0], None)
@@ -69,6 +74,9 @@ def import_fix(module: str, name: str) -> Fix:
 def tenant_entry_fix(ctx, sink, result) -> Fix:
     """Add the tenant key to the dict literal of a DB call, when exactly one
     trusted tenant value is in scope."""
+    import libcst as cst
+
+    from ..analysis.tenant_values import trusted_tenant_names
     what = "row" if sink.operation == "insert" else "filter"
     if result.outcome not in (UNSCOPED, EMPTY_FILTER):
         return no_fix(f"the {what} is not visible to the tool")

@@ -4,11 +4,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Dict, List, Optional, Set
 
-import libcst as cst
-
-from ..analysis.flow import dotted
-from ..analysis.module import resolve_relative
-from ..analysis.names import analyze_names
 from ..facts import FileFacts, RawFinding
 from .base import Example, Rule
 from .fixdata import import_fix, no_fix
@@ -141,6 +136,9 @@ class UndefinedName(Rule):
     # -- per file ------------------------------------------------------------------
 
     def check_file(self, ctx) -> None:
+        # per-file machinery is imported on first use: a run whose files all
+        # come from the cache never loads libcst
+        from ..analysis.names import analyze_names
         report = analyze_names(ctx.module, module_name=ctx.module_name,
                                is_package=ctx.is_package)
         for undefined in report.undefined:
@@ -242,9 +240,13 @@ def _dynamic_namespace(text: str, dunder_all) -> bool:
     return "__all__" in text or any(marker in text for marker in _DYNAMIC_MARKERS)
 
 
-def _modules_imported_from(module: cst.Module, module_name: str, is_package: bool) -> List[str]:
+def _modules_imported_from(module, module_name: str, is_package: bool) -> List[str]:
     """Modules of the top-level `from m import a, b` statements (the ones a fix
     can extend)."""
+    import libcst as cst
+
+    from ..analysis.flow import dotted
+    from ..analysis.module import resolve_relative
     found = []
     for statement in module.body:
         if not isinstance(statement, cst.SimpleStatementLine):

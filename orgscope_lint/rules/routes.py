@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import List
 
-from ..analysis.routes import gather_routes, is_tenant_header
 from ..facts import RawFinding
+from ..route_facts import is_tenant_header
 from ..routing import Route, route_table, routes_of
 from .base import Example, Rule
 
@@ -34,6 +34,7 @@ class _RouteRule(Rule):
     """Gathers the file's route facts (once, whichever route rule runs first)."""
 
     def check_file(self, ctx) -> None:
+        from ..analysis.routes import gather_routes  # libcst: only for files not in the cache
         gather_routes(ctx)
 
 
