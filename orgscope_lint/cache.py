@@ -113,7 +113,6 @@ class ResultCache:
         self.directory = directory
         self.run_key = run_key
         self.secret = secret
-        self.hits = 0
         self.writable = True
 
     @classmethod
@@ -157,10 +156,7 @@ class ResultCache:
             except OSError:
                 return item, None, None  # the analysis reports why
         key = self.key_for(path, data)
-        facts = self._read(path, key)
-        if facts is not None:
-            self.hits += 1
-        return (path, abs_path, data), key, facts
+        return (path, abs_path, data), key, self._read(path, key)
 
     def _read(self, path: str, key: bytes) -> Optional[FileFacts]:
         try:

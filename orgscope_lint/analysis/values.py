@@ -59,9 +59,6 @@ class DictVal:
         values.pop(key, None)
         return DictVal(self.must - {key}, self.may - {key}, self.opaque, values)
 
-    def maybe_without_key(self, key: str) -> "DictVal":
-        return DictVal(self.must - {key}, self.may, self.opaque, self.values)
-
     def merged(self, other: "DictVal") -> "DictVal":
         """`{**self, **other}`: keys of both."""
         values = dict(self.values)
