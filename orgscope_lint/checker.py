@@ -1,32 +1,42 @@
-"""Check one file: read, parse once, run the shared analyses once, let every
-per-file rule report, and turn the result into picklable `FileFacts`.
+"""Check one file: read, parse once, run the per-file analyses once (one flow
+pass that every analysis and every active preset rides on), and turn the
+result into picklable `FileFacts`; then let each active rule query those
+facts for the file's own findings.
 
 Runs inside worker processes; must never raise for a bad input file (parse
 and decode problems become ORG001 / `errors` entries).
+
+The analyses are listed here, explicitly (`ANALYSES`), each filling one typed
+field of `FileFacts`; they run because an output needs them, whichever rules
+are on. Presets are not named here: `presets.active(config)` says which run.
 """
 from __future__ import annotations
 
 import re
 import traceback
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import libcst as cst
 
+from . import presets
 from .analysis.calls import CallSiteHook, PendingCall, describe_arguments
-from .analysis.dbcalls import Classified, DbSinkHook, Sink, classify
+from .analysis.dbcalls import Classified, Sink, classify
 from .analysis.flow import Env, FlowAnalyzer
 from .analysis.module import ModuleInfo, Unit, collect_module, module_name_for, unit_for_function
-from .analysis.supabase import SupabaseChainHook
+from .analysis.names import NameAnalysis
+from .analysis.routes import RouteAnalysis
+from .analysis.tenant_values import TenantValues
 from .analysis.values import Origin
 from .config import Config
 from .facts import CallSite, FileFacts, RawFinding, WrapperSummary
-from .model import DbCall, Span
+from .model import DbCall, Operation, Outcome, Span
 from .parsing import UnparsableSource, parse_module
 from .positions import located_code, positions
 from .source import Source, SourceError, decode, read_source
 from .suppressions import parse_suppressions
 
 _WS = re.compile(r"\s+")
+_BLANK = Span(1, 1, 1, 1)
 
 
 def snippet_of(module: cst.Module, node: cst.CSTNode) -> str:
@@ -37,28 +47,65 @@ def snippet_of(module: cst.Module, node: cst.CSTNode) -> str:
     return _WS.sub(" ", code).strip()
 
 
-class DbAnalysis:
-    """The flow analysis of every function of a module, with the DB-sink and
-    call-site hooks attached: computed once per file, shared by all rules."""
+class FileContext:
+    """What the per-file analyses share: the source, the tree, the config,
+    the table catalog, the module facts and the flow analysis (lazily, once)."""
 
-    def __init__(self, ctx: "FileContext") -> None:
+    def __init__(self, path: str, source: Source, module: cst.Module, config: Config,
+                 catalog: Optional[object] = None) -> None:
+        self.path = path
+        self.source = source
+        self.module = module
+        self.config = config
+        self.catalog = catalog  # the project's TableCatalog (migrations, models, config)
+        self.module_name, self.is_package = module_name_for(path)
+        self._info: Optional[ModuleInfo] = None
+        self.tenant_values: Optional[TenantValues] = None
+        self.db: Optional["DbAnalysis"] = None
+
+    # project-aware table questions (the catalog, when present, refines config)
+    def tenant_key_for(self, table: str) -> str:
+        if self.catalog is not None:
+            return self.catalog.tenant_key_for(table)
+        return self.config.tenant_key_for(table)
+
+    def is_tenant_table(self, table: str) -> bool:
+        if self.catalog is not None:
+            return self.catalog.is_tenant_table(table)
+        return self.config.is_tenant_table(table)
+
+    @property
+    def info(self) -> ModuleInfo:
+        if self._info is None:
+            self._info = collect_module(self.module, self.module_name, self.is_package)
+        return self._info
+
+
+class DbAnalysis:
+    """The flow analysis of every function of a module, with the active
+    presets' parts, the call-site hook and every analysis' hooks attached:
+    computed once per file."""
+
+    def __init__(self, ctx: FileContext, hooks: Sequence[object]) -> None:
         self.ctx = ctx
         info = ctx.info
-        self.db_hook = DbSinkHook(info, ctx.config)
-        self.call_hook = CallSiteHook(info, self.db_hook)
-        self.chain_hooks = ([SupabaseChainHook(info, ctx.config)]
-                            if "supabase" in ctx.config.presets else [])
-        self.extra_hooks = [factory(ctx) for factory in EXTRA_HOOKS]
+        self.parts = [preset.module(info, ctx.config, ctx.catalog)
+                      for preset in presets.active(ctx.config)
+                      if preset.applies(ctx.source.data)]
+        self.call_hook = CallSiteHook(info, self.parts)
+        self.hooks = [*self.parts, self.call_hook, *hooks]
         self.units: List[Unit] = []
         pending = list(info.units)
         while pending:
             unit = pending.pop(0)
             self.units.append(unit)
             pending.extend(self._run(unit))
-        self.sinks: List[Sink] = list(self.db_hook.sinks.values())
-        for chains in self.chain_hooks:
-            self.sinks.extend(chains.sinks.values())
-        self.rpc_calls = [rpc for chains in self.chain_hooks for rpc in chains.rpc_calls.values()]
+        self.sinks: List[Sink] = []
+        self.preset_of: Dict[cst.Call, str] = {}
+        for part in self.parts:
+            for call, sink in part.sinks.items():
+                self.sinks.append(sink)
+                self.preset_of[call] = part.preset
         self.classified: Dict[cst.Call, Classified] = {
             sink.call: classify(sink, ctx.config, ctx.tenant_key_for, ctx.is_tenant_table)
             for sink in self.sinks}
@@ -79,10 +126,9 @@ class DbAnalysis:
                             stmt, f"{unit.qualname}.{node.name.value}.{stmt.name.value}",
                             node.name.value))
 
-        hooks = [self.db_hook, self.call_hook] + self.chain_hooks + self.extra_hooks
-        for hook in hooks:
+        for hook in self.hooks:
             hook.start_unit(unit)
-        analyzer = FlowAnalyzer(hooks, on_nested, self.ctx.info.constants, self.chain_hooks)
+        analyzer = FlowAnalyzer(self.hooks, on_nested, self.ctx.info.constants, self.parts)
         defs = {p.name.value: frozenset({Origin("param", name=p.name.value)})
                 for p in unit.params}
         body = unit.body
@@ -97,80 +143,10 @@ class DbAnalysis:
         return None if unit.node is None else unit.qualname
 
 
-# Factories for extra flow hooks other analyses register (provenance, supabase...).
-EXTRA_HOOKS: List[Callable[["FileContext"], object]] = []
-
-
-class FileContext:
-    """What a per-file rule sees. Analyses are computed lazily, once."""
-
-    def __init__(self, path: str, source: Source, module: cst.Module, config: Config,
-                 project: Optional[object] = None) -> None:
-        self.path = path
-        self.source = source
-        self.module = module
-        self.config = config
-        self.project = project  # project-wide knowledge available before the check (schema)
-        self.module_name, self.is_package = module_name_for(path)
-        self._info: Optional[ModuleInfo] = None
-        self._db: Optional[DbAnalysis] = None
-        self._pending: List[tuple] = []
-        self.extra: Dict[str, object] = {}
-        self.cache: Dict[str, object] = {}
-        # analyses that need positions of their own nodes share the one codegen
-        # pass of `finish`: they add nodes here and get every span back
-        self.position_nodes: List[cst.CSTNode] = []
-        self.on_positions: List[Callable[[Dict[cst.CSTNode, Span]], None]] = []
-
-    # project-aware table questions (the schema, when present, refines config)
-    def tenant_key_for(self, table: str) -> str:
-        schema = getattr(self.project, "tenant_key_for", None)
-        if schema is not None:
-            return schema(table)
-        return self.config.tenant_key_for(table)
-
-    def is_tenant_table(self, table: str) -> bool:
-        schema = getattr(self.project, "is_tenant_table", None)
-        if schema is not None:
-            return schema(table)
-        return self.config.is_tenant_table(table)
-
-    @property
-    def info(self) -> ModuleInfo:
-        if self._info is None:
-            self._info = collect_module(self.module, self.module_name, self.is_package)
-        return self._info
-
-    @property
-    def db(self) -> DbAnalysis:
-        if self._db is None:
-            self._db = DbAnalysis(self)
-        return self._db
-
-    def report(self, rule: str, node: cst.CSTNode, message: str, *, symbol: Optional[str] = None,
-               table: Optional[str] = None, operation: Optional[str] = None,
-               fix: Optional[dict] = None, snippet_node: Optional[cst.CSTNode] = None,
-               statement: Optional[cst.CSTNode] = None) -> None:
-        self._pending.append((rule, node, message, symbol, table, operation, fix,
-                              snippet_node or node, statement))
-
-    def finish(self, extra_nodes: Sequence[cst.CSTNode] = ()) -> tuple:
-        nodes = [p[1] for p in self._pending] + [p[8] for p in self._pending if p[8]]
-        spans = positions(self.module, nodes + list(extra_nodes) + self.position_nodes)
-        for callback in self.on_positions:
-            callback(spans)
-        findings = []
-        for rule, node, message, symbol, table, operation, fix, snip, stmt in self._pending:
-            span = spans.get(node, Span(1, 1, 1, 1))
-            statement_span = spans.get(stmt) if stmt is not None else None
-            findings.append(RawFinding(rule, span, message, symbol, table, operation,
-                                       snippet_of(self.module, snip)[:500], fix,
-                                       statement_span.line if statement_span else None))
-        return findings, spans
-
-
 def analyze_file(path: str, data: Optional[bytes], config: Config, rules: Sequence,
                  abs_path: Optional[str] = None, project: Optional[object] = None) -> FileFacts:
+    """The facts of one file, with the findings of `rules` that one file's
+    facts decide (`project` is the table catalog)."""
     module_name, is_package = module_name_for(path)
     facts = FileFacts(path, module_name, is_package)
     try:
@@ -196,12 +172,14 @@ def analyze_file(path: str, data: Optional[bytes], config: Config, rules: Sequen
                                          f"cannot parse: {type(exc).__name__}: {exc}"))
         return facts
     try:
-        _check_module(facts, path, source, module, config, rules, project)
+        _analyse_module(facts, path, source, module, config, rules, project)
+        for rule in rules:
+            facts.findings.extend(rule.findings_in_file(facts, config))
     except RecursionError:  # the input's fault, not a bug: an `errors` entry
         facts.findings = []
         facts.error = ("nested too deeply to analyse (beyond Python's recursion limit); "
                        "file not checked")
-    except Exception:  # a bug in a rule must not take the run down
+    except Exception:  # a bug in an analysis or rule must not take the run down
         facts.internal_error = traceback.format_exc(limit=6)
     return facts
 
@@ -223,38 +201,48 @@ def _syntax_error_location(text: str, exc: cst.ParserSyntaxError):
     return exc.raw_line, exc.raw_column + 1, exc.message
 
 
-def _check_module(facts: FileFacts, path: str, source: Source, module: cst.Module,
-                  config: Config, rules: Sequence, project) -> None:
-    ctx = FileContext(path, source, module, config, project)
+def _analyses(ctx: FileContext, rules: Sequence) -> Tuple[RouteAnalysis, List[object]]:
+    """The per-file analyses an output of this run needs. Routes feed the
+    route table and the route rules; names feed ORG301 (only its output)."""
+    codes = {rule.code for rule in rules}
+    routes = RouteAnalysis(ctx)
+    chosen: List[object] = [routes]
+    if NameAnalysis.code in codes:
+        chosen.append(NameAnalysis(ctx))
+    return routes, chosen
+
+
+def _analyse_module(facts: FileFacts, path: str, source: Source, module: cst.Module,
+                    config: Config, rules: Sequence, catalog) -> None:
+    ctx = FileContext(path, source, module, config, catalog)
     info = ctx.info
     facts.definitions = list(dict.fromkeys(info.definitions))
     facts.imports = dict(info.imports)
     facts.classes = dict(info.classes)
-    for rule in rules:
-        rule.check_file(ctx)
-    db = ctx.db
-    extra_nodes = [p.call for p in db.calls] + [p.statement for p in db.calls if p.statement]
-    findings, spans = ctx.finish(extra_nodes + [s.call for s in db.sinks]
-                                 + [r.call for r in db.rpc_calls])
-    facts.findings.extend(findings)
+    routes, analyses = _analyses(ctx, rules)
+    ctx.tenant_values = TenantValues()
+    hooks = [ctx.tenant_values] + [h for a in analyses for h in a.hooks()]
+    db = ctx.db = DbAnalysis(ctx, hooks)
+    nodes: List[cst.CSTNode] = [p.call for p in db.calls]
+    nodes += [p.statement for p in db.calls if p.statement is not None]
+    nodes += [s.call for s in db.sinks] + [s.statement for s in db.sinks if s.statement]
+    for analysis in analyses:
+        nodes.extend(analysis.nodes(db))
+    spans = positions(module, nodes)
+    for analysis in analyses:
+        analysis.finish(facts, spans)
     for sink in db.sinks:
         result = db.classified[sink.call]
-        span = spans.get(sink.call, Span(1, 1, 1, 1))
-        facts.db_calls.append(DbCall(path, span.line, db.symbol(sink.unit), sink.table,
-                                     sink.operation, result.outcome, result.detail,
-                                     result.tenant_key))
+        facts.db_calls.append(_db_call(ctx, sink, result, spans, db))
         facts.wrappers.extend(_wrappers_of(sink, result, ctx))
-    call_provenance = ctx.cache.get("call-provenance", {})  # from the route analysis
     for pending in db.calls:
         positional, keywords, none_pos, none_kw, star = describe_arguments(pending.call)
         statement = spans.get(pending.statement) if pending.statement is not None else None
         facts.call_sites.append(CallSite(
-            db.symbol(pending.unit), spans.get(pending.call, Span(1, 1, 1, 1)), pending.callee,
+            db.symbol(pending.unit), spans.get(pending.call, _BLANK), pending.callee,
             positional, keywords, none_pos, none_kw, star,
             snippet_of(module, pending.call)[:300], statement.line if statement else None))
-        facts.call_sites[-1].provenance.update(call_provenance.get(pending.call, {}))
-    for name, value in ctx.extra.items():
-        facts.extra[name] = value
+        facts.call_sites[-1].provenance.update(routes.call_provenance.get(pending.call, {}))
     # dedupe wrappers (a sink in a loop is visited more than once)
     seen = set()
     unique = []
@@ -264,15 +252,26 @@ def _check_module(facts: FileFacts, path: str, source: Source, module: cst.Modul
             seen.add(key)
             unique.append(wrapper)
     facts.wrappers = unique
-    for rpc in db.rpc_calls:  # database functions: listed as unverified, never flagged
-        span = spans.get(rpc.call, Span(1, 1, 1, 1))
-        facts.db_calls.append(DbCall(path, span.line, db.symbol(rpc.unit), None, "rpc",
-                                     "unknown", rpc.detail, None))
+
+
+def _db_call(ctx: FileContext, sink: Sink, result: Classified, spans, db: DbAnalysis) -> DbCall:
+    span = spans.get(sink.call, _BLANK)
+    statement = spans.get(sink.statement) if sink.statement is not None else None
+    fix = None
+    if result.outcome in (Outcome.UNSCOPED, Outcome.EMPTY, Outcome.UNKNOWN) \
+            and sink.operation != Operation.OPAQUE:
+        from .rules.fixdata import tenant_entry_fix  # the fix builder walks this tree
+        fix = tenant_entry_fix(ctx, sink, result)
+    return DbCall(ctx.path, span.line, db.symbol(sink.unit), sink.table, sink.operation,
+                  result.outcome, result.detail, result.tenant_key,
+                  preset=db.preset_of.get(sink.call, ""), method=sink.method, span=span,
+                  statement_line=statement.line if statement else None,
+                  snippet=snippet_of(ctx.module, sink.call)[:500], fix=fix)
 
 
 def _wrappers_of(sink: Sink, result: Classified, ctx: FileContext) -> List[WrapperSummary]:
     unit = sink.unit
-    if unit.node is None or result.outcome not in ("scoped", "conditional"):
+    if unit.node is None or result.outcome not in (Outcome.SCOPED, Outcome.CONDITIONAL):
         return []
     found = []
     for origin in result.tenant_origins:
@@ -282,9 +281,3 @@ def _wrappers_of(sink: Sink, result: Classified, ctx: FileContext) -> List[Wrapp
                 unit.param_default.get(origin.name, False), sink.table, result.tenant_key or "",
                 result.outcome))
     return found
-
-
-# Analyses that ride on the shared flow pass register their hooks in
-# EXTRA_HOOKS when imported; import them with the checker so that every file
-# analysis has them, whichever rule runs first.
-from .analysis import routes as _routes, tenant_values as _tenant_values  # noqa: E402,F401

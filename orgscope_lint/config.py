@@ -34,8 +34,6 @@ STR, BOOL, STRLIST, STRMAP, STRLISTMAP, TABLE, TABLELIST = (
     "a table of string lists", "a table", "an array of tables",
 )
 
-_DB_METHOD_KEYS = {"name": STR, "operation": STR, "table": None, "filters": None,
-                   "data": None}
 _SYSTEM_CONTEXT_KEYS = {"paths": STRLIST, "functions": STRLIST, "reason": STR}
 _SECTION_KEYS = {"title": STR, "paths": STRLIST}
 
@@ -48,12 +46,8 @@ _SCHEMA: Dict[str, Any] = {
     "schema": STRLIST,
     "exclude": STRLIST,
     "system-contexts": (TABLELIST, _SYSTEM_CONTEXT_KEYS),
-    "db": (TABLE, {
+    "db": (TABLE, {  # and each preset's own settings (`_with_presets`)
         "presets": STRLIST,
-        "methods": (TABLELIST, _DB_METHOD_KEYS),
-        "receiver-names": STRLIST,
-        "receiver-classes": STRLIST,
-        "clients": STRLIST,
     }),
     "select": STRLIST,
     "ignore": STRLIST,
@@ -73,34 +67,6 @@ _SCHEMA: Dict[str, Any] = {
         "checklist": STRLIST,
     }),
 }
-
-PRESETS = ("dbservice", "supabase")
-OPERATIONS = ("read", "write", "insert")
-
-# The seed's DatabaseService wrapper: method -> (operation, table position,
-# filters position, data position); `None` means the call has no such argument.
-DBSERVICE_METHODS: Dict[str, Tuple[str, int, Optional[int], Optional[int]]] = {
-    "select": ("read", 0, 1, None),
-    "select_one": ("read", 0, 1, None),
-    "count": ("read", 0, 1, None),
-    "update": ("write", 0, 1, 2),
-    "delete": ("write", 0, 1, None),
-    "insert": ("insert", 0, None, 1),
-    "upsert": ("insert", 0, None, 1),
-    "bulk_insert": ("insert", 0, None, 1),
-}
-
-
-@dataclass(frozen=True)
-class DbMethod:
-    """A call shape: where the table, the filters and the data sit."""
-
-    name: str
-    operation: str
-    table: Tuple[Optional[int], str]  # (position, keyword)
-    filters: Optional[Tuple[Optional[int], str]]
-    data: Optional[Tuple[Optional[int], str]]
-
 
 @dataclass(frozen=True)
 class SystemContext:
@@ -128,7 +94,7 @@ class Config:
     exclude: Tuple[str, ...] = ()
     system_contexts: Tuple[SystemContext, ...] = ()
     presets: Tuple[str, ...] = ("dbservice",)
-    db_methods: Dict[str, DbMethod] = field(default_factory=dict)
+    db_methods: Dict[str, Any] = field(default_factory=dict)  # dbservice: name -> DbMethod
     receiver_names: Tuple[str, ...] = ("db", "self.db", "admin_db", "self.admin_db")
     receiver_classes: Tuple[str, ...] = ("DatabaseService", "DatabaseAdminService")
     clients: Tuple[str, ...] = ("supabase", "client", "self.client", "self.supabase",
@@ -268,11 +234,27 @@ def load_config(config_file: Optional[Path] = None, start: Optional[Path] = None
     else:
         section = data.get("tool", {}).get("orgscope-lint", data)
         prefix = SECTION if "tool" in data else ""
-    _validate(section, _SCHEMA, str(path), prefix)
+    _validate(section, _with_presets(_SCHEMA), str(path), prefix)
     return _build(section, path.resolve(), path.resolve().parent)
 
 
+def config_from_table(table: Mapping[str, Any], root: Path, where: str = "<table>") -> Config:
+    """Validate and build a config from an in-memory `[tool.orgscope-lint]` table."""
+    _validate(table, _with_presets(_SCHEMA), where, SECTION)
+    return _build(table, None, root)
+
+
 # --- validation -------------------------------------------------------------
+
+def _with_presets(schema: Mapping[str, Any]) -> Dict[str, Any]:
+    """The schema with every registered preset's settings in the `db` table."""
+    from .presets import REGISTRY  # the presets read Config; config reads their settings
+    kind, db_keys = schema["db"]
+    merged = dict(db_keys)
+    for preset in REGISTRY.values():
+        merged.update(preset.settings)
+    return {**schema, "db": (kind, merged)}
+
 
 def _validate(data: Mapping[str, Any], schema: Mapping[str, Any], file: str, prefix: str) -> None:
     if not isinstance(data, Mapping):
@@ -356,23 +338,18 @@ def _build(section: Mapping[str, Any], path: Optional[Path], root: Path) -> Conf
                               "or `functions`")
     db = section.get("db", {})
     config.presets = tuple(db.get("presets", config.presets))
+    from .presets import REGISTRY
     for preset in config.presets:
-        if preset not in PRESETS:
-            hint = difflib.get_close_matches(preset, PRESETS, n=1)
+        if preset not in REGISTRY:
+            hint = difflib.get_close_matches(preset, list(REGISTRY), n=1)
             raise ConfigError(f"{where}: `{SECTION}.db.presets`: unknown preset {preset!r}"
-                              + (f" (did you mean {hint[0]!r}?)" if hint else ""))
-    for key, attr in (("receiver-names", "receiver_names"),
-                      ("receiver-classes", "receiver_classes"), ("clients", "clients")):
-        if key in db:
-            setattr(config, attr, tuple(db[key]))
-    if "dbservice" in config.presets:
-        for name, (operation, table, filters, data) in DBSERVICE_METHODS.items():
-            config.db_methods[name] = DbMethod(
-                name, operation, (table, "table"),
-                None if filters is None else (filters, "filters"),
-                None if data is None else (data, "rows" if name == "bulk_insert" else "data"))
-    for index, method in enumerate(db.get("methods", [])):
-        config.db_methods[method.get("name", "")] = _db_method(method, where, index)
+                              + (f" (did you mean {hint[0]!r}?)" if hint else "")
+                              + f"; known presets: {', '.join(sorted(REGISTRY))}")
+    for preset in REGISTRY.values():
+        try:
+            preset.configure(config, db, where)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {_qualified(str(exc))}") from None
     report = section.get("report", {})
     config.report_title = report.get("title")
     config.report_sections = tuple(ReportSection(s.get("title", ""), tuple(s.get("paths", ())))
@@ -399,28 +376,6 @@ def _check_public_route(pattern: str, where: str) -> None:
                       "(e.g. \"GET /health\" or \"/webhooks/*\")")
 
 
-def _db_method(method: Mapping[str, Any], where: str, index: int) -> DbMethod:
-    key = f"{SECTION}.db.methods[{index}]"
-    name = method.get("name")
-    if not name:
-        raise ConfigError(f"{where}: `{key}.name` is required")
-    operation = method.get("operation")
-    if operation not in OPERATIONS:
-        raise ConfigError(f"{where}: `{key}.operation` must be one of read, write, insert; "
-                          f"got {operation!r}")
-
-    def place(value: Any, default_keyword: str) -> Tuple[Optional[int], str]:
-        if isinstance(value, int):
-            return (value, default_keyword)
-        return (None, value)
-
-    if "table" not in method:
-        raise ConfigError(f"{where}: `{key}.table` is required (position or keyword)")
-    table = place(method["table"], "table")
-    filters = place(method["filters"], "filters") if "filters" in method else None
-    data = place(method["data"], "data") if "data" in method else None
-    if operation in ("read", "write") and filters is None:
-        raise ConfigError(f"{where}: `{key}.filters` is required for a {operation} method")
-    if operation == "insert" and data is None:
-        raise ConfigError(f"{where}: `{key}.data` is required for an insert method")
-    return DbMethod(name, operation, table, filters, data)
+def _qualified(message: str) -> str:
+    """A preset's message names its key relative to `db`: `db.methods[0].name`."""
+    return message.replace("`db.", f"`{SECTION}.db.", 1)

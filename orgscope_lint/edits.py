@@ -12,7 +12,7 @@ from typing import List, Optional, Sequence, Tuple, Union
 import libcst as cst
 from libcst import MaybeSentinel
 
-from .analysis.flow import dotted, iter_children
+from .analysis.syntax import dotted, iter_children
 from .analysis.module import resolve_relative
 from .positions import positions
 from .suppressions import _PATTERN as SUPPRESSION

@@ -19,6 +19,7 @@ from .config import Config
 from .discovery import discover, relative
 from .facts import FileFacts, RawFinding
 from .index import ProjectIndex
+from .catalog import TableCatalog, build_catalog
 from .migrations import ProjectSchema, load_project_schema
 from .model import FileError, Finding, RunResult
 from .routing import route_summaries
@@ -130,10 +131,11 @@ def run(paths: Sequence[Path], config: Config, options: Optional[Options] = None
     jobs = options.jobs or available_cores()
     schema, problems = load_project_schema(config, options.sources)
     result.errors.extend(problems)
-    facts = check_files(items, config, jobs, project=schema.scope if schema else None,
+    catalog = build_catalog(config, schema.schema if schema else None, items)
+    facts = check_files(items, config, jobs, project=catalog,
                         progress=options.progress,
                         cache_root=root if options.use_cache and not options.sources else None)
-    return assemble(facts, config, options, result, reported, schema)
+    return assemble(facts, config, options, result, reported, schema, catalog)
 
 
 def _is_partial(paths: Sequence[Path], root: Path) -> bool:
@@ -150,10 +152,13 @@ def _is_partial(paths: Sequence[Path], root: Path) -> bool:
 
 def assemble(all_facts: Sequence[FileFacts], config: Config, options: Options,
              result: RunResult, reported: Optional[Set[str]] = None,
-             schema: Optional[ProjectSchema] = None) -> RunResult:
+             schema: Optional[ProjectSchema] = None,
+             catalog: Optional[TableCatalog] = None) -> RunResult:
     """Project rules and post-processing over every file's facts; with
     `reported`, only those files' findings and facts are in the result."""
-    project = ProjectIndex(all_facts, config, schema)
+    catalog = catalog if catalog is not None else TableCatalog.from_schema(
+        config, schema.schema if schema else None)
+    project = ProjectIndex(all_facts, config, schema, catalog)
     raw: List[Tuple[str, RawFinding]] = []
     for facts in all_facts:
         if reported is not None and facts.path not in reported:
@@ -168,7 +173,7 @@ def assemble(all_facts: Sequence[FileFacts], config: Config, options: Options,
         raw.extend((facts.path, finding) for finding in facts.findings)
         result.db_calls.extend(facts.db_calls)
     if schema is not None:
-        schema.describe(result)
+        schema.describe(result, catalog)
     rules = active_rules(config)
     raw = _revised(raw, rules, project)
     for rule in rules:

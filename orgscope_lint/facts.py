@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
 from .model import DbCall, Span
+from .route_facts import ModuleRoutes
 
 
 @dataclass
@@ -57,6 +58,25 @@ class CallSite:
     provenance: Dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class UndefinedFact:
+    name: str
+    span: Span
+    snippet: str  # the name's source (a string annotation's name, not the string)
+
+
+@dataclass
+class NameFacts:
+    """What ORG301 needs of one module's names (the names analysis)."""
+
+    undefined: Tuple[UndefinedFact, ...]
+    star_imports: Tuple[str, ...]  # modules this module star-imports from
+    defined: Tuple[str, ...]  # top-level names it binds
+    all: Optional[Tuple[str, ...]]  # its literal `__all__`, when it has one
+    imports_from: Tuple[str, ...]  # modules of its `from m import a, b` statements
+    dynamic: bool  # its namespace may hold names no static pass sees
+
+
 @dataclass
 class FileFacts:
     path: str
@@ -75,6 +95,8 @@ class FileFacts:
     classes: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
     # line -> (codes, reason) for `# orgscope: ignore[...]` comments
     suppressions: Dict[int, Tuple[Tuple[str, ...], str]] = field(default_factory=dict)
-    # facts owned by other analyses (routes, names, supabase, ...), by name
-    extra: Dict[str, Any] = field(default_factory=dict)
+    # the route analysis' facts (None: no route, router or dependency here)
+    routes: Optional[ModuleRoutes] = None
+    # the names analysis' facts (None: ORG301 is off for this run)
+    names: Optional[NameFacts] = None
     internal_error: Optional[str] = None

@@ -27,6 +27,7 @@ from .checker import analyze_file
 from .config import Config
 from .edits import EditError, add_dict_entry, add_import, find_node, rewrite_suppression
 from .facts import FileFacts
+from .catalog import build_catalog
 from .migrations import load_project_schema
 from .model import Finding, RunResult
 from .rules.fixdata import follow_path
@@ -73,7 +74,8 @@ def plan_fixes(result: RunResult, config: Config, rules: Sequence) -> FixPlan:
     plan = FixPlan()
     # re-checks must see the tables as the check did (migrations refine config)
     schema, _ = load_project_schema(config)
-    project = schema.scope if schema is not None else None
+    project = build_catalog(config, schema.schema if schema is not None else None,
+                            [(f, os.path.join(result.root, f), None) for f in result.checked])
     broken = {f.path for f in result.findings if f.rule == "ORG001"}
     broken |= {e.path for e in result.errors + result.internal_errors}
     by_path: Dict[str, List[Finding]] = {}

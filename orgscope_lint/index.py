@@ -9,10 +9,12 @@ from .facts import CallSite, FileFacts, WrapperSummary
 
 
 class ProjectIndex:
-    def __init__(self, files: Sequence[FileFacts], config: Config, schema=None) -> None:
+    def __init__(self, files: Sequence[FileFacts], config: Config, schema=None,
+                 catalog=None) -> None:
         self.files = list(files)
         self.config = config
         self.schema = schema  # migrations.ProjectSchema, when the project has migrations
+        self.catalog = catalog  # the run's TableCatalog
         self.modules: Dict[str, FileFacts] = {f.module: f for f in self.files if f.module}
         self.wrappers: Dict[Tuple[str, str], List[WrapperSummary]] = {}
         for facts in self.files:

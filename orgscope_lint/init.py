@@ -23,9 +23,11 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional
 
-from .config import DBSERVICE_METHODS, DOTFILE, _has_section
+from .config import DOTFILE, _has_section
+from .presets import REGISTRY
+from .presets.base import Detection
 from .discovery import discover, relative
 
 if sys.version_info >= (3, 11):
@@ -46,12 +48,21 @@ class InitError(Exception):
 @dataclass
 class Findings:
     tenant_keys: Counter = field(default_factory=Counter)
-    wrapper_classes: List[str] = field(default_factory=list)
     auth_dependencies: Counter = field(default_factory=Counter)
-    supabase_calls: int = 0
+    # preset name -> what its `detect()` saw over every file
+    presets: Dict[str, Detection] = field(default_factory=dict)
     schema_globs: List[str] = field(default_factory=list)
     system_paths: List[str] = field(default_factory=list)
     files: int = 0
+
+    @property
+    def wrapper_classes(self) -> List[str]:
+        found = self.presets.get("dbservice", Detection())
+        return sorted(found.settings.get("receiver-classes", ()))
+
+    @property
+    def supabase_calls(self) -> int:
+        return self.presets.get("supabase", Detection()).evidence
 
 
 def inspect_project(root: Path) -> Findings:
@@ -65,12 +76,21 @@ def inspect_project(root: Path) -> Findings:
             continue
         found.files += 1
         _scan(tree, found)
+        detect_presets(tree, path, found)
         system = _system_path(rel)
         if system and system not in found.system_paths:
             found.system_paths.append(system)
     found.schema_globs = _schema_globs(root)
-    found.wrapper_classes = sorted(set(found.wrapper_classes))
     return found
+
+
+def detect_presets(tree: ast.Module, path: Path, found: Findings) -> None:
+    """Every registered preset's look at one file, added up per preset."""
+    text = None
+    for name, preset in REGISTRY.items():
+        if text is None:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        found.presets.setdefault(name, Detection()).add(preset.detect(tree, text))
 
 
 def _system_path(rel: str) -> Optional[str]:
@@ -90,23 +110,12 @@ def _scan(tree: ast.AST, found: Findings) -> None:
                 found.tenant_keys[node.value] += 1
         elif isinstance(node, ast.keyword) and node.arg and _TENANT_KEY.match(node.arg):
             found.tenant_keys[node.arg] += 1
-        elif isinstance(node, ast.ClassDef):
-            methods = {item.name for item in node.body
-                       if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))}
-            if len(methods & set(DBSERVICE_METHODS)) >= 3:
-                found.wrapper_classes.append(node.name)
-                # the wrapper's own query-builder calls are not the project's style
-                found.supabase_calls -= sum(
-                    1 for inner in ast.walk(node) if isinstance(inner, ast.Call)
-                    and isinstance(inner.func, ast.Attribute) and inner.func.attr == "eq")
         elif isinstance(node, ast.Call):
             name = _called_name(node.func)
             if name in ("Depends", "Security") and node.args:
                 dependency = _called_name(node.args[0])
                 if dependency and _AUTH_NAME.search(dependency):
                     found.auth_dependencies[dependency] += 1
-            elif name == "eq" and isinstance(node.func, ast.Attribute):
-                found.supabase_calls += 1
 
 
 def _called_name(node: ast.AST) -> Optional[str]:
@@ -165,16 +174,12 @@ def render_config(found: Findings, prefix: str) -> str:
         lines.append(f"schema = {_toml_list(found.schema_globs)}  # SQL migrations")
     lines.append('# global-tables = []  # tables shared by every organization')
     lines.append("")
-    presets = []
-    if found.wrapper_classes:
-        presets.append("dbservice")
-    if found.supabase_calls:
-        presets.append("supabase")
+    presets = [name for name, seen in found.presets.items() if seen.evidence > 0]
     lines.append(f"[{table('db')}]")
     lines.append(f"presets = {_toml_list(presets or ['dbservice'])}")
-    if found.wrapper_classes:
-        lines.append(f"receiver-classes = {_toml_list(found.wrapper_classes)}  "
-                     "# DB wrapper classes found")
+    for name in presets:
+        for key, values in sorted(found.presets[name].settings.items()):
+            lines.append(f"{key} = {_toml_list(sorted(values))}  # found by the {name} preset")
     if found.system_paths:
         lines.append("")
         lines.append("# Likely system contexts (code that runs without a user JWT, so "

@@ -20,23 +20,22 @@ from .source import SourceError, read_source
 
 if TYPE_CHECKING:  # pragma: no cover - pglast is imported only when there are migrations
     from .analysis.schema import Schema
-from .tables import TableScope
+    from .catalog import TableCatalog
 
 DEFAULT_GLOBS = ("database/migrations/*.sql", "supabase/migrations/*.sql")
 
 
 @dataclass
 class ProjectSchema:
-    """The replayed migrations and the table scope they imply."""
+    """The replayed migrations."""
 
     schema: Schema
-    scope: TableScope
     errors: List[FileError] = field(default_factory=list)
 
-    def describe(self, result: RunResult) -> None:
+    def describe(self, result: RunResult, catalog: "TableCatalog") -> None:
         """Put the schema facts into the run result (after the DB calls are in)."""
-        result.schema = schema_document(self.schema, self.scope)
-        result.unverified.extend(self.scope.unverified_tables(result.db_calls))
+        result.schema = schema_document(self.schema, catalog)
+        result.unverified.extend(catalog.unverified_tables(result.db_calls))
 
 
 def load_project_schema(config: Config, sources: Mapping[str, str] = {}
@@ -54,7 +53,7 @@ def load_project_schema(config: Config, sources: Mapping[str, str] = {}
         return None, problems
     problems.extend(FileError(e.path, e.message, e.line)
                     for e in schema.errors)
-    return ProjectSchema(schema, TableScope(config, schema), problems), problems
+    return ProjectSchema(schema, problems), problems
 
 
 def _migration_files(config: Config, sources: Mapping[str, str]
@@ -100,7 +99,7 @@ def _glob(root: Path, pattern: str, where: str, problems: List[FileError]) -> Li
         return []
 
 
-def schema_document(schema: Schema, scope: TableScope) -> Dict[str, Any]:
+def schema_document(schema: Schema, scope: "TableCatalog") -> Dict[str, Any]:
     """`schema.to_json()` plus what the checks concluded: each table's tenant
     column (None when it is not tenant-owned) and, per policy, whether it
     references that column."""

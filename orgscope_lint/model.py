@@ -6,7 +6,40 @@ pool, cache) and renderable without the syntax tree.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from enum import Enum
 from typing import Any, Dict, List, Optional, Tuple
+
+
+class _Word(str, Enum):
+    """A closed vocabulary whose members are also their plain strings (JSON,
+    comparisons and f-strings see the value on every Python version)."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+class Outcome(_Word):
+    """How a DB call's tenant scoping came out."""
+
+    SCOPED = "scoped"
+    CONDITIONAL = "conditional"  # the tenant key on some paths only
+    UNSCOPED = "unscoped"
+    EMPTY = "empty"  # no filter, or an empty one
+    UNKNOWN = "unknown"  # the tool cannot see the filter (unverified)
+    GLOBAL = "global"  # not a tenant table
+    INFRASTRUCTURE = "infrastructure"  # the table is a parameter (generic wrapper)
+
+
+class Operation(_Word):
+    """What a DB call does to its table."""
+
+    READ = "read"
+    WRITE = "write"  # update or delete
+    INSERT = "insert"  # insert, upsert, bulk insert
+    OPAQUE = "opaque"  # runs SQL the tool cannot see (a database function)
 
 
 @dataclass(frozen=True)
@@ -60,25 +93,27 @@ _JSON_FIELDS = tuple(f.name for f in fields(Finding)
                      if f.name not in ("snippet", "source_line", "fix"))
 
 
-# How a DB call's tenant scoping came out (DbCall.outcome); the analysis and
-# the rules share these names, and renderers read them.
-SCOPED, CONDITIONAL, UNSCOPED, EMPTY_FILTER, UNKNOWN = (
-    "scoped", "conditional", "unscoped", "empty", "unknown")
-GLOBAL, INFRASTRUCTURE = "global", "infrastructure"
 
 
 @dataclass
 class DbCall:
-    """One database call the analysis saw, whatever its outcome (report evidence)."""
+    """One database call the analysis saw, whatever its outcome: report
+    evidence, and the plain fact the ORG101-ORG105 rules query."""
 
     path: str
     line: int
     symbol: Optional[str]
     table: Optional[str]
-    operation: str  # read | write | insert
-    outcome: str  # scoped | conditional | unscoped | empty | unknown | global | infrastructure
-    detail: str = ""
+    operation: str  # an Operation
+    outcome: str  # an Outcome
+    detail: str = ""  # why it is not scoped, or why it cannot be verified
     tenant_key: Optional[str] = None
+    preset: str = ""  # the data-access style that recognised it
+    method: str = ""  # the call's own word: select_one, select, rpc, ...
+    span: Optional[Span] = None
+    statement_line: Optional[int] = None  # first line of the enclosing statement
+    snippet: str = ""
+    fix: Optional[Dict[str, Any]] = None  # adding the tenant key, when the call is unscoped
 
 
 @dataclass

@@ -1,5 +1,5 @@
 """Per-file route facts: plain, picklable data (no libcst) that the route
-analysis of one file leaves in `FileFacts.extra["routes"]` for the project
+analysis of one file leaves in `FileFacts.routes` for the project
 stage, where routers are joined across modules into full paths.
 
 Names of routers and dependencies are kept *as written* in their module

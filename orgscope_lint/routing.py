@@ -426,7 +426,7 @@ _EMPTY = ModuleRoutes()
 
 
 def routes_of(facts: FileFacts) -> ModuleRoutes:
-    return facts.extra.get("routes", _EMPTY)
+    return facts.routes or _EMPTY
 
 
 _TABLES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()

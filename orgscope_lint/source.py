@@ -4,7 +4,6 @@ from __future__ import annotations
 import io
 import tokenize
 from dataclasses import dataclass
-from typing import List
 
 
 class SourceError(Exception):
@@ -16,14 +15,6 @@ class Source:
     data: bytes
     text: str
     encoding: str
-
-    @property
-    def lines(self) -> List[str]:
-        return self.text.splitlines()
-
-    def line(self, number: int) -> str:
-        lines = self.lines
-        return lines[number - 1] if 0 < number <= len(lines) else ""
 
 
 def decode(data: bytes) -> Source:

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Set, Tuple
 
-from .config import Config, _build, _validate, _SCHEMA
+from .config import Config, config_from_table
 from .engine import Options, run
 from .model import RunResult
 from .rules.base import Example
@@ -20,8 +20,7 @@ Mark = Tuple[str, int, str]
 
 
 def config_from(table: Mapping, root: Path = Path("/nonexistent-root")) -> Config:
-    _validate(table, _SCHEMA, "<example>", "tool.orgscope-lint")
-    return _build(table, None, root)
+    return config_from_table(table, root, "<example>")
 
 
 def run_sources(sources: Dict[str, str], config: Optional[Config] = None,

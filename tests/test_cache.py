@@ -261,11 +261,11 @@ def test_concurrent_runs_share_the_cache_safely(backend, tmp_path):
 def test_internal_errors_are_not_cached(backend, monkeypatch, analysed):
     from orgscope_lint.rules.db import UnscopedRead
 
-    def broken(self, ctx):
+    def broken(self, facts, config):
         raise RuntimeError("rule bug")
 
     with monkeypatch.context() as patch:
-        patch.setattr(UnscopedRead, "check_file", broken)
+        patch.setattr(UnscopedRead, "findings_in_file", broken)
         first = json.loads(check(backend))
     def python_errors(document):
         return [e for e in document["errors"] if e["path"].endswith(".py")]

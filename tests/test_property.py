@@ -26,9 +26,9 @@ def test_the_property_catches_an_internal_error(monkeypatch):
     import pytest
     from orgscope_lint.rules.db import UnscopedRead
 
-    def broken(self, ctx):
+    def broken(self, facts, config):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(UnscopedRead, "check_file", broken)
+    monkeypatch.setattr(UnscopedRead, "findings_in_file", broken)
     with pytest.raises(AssertionError, match="boom"):
         engine_survives("x = 1\n")

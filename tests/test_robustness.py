@@ -247,14 +247,14 @@ def test_paths_with_spaces_and_non_ascii_names(tmp_path):
 def test_an_exception_in_a_rule_is_reported_and_the_rest_still_checked(tmp_path, monkeypatch):
     from orgscope_lint.rules.db import UnscopedRead
 
-    original = UnscopedRead.check_file
+    original = UnscopedRead.findings_in_file
 
-    def flaky(self, ctx):
-        if ctx.path == "broken.py":
+    def flaky(self, facts, config):
+        if facts.path == "broken.py":
             raise ValueError("simulated bug in a rule")
-        return original(self, ctx)
+        return original(self, facts, config)
 
-    monkeypatch.setattr(UnscopedRead, "check_file", flaky)
+    monkeypatch.setattr(UnscopedRead, "findings_in_file", flaky)
     root = project(tmp_path, {"broken.py": f"def f(call_id):\n    return {CALL}\n",
                               "zz_after.py": f"def g(call_id):\n    return {CALL}\n"})
     code, document, stderr = check(root)

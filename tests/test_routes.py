@@ -473,7 +473,7 @@ def test_module_routes_pickle_round_trip():
     path = "app/api/v1/dashboard.py"
     config = load_config(None, FIXTURE)
     facts = analyze_file(path, (FIXTURE / path).read_bytes(), config, active_rules(config))
-    routes = facts.extra["routes"]
+    routes = facts.routes
     assert isinstance(routes, ModuleRoutes)
     assert pickle.loads(pickle.dumps(routes)) == routes
     assert [r.qualname for r in routes.routes] == ["dashboard_summary", "dashboard_call"]

@@ -12,7 +12,7 @@ from orgscope_lint.cli import main
 from orgscope_lint.config import load_config
 from orgscope_lint.engine import Options, run
 from orgscope_lint.report.json import document
-from orgscope_lint.tables import TableScope
+from orgscope_lint.catalog import TableCatalog
 from orgscope_lint.testing import config_from, found, run_sources
 
 MIGRATION = "supabase/migrations/001_init.sql"
@@ -187,7 +187,7 @@ def test_table_scope_travels_to_worker_processes(tmp_path):
     for index in range(30):  # above the process-pool threshold
         (tmp_path / "app" / f"m{index}.py").write_text(textwrap.dedent(CODE), encoding="utf-8")
     config = load_config(None, tmp_path)
-    assert pickle.loads(pickle.dumps(TableScope(config, None))).tenant_key_for("x") == "clerk_org_id"
+    assert pickle.loads(pickle.dumps(TableCatalog(config))).tenant_key_for("x") == "clerk_org_id"
     result = run([tmp_path], config, Options(jobs=2, use_cache=False))
     assert not result.internal_errors
     tenant_keys = {c.tenant_key for c in result.db_calls if c.table == "phone_numbers"}
@@ -228,7 +228,7 @@ def test_configured_schema_glob_without_files_is_an_error_naming_the_key(tmp_pat
 
 def test_table_scope_fingerprint_changes_with_what_the_schema_says():
     def scope(sql):
-        return TableScope(config_from({}), load_schema([("m.sql", sql)]))
+        return TableCatalog.from_schema(config_from({}), load_schema([("m.sql", sql)]))
 
     plain = scope("CREATE TABLE t (id int);")
     assert plain.fingerprint() == scope("CREATE TABLE t (id int, name text);").fingerprint()

@@ -260,7 +260,8 @@ def test_rpc_calls_are_unverified_db_calls_with_name_and_arguments():
     ''')
     assert result.findings == []
     [call] = result.db_calls
-    assert (call.line, call.operation, call.outcome, call.table) == (2, "rpc", "unknown", None)
+    assert (call.line, call.method, call.operation, call.outcome, call.table) == (
+        2, "rpc", "opaque", "unknown", None)
     assert call.detail.startswith("rpc('org_call_stats', {\"p_org\": org})")
 
 

@@ -5,12 +5,13 @@ every module's wrapper summaries without re-parsing."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import libcst as cst
 
-from .flow import Env, FlowAnalyzer, dotted
+from .flow import Env, FlowAnalyzer
 from .module import ModuleInfo, Unit
+from .syntax import dotted
 
 _BUILTIN_NAMES = frozenset(dir(__import__("builtins")))
 
@@ -24,9 +25,9 @@ class PendingCall:
 
 
 class CallSiteHook:
-    def __init__(self, info: ModuleInfo, db_hook) -> None:
+    def __init__(self, info: ModuleInfo, parts: Sequence = ()) -> None:
         self.info = info
-        self.db_hook = db_hook  # to recognise DB receivers (`db.get_call(...)`)
+        self.parts = parts  # the presets' parts recognise DB receivers (`db.get_call(...)`)
         self.calls: dict = {}
         self.unit: Optional[Unit] = None
 
@@ -54,8 +55,9 @@ class CallSiteHook:
         base = func.value
         if isinstance(base, cst.Name) and base.value == "self" and self.unit and self.unit.cls:
             return ("self", self.unit.cls, method)
-        if self.db_hook.is_receiver(base, env):
-            if method in self.db_hook.config.db_methods:
+        receivers = [p for p in self.parts if p.is_receiver(base, env)]
+        if receivers:
+            if any(p.is_sink_method(method) for p in receivers):
                 return None
             return ("dbmethod", method)
         if isinstance(base, cst.Name):

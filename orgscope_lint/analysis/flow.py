@@ -18,6 +18,8 @@ from typing import Callable, Dict, FrozenSet, Iterator, List, Optional, Protocol
 
 import libcst as cst
 
+from .syntax import (_FIELDS_CACHE, _LEAVES, _child_fields, dotted,  # noqa: F401
+                     iter_children, string_value)
 from .values import (EMPTY, NONE, OPAQUE, UNKNOWN_ORIGIN, DictVal, ListVal, Origin,
                      Origins, Value, join_values)
 
@@ -83,63 +85,6 @@ def join_all(envs: Sequence[Optional[Env]]) -> Optional[Env]:
     for env in envs:
         result = join(result, env)
     return result
-
-
-# --- generic child iteration ----------------------------------------------------
-
-_SKIP_FIELDS = ("whitespace", "lpar", "rpar", "comma", "semicolon", "colon", "dot",
-                "equal", "star", "operator", "lbracket", "rbracket", "lbrace", "rbrace",
-                "leading_lines", "trailing_whitespace", "header", "footer", "newline",
-                "asynchronous", "await", "indent", "leading_lines", "lines_after_decorators")
-_FIELDS_CACHE: Dict[type, Tuple[str, ...]] = {}
-
-
-def _child_fields(node_type: type) -> Tuple[str, ...]:
-    fields = _FIELDS_CACHE.get(node_type)
-    if fields is None:
-        fields = tuple(f.name for f in dataclasses.fields(node_type)
-                       if not f.name.startswith(_SKIP_FIELDS))
-        _FIELDS_CACHE[node_type] = fields
-    return fields
-
-
-# Expression nodes that hold no call (nor anything else the walk looks for).
-_LEAVES = frozenset({cst.Name, cst.SimpleString, cst.Integer, cst.Float, cst.Imaginary,
-                     cst.Ellipsis})
-
-
-def iter_children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """Children that can hold expressions, in source order, without libcst's
-    (costly) generic `children` machinery."""
-    for name in _child_fields(type(node)):
-        value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
-            yield value
-        elif isinstance(value, (tuple, list)):
-            for item in value:
-                if isinstance(item, cst.CSTNode):
-                    yield item
-
-
-def string_value(node: Optional[cst.CSTNode]) -> Optional[str]:
-    """The value of a plain string literal (no f-strings), else None."""
-    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
-        try:
-            value = node.evaluated_value
-        except Exception:  # malformed escapes, bytes mixing
-            return None
-        return value if isinstance(value, str) else None
-    return None
-
-
-def dotted(node: cst.CSTNode) -> Optional[str]:
-    """`self.db` for Attribute(Name(self), db); None for anything else."""
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        base = dotted(node.value)
-        return f"{base}.{node.attr.value}" if base else None
-    return None
 
 
 # --- the interpreter -------------------------------------------------------------

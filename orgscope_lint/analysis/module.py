@@ -8,7 +8,7 @@ from typing import Dict, List, Optional, Tuple
 
 import libcst as cst
 
-from .flow import dotted, string_value
+from .syntax import dotted, string_value
 
 
 @dataclass

@@ -23,6 +23,9 @@ from typing import Optional
 
 import libcst as cst
 
+from ..facts import NameFacts, UndefinedFact
+from ..model import Span
+
 
 @dataclass(frozen=True)
 class UndefinedName:
@@ -953,3 +956,66 @@ def _handler_table() -> list:
 
 
 _HANDLERS = _handler_table()
+
+
+# --- the per-file analysis for ORG301 ---------------------------------------------
+
+class NameAnalysis:
+    """Undefined names and the module's name facts (`FileFacts.names`) for
+    ORG301's project stage (star imports, import suggestions). Needs no flow
+    hook: the binding pass is its own."""
+
+    code = "ORG301"  # the only output that needs it
+
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+        self.report = analyze_names(ctx.module, module_name=ctx.module_name,
+                                    is_package=ctx.is_package)
+
+    def hooks(self) -> list:
+        return []
+
+    def nodes(self, db) -> list:
+        return [u.annotation_string or u.node for u in self.report.undefined]
+
+    def finish(self, facts, spans) -> None:
+        blank = Span(1, 1, 1, 1)
+        module = self.ctx.module
+        report = self.report
+        facts.names = NameFacts(
+            tuple(UndefinedFact(u.name, spans.get(u.annotation_string or u.node, blank),
+                                " ".join(module.code_for_node(u.node).split())[:500])
+                  for u in report.undefined),
+            tuple(report.star_imports), tuple(sorted(report.defined_top_level)),
+            tuple(report.dunder_all) if report.dunder_all is not None else None,
+            tuple(_modules_imported_from(module, self.ctx.module_name, self.ctx.is_package)),
+            _dynamic_namespace(self.ctx.source.text, report.dunder_all))
+
+
+# Module-level code that creates names no static pass can see (`re._constants`
+# fills its namespace with `globals().update(...)`, `turtle` with `exec`).
+_DYNAMIC_MARKERS = ("globals()", "exec(", "def __getattr__", "sys.modules[__name__]", "vars()")
+
+
+def _dynamic_namespace(text: str, dunder_all) -> bool:
+    """Whether `from module import *` may bind names the binding pass cannot
+    see (a cheap text test: it only decides when to stay silent)."""
+    if dunder_all is not None:
+        return False
+    return "__all__" in text or any(marker in text for marker in _DYNAMIC_MARKERS)
+
+
+def _modules_imported_from(module: cst.Module, module_name: str, is_package: bool) -> list:
+    """Modules of the top-level `from m import a, b` statements (the ones a fix
+    can extend)."""
+    from .module import resolve_relative
+    from .syntax import dotted
+    found = []
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+                base = dotted(small.module) if small.module is not None else None
+                found.append(resolve_relative(module_name, is_package, len(small.relative), base))
+    return found

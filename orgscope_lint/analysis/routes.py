@@ -7,7 +7,7 @@ values DB calls and wrapper calls receive inside handlers.
 
 The scan of declarations walks top-level statements only; the per-call facts
 come from a flow hook riding on the shared flow analysis (no extra walk). The
-result is `ModuleRoutes` (plain data) in `ctx.extra["routes"]`.
+result is `ModuleRoutes` (plain data) in `FileFacts.routes`.
 """
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from typing import Dict, FrozenSet, List, Optional, Tuple
 
 import libcst as cst
 
-from .. import checker
 from ..model import Span
 from ..route_facts import (EXPRESSION, IncludeFact, ModuleRoutes, ParamFact, PrivilegedUse,
                            RouteFact, RouterFact, TenantValueFact, is_tenant_header)
-from .flow import Env, FlowAnalyzer, dotted, iter_children, string_value
+from .flow import Env, FlowAnalyzer
+from .syntax import argument, dotted, iter_children, string_value
 from .module import Unit, _blocks_of
 from .provenance import Tracer
 
@@ -79,22 +79,12 @@ def _last(name: Optional[str]) -> str:
     return name.rsplit(".", 1)[-1] if name else ""
 
 
-def _arg(call: cst.Call, position: Optional[int], keyword: str) -> Optional[cst.BaseExpression]:
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == keyword:
-            return arg.value
-    positional = [a for a in call.args if a.keyword is None and not a.star]
-    if position is not None and position < len(positional):
-        return positional[position].value
-    return None
-
-
 def dependency_of(node: cst.CSTNode) -> Optional[str]:
     """`Depends(get_user)` -> "get_user"; `Security(JWTBearer())` -> "JWTBearer";
     `Depends()` -> "" (the annotation is the dependency); anything else -> None."""
     if not isinstance(node, cst.Call) or _last(dotted(node.func)) not in _DEPENDS:
         return None
-    target = _arg(node, 0, "dependency")
+    target = argument(node, 0, "dependency")
     if target is None:
         return ""
     if isinstance(target, cst.Call):
@@ -194,8 +184,8 @@ class _Declarations:
         return kind
 
     def _router(self, name: str, kind: str, call: cst.Call) -> RouterFact:
-        prefix = self._string(_arg(call, None, "prefix" if kind == "fastapi" else "url_prefix"))
-        deps = dependency_list(_arg(call, None, "dependencies"))
+        prefix = self._string(argument(call, None, "prefix" if kind == "fastapi" else "url_prefix"))
+        deps = dependency_list(argument(call, None, "dependencies"))
         return RouterFact(name, kind, prefix or "", deps)
 
     def _factory(self, node: cst.FunctionDef) -> None:
@@ -239,18 +229,18 @@ class _Declarations:
         method = func.attr.value
         if method in _REGISTRATIONS:
             # `router.add_api_route("/x", handler, ...)`: a route without a decorator
-            endpoint = _arg(call, *_REGISTRATIONS[method])
+            endpoint = argument(call, *_REGISTRATIONS[method])
             target = functions.get(endpoint.value) if isinstance(endpoint, cst.Name) else None
             route = self._route(call, call, target[1], target[0], local) if target else None
             if route is not None:
                 self.scan.routes.append(route)
             return
         if method == "include_router":
-            child, prefix = _arg(call, 0, "router"), _arg(call, None, "prefix")
+            child, prefix = argument(call, 0, "router"), argument(call, None, "prefix")
         elif method == "register_blueprint":
-            child, prefix = _arg(call, 0, "blueprint"), _arg(call, None, "url_prefix")
+            child, prefix = argument(call, 0, "blueprint"), argument(call, None, "url_prefix")
         elif method == "mount":  # a sub-application: `app.mount("/v2", v2_app)`
-            child, prefix = _arg(call, 1, "app"), _arg(call, 0, "path")
+            child, prefix = argument(call, 1, "app"), argument(call, 0, "path")
         else:
             return
         parent = dotted(func.value)
@@ -259,7 +249,7 @@ class _Declarations:
             return
         self.scan.includes.append(IncludeFact(
             local.get(parent, parent), local.get(child_name, child_name), self._string(prefix),
-            dependency_list(_arg(call, None, "dependencies")),
+            dependency_list(argument(call, None, "dependencies")),
             method == "register_blueprint"))
 
     # functions, handlers and their parameters
@@ -302,7 +292,7 @@ class _Declarations:
         if attr in _HTTP_METHODS:
             methods: Tuple[str, ...] = (attr.upper(),)
         elif attr in ("api_route", "route", "add_api_route", "add_url_rule"):
-            listed = _arg(call, None, "methods")
+            listed = argument(call, None, "methods")
             methods = tuple(m.upper() for m in (
                 string_value(e.value) for e in getattr(listed, "elements", ())) if m) or ("GET",)
         elif attr in ("websocket", "add_websocket_route"):
@@ -310,7 +300,7 @@ class _Declarations:
         else:
             return None
         flask = attr in ("route", "add_url_rule")
-        path = self._string(_arg(call, 0, "rule" if flask else "path")) or ""
+        path = self._string(argument(call, 0, "rule" if flask else "path")) or ""
         others = tuple(filter(None, (dotted(d.decorator.func) if isinstance(
             d.decorator, cst.Call) else dotted(d.decorator) for d in node.decorators
             if d is not anchor)))
@@ -318,7 +308,7 @@ class _Declarations:
         params = tuple(self._param(p, path, kind) for p in param_nodes)
         # spans stay empty until the checker's positions pass (see `_finish`)
         fact = RouteFact(qualname, router, methods, path, kind, Span(0, 0, 0, 0),
-                         dependency_list(_arg(call, None, "dependencies")), others, params)
+                         dependency_list(argument(call, None, "dependencies")), others, params)
         return _Route(fact, anchor, node, param_nodes)
 
     def _param_dependencies(self, node: cst.FunctionDef) -> Tuple[str, ...]:
@@ -412,10 +402,10 @@ class _Declarations:
 def _header_name(param: str, call: cst.Call) -> str:
     """The HTTP header `Header(...)` binds: its alias, or the parameter name with
     underscores as hyphens (unless `convert_underscores=False`)."""
-    alias = string_value(_arg(call, None, "alias"))
+    alias = string_value(argument(call, None, "alias"))
     if alias:
         return alias.lower()
-    keep = _arg(call, None, "convert_underscores")
+    keep = argument(call, None, "convert_underscores")
     if isinstance(keep, cst.Name) and keep.value == "False":
         return param.lower()
     return param.replace("_", "-").lower()
@@ -496,7 +486,6 @@ class RouteHook:
         self.uses: Dict[str, Dict[cst.Call, Tuple[str, str]]] = {}
         # call -> argument (position or keyword) -> its provenance tokens
         self.arguments: Dict[cst.Call, Dict[str, FrozenSet[str]]] = {}
-        ctx.cache["route-hook"] = self
 
     def start_unit(self, unit: Unit) -> None:
         self.unit = unit
@@ -542,45 +531,54 @@ class RouteHook:
             self.uses.setdefault(self.unit.qualname, {})[call] = use
 
 
-checker.EXTRA_HOOKS.append(RouteHook)
+# --- the analysis: plain facts with positions ----------------------------------------
+
+class RouteAnalysis:
+    """Routes, routers, dependencies, tenant headers and privileged clients of
+    one file (`FileFacts.routes`), and the provenance of every call argument
+    in a route handler (`call_provenance`, attached to `CallSite`s). Always
+    runs: the route table and the report need it whichever rules are on."""
+
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+        self.hook = RouteHook(ctx)
+        self.call_provenance: Dict[cst.Call, Dict[str, str]] = {}
+        self._tenant_values: Dict[str, list] = {}
+
+    def hooks(self) -> List[object]:
+        return [self.hook]
+
+    def nodes(self, db) -> List[cst.CSTNode]:
+        """The nodes whose positions the facts need (after the flow pass)."""
+        hook = self.hook
+        scan = hook.scan
+        self.call_provenance = {
+            call: {key: "|".join(sorted(sources)) for key, sources in arguments.items()}
+            for call, arguments in hook.arguments.items()}
+        tenant_values = self._tenant_values
+        for sink in db.sinks:
+            if sink.unit.qualname in hook.handlers and sink.unit.node is not None:
+                result = db.classified[sink.call]
+                if result.tenant_origins:
+                    tenant_values.setdefault(sink.unit.qualname, []).append((sink, result))
+        nodes: List[cst.CSTNode] = [r.anchor for r in scan.routes]
+        nodes += [p for r in scan.routes for p in r.param_nodes]
+        nodes += [sink.call for values in tenant_values.values() for sink, _ in values]
+        nodes += [call for uses in hook.uses.values() for call in uses]
+        nodes += [param for headers, _ in scan.tenant_headers.values() for _, param in headers]
+        return nodes
+
+    def finish(self, facts, spans) -> None:
+        scan = self.hook.scan
+        if not (scan.routes or scan.routers or scan.includes or scan.dependencies
+                or scan.aliases or scan.privileged_globals or scan.instances
+                or scan.class_constants or self.hook.uses or scan.tenant_headers
+                or self.ctx.info.constants):
+            return
+        facts.routes = _finish(self.ctx, self.hook, self._tenant_values, spans)
 
 
-# --- finishing: plain facts with positions ------------------------------------------
-
-def gather_routes(ctx) -> None:
-    """Leave the file's `ModuleRoutes` in `ctx.extra["routes"]` once positions are
-    known (the checker's single codegen pass), and the argument provenance of
-    handler calls where the checker attaches it to `CallSite`s. Idempotent."""
-    if "routes" in ctx.cache:
-        return
-    ctx.cache["routes"] = True
-    db = ctx.db  # runs the flow analysis, and with it the RouteHook
-    hook: RouteHook = ctx.cache["route-hook"]
-    ctx.cache["call-provenance"] = {
-        call: {key: "|".join(sorted(sources)) for key, sources in arguments.items()}
-        for call, arguments in hook.arguments.items()}
-    scan = hook.scan
-    tenant_values: Dict[str, list] = {}
-    for sink in db.sinks:
-        if sink.unit.qualname in hook.handlers and sink.unit.node is not None:
-            result = db.classified[sink.call]
-            if result.tenant_origins:
-                tenant_values.setdefault(sink.unit.qualname, []).append((sink, result))
-    nodes: List[cst.CSTNode] = [r.anchor for r in scan.routes]
-    nodes += [p for r in scan.routes for p in r.param_nodes]
-    nodes += [sink.call for values in tenant_values.values() for sink, _ in values]
-    nodes += [call for uses in hook.uses.values() for call in uses]
-    nodes += [param for headers, _ in scan.tenant_headers.values() for _, param in headers]
-    if not (nodes or scan.routers or scan.includes or scan.dependencies or scan.aliases
-            or scan.privileged_globals or scan.instances or scan.class_constants
-            or ctx.info.constants):
-        return
-    ctx.position_nodes.extend(nodes)
-    ctx.on_positions.append(
-        lambda spans: _finish(ctx, hook, tenant_values, spans))
-
-
-def _finish(ctx, hook: RouteHook, tenant_values, spans) -> None:
+def _finish(ctx, hook: RouteHook, tenant_values, spans) -> ModuleRoutes:
     scan = hook.scan
     blank = Span(1, 1, 1, 1)
     facts = ModuleRoutes(dict(scan.routers), list(scan.includes), [], dict(scan.dependencies),
@@ -617,4 +615,4 @@ def _finish(ctx, hook: RouteHook, tenant_values, spans) -> None:
     for qualname, uses in hook.uses.items():
         facts.privileged[qualname] = [PrivilegedUse(spans.get(call, blank), name, kind)
                                       for call, (name, kind) in uses.items()]
-    ctx.extra["routes"] = facts
+    return facts

@@ -14,23 +14,21 @@ from typing import Dict, FrozenSet, List, Mapping, Optional, Set
 
 import libcst as cst
 
-from ..checker import EXTRA_HOOKS
-from .dbcalls import SCOPED, Sink
-from .flow import Env, FlowAnalyzer, dotted, iter_children, string_value
+from ..model import Outcome
+from .dbcalls import Sink
+from .flow import Env, FlowAnalyzer
+from .syntax import dotted, iter_children, string_value
 from .values import Origin
 
-_CACHE_KEY = "tenant_values.envs"
 
-
-class EnvsAtMethodCalls:
+class TenantValues:
     """Flow hook: keeps the environment in force at every method call (more
     than one when the call sits in a loop). Every DB sink is a method call
     (`db.update(...)`, `client.table(...)....execute()`); keeping a reference
     to the immutable environment costs next to nothing."""
 
-    def __init__(self, ctx) -> None:
+    def __init__(self) -> None:
         self.envs: Dict[cst.Call, List[Env]] = {}
-        ctx.cache[_CACHE_KEY] = self
 
     def start_unit(self, unit) -> None:
         pass
@@ -40,13 +38,10 @@ class EnvsAtMethodCalls:
             self.envs.setdefault(call, []).append(env)
 
 
-EXTRA_HOOKS.append(EnvsAtMethodCalls)
-
-
 def trusted_tenant_names(ctx, sink: Sink) -> List[str]:
     """Names holding one trusted tenant value at `sink`: aliases of the same
     value count once; an empty or longer list means there is no single choice."""
-    hook: Optional[EnvsAtMethodCalls] = ctx.cache.get(_CACHE_KEY)
+    hook: Optional[TenantValues] = ctx.tenant_values
     envs = hook.envs.get(sink.call, []) if hook else []
     if not envs:
         return []
@@ -113,7 +108,7 @@ class _Judge:
         db = ctx.db
         self.tenant_params = {
             origin.name for other in db.sinks if other.unit is unit
-            and db.classified[other.call].outcome == SCOPED
+            and db.classified[other.call].outcome == Outcome.SCOPED
             for origin in db.classified[other.call].tenant_origins if origin.kind == "param"}
 
     def trusted(self, origin: Origin) -> bool:

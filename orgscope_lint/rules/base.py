@@ -1,12 +1,12 @@
 """The rule base class: metadata, ruff-style documentation, Fixit-style
-VALID/INVALID examples (run by the test suite), and two hooks: a per-file check
-on the shared analyses and a project check on every file's facts."""
+VALID/INVALID examples (run by the test suite), and queries over plain facts:
+one over a single file's facts, one over every file's facts (the project)."""
 from __future__ import annotations
 
 import inspect
 import textwrap
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, ClassVar, Dict, Iterable, Optional, Sequence, Tuple, Union
 
 from ..facts import RawFinding
 
@@ -36,8 +36,10 @@ class Rule:
     VALID: ClassVar[Sequence[ExampleLike]] = ()
     INVALID: ClassVar[Sequence[ExampleLike]] = ()
 
-    def check_file(self, ctx) -> None:
-        """Report on one parsed file through `ctx.report(...)`."""
+    def findings_in_file(self, facts, config) -> Iterable[RawFinding]:
+        """The findings one file's facts decide (run with the per-file
+        analysis, so they are cached with the file's facts)."""
+        return ()
 
     def check_project(self, project, emit: Emit) -> None:
         """Report findings that need every file's facts."""

@@ -1,55 +1,51 @@
 """Tenant scoping of database calls: ORG101–ORG106."""
 from __future__ import annotations
 
-from typing import ClassVar, Tuple
+from typing import ClassVar, List, Tuple
 
-from ..model import CONDITIONAL, EMPTY_FILTER, UNKNOWN, UNSCOPED
-from ..facts import RawFinding
+from ..facts import FileFacts, RawFinding
+from ..model import DbCall, Operation, Outcome, Span
 from .base import Example, Rule
 
-_OPERATION_WORD = {"read": "read", "write": "write", "insert": "insert"}
+CONDITIONAL, EMPTY_FILTER, UNKNOWN, UNSCOPED = (Outcome.CONDITIONAL, Outcome.EMPTY,
+                                                Outcome.UNKNOWN, Outcome.UNSCOPED)
+READ, WRITE, INSERT = Operation.READ, Operation.WRITE, Operation.INSERT
 # examples of the supabase-py chain forms
 _SUPABASE = {"db": {"presets": ["dbservice", "supabase"]}}
 
 
 class _DbOutcomeRule(Rule):
-    """Shared mechanics: report the sinks whose outcome and operation match."""
+    """A query over the file's DB calls: those whose outcome and operation match."""
 
-    outcomes: ClassVar[Tuple[str, ...]] = ()
-    operations: ClassVar[Tuple[str, ...]] = ()
+    outcomes: ClassVar[Tuple[Outcome, ...]] = ()
+    operations: ClassVar[Tuple[Operation, ...]] = ()
 
-    def check_file(self, ctx) -> None:
-        db = ctx.db
-        strict = ctx.config.strict
-        for sink in db.sinks:
-            result = db.classified[sink.call]
-            if sink.operation not in self.operations:
+    def findings_in_file(self, facts: FileFacts, config) -> List[RawFinding]:
+        found = []
+        for call in facts.db_calls:
+            if call.operation not in self.operations:
                 continue
-            if result.outcome in self.outcomes:
-                message = self.message(sink, result)
-            elif strict and result.outcome == UNKNOWN and self.reports_unknown(sink):
-                message = (f"{sink.method} on '{sink.table or '?'}' cannot be verified "
-                           f"({result.detail}): make \"{result.tenant_key or ctx.config.tenant_key}"
+            if call.outcome in self.outcomes:
+                message = self.message(call)
+            elif config.strict and call.outcome == UNKNOWN and self.reports_unknown(call):
+                message = (f"{call.method} on '{call.table or '?'}' cannot be verified "
+                           f"({call.detail}): make \"{call.tenant_key or config.tenant_key}"
                            "\" visible in the call (--strict)")
             else:
                 continue
-            ctx.report(self.code, sink.call, message, symbol=db.symbol(sink.unit),
-                       table=sink.table, operation=sink.method, statement=sink.statement,
-                       fix=self.fix_for(ctx, sink, result))
+            found.append(RawFinding(
+                self.code, call.span or Span(call.line, 1, call.line, 1), message,
+                call.symbol, call.table, call.method, call.snippet,
+                call.fix if self.fixable else None, call.statement_line))
+        return found
 
-    def reports_unknown(self, sink) -> bool:
+    def reports_unknown(self, call: DbCall) -> bool:
         """With --strict, an unverifiable call is reported once, by the rule
         for its operation's unscoped outcome (ORG101, ORG102 or ORG103)."""
         return UNSCOPED in self.outcomes
 
-    def message(self, sink, result) -> str:
+    def message(self, call: DbCall) -> str:
         raise NotImplementedError
-
-    def fix_for(self, ctx, sink, result):
-        if not self.fixable:
-            return None
-        from .fixdata import tenant_entry_fix  # per-file machinery: not needed on cache hits
-        return tenant_entry_fix(ctx, sink, result)
 
 
 class UnscopedRead(_DbOutcomeRule):
@@ -90,7 +86,7 @@ class UnscopedRead(_DbOutcomeRule):
     code = "ORG101"
     name = "unscoped-read"
     outcomes = (UNSCOPED,)
-    operations = ("read",)
+    operations = (READ,)
     fixable = True
     VALID = (
         """
@@ -215,9 +211,9 @@ class UnscopedRead(_DbOutcomeRule):
         ),
     )
 
-    def message(self, sink, result) -> str:
-        return (f"{sink.method} on tenant table '{sink.table}' {result.detail}: "
-                f"add \"{result.tenant_key}\" to the filter")
+    def message(self, call: DbCall) -> str:
+        return (f"{call.method} on tenant table '{call.table}' {call.detail}: "
+                f"add \"{call.tenant_key}\" to the filter")
 
 
 class UnscopedWrite(_DbOutcomeRule):
@@ -252,7 +248,7 @@ class UnscopedWrite(_DbOutcomeRule):
     code = "ORG102"
     name = "unscoped-write"
     outcomes = (UNSCOPED,)
-    operations = ("write",)
+    operations = (WRITE,)
     fixable = True
     VALID = (
         """
@@ -323,9 +319,9 @@ class UnscopedWrite(_DbOutcomeRule):
         ),
     )
 
-    def message(self, sink, result) -> str:
-        return (f"{sink.method} of tenant table '{sink.table}' {result.detail}: "
-                f"add \"{result.tenant_key}\" to the filter")
+    def message(self, call: DbCall) -> str:
+        return (f"{call.method} of tenant table '{call.table}' {call.detail}: "
+                f"add \"{call.tenant_key}\" to the filter")
 
 
 class InsertWithoutTenant(_DbOutcomeRule):
@@ -359,7 +355,7 @@ class InsertWithoutTenant(_DbOutcomeRule):
     code = "ORG103"
     name = "insert-without-tenant"
     outcomes = (UNSCOPED, EMPTY_FILTER)
-    operations = ("insert",)
+    operations = (INSERT,)
     fixable = True
     VALID = (
         """
@@ -412,10 +408,10 @@ class InsertWithoutTenant(_DbOutcomeRule):
         ),
     )
 
-    def message(self, sink, result) -> str:
-        what = "a row of the bulk insert" if sink.method == "bulk_insert" else "the row"
-        return (f"{sink.method} into tenant table '{sink.table}': {what} has no "
-                f"\"{result.tenant_key}\": add it")
+    def message(self, call: DbCall) -> str:
+        what = "a row of the bulk insert" if call.method == "bulk_insert" else "the row"
+        return (f"{call.method} into tenant table '{call.table}': {what} has no "
+                f"\"{call.tenant_key}\": add it")
 
 
 class ConditionalScope(_DbOutcomeRule):
@@ -452,7 +448,7 @@ class ConditionalScope(_DbOutcomeRule):
     severity = "warning"
     security_severity = "6.0"
     outcomes = (CONDITIONAL,)
-    operations = ("read", "write", "insert")
+    operations = (READ, WRITE, INSERT)
     VALID = (
         """
         def get_kb(db, kb_id, org_id):
@@ -532,8 +528,8 @@ class ConditionalScope(_DbOutcomeRule):
         ),
     )
 
-    def message(self, sink, result) -> str:
-        return (f"{sink.method} on tenant table '{sink.table}' has \"{result.tenant_key}\" "
+    def message(self, call: DbCall) -> str:
+        return (f"{call.method} on tenant table '{call.table}' has \"{call.tenant_key}\" "
                 "only on some paths: add it unconditionally (reject a missing org id first)")
 
 
@@ -563,7 +559,7 @@ class UnfilteredScan(_DbOutcomeRule):
     code = "ORG105"
     name = "unfiltered-scan"
     outcomes = (EMPTY_FILTER,)
-    operations = ("read", "write")
+    operations = (READ, WRITE)
     VALID = (
         """
         def scoped(db, org):
@@ -608,10 +604,10 @@ class UnfilteredScan(_DbOutcomeRule):
         ),
     )
 
-    def message(self, sink, result) -> str:
-        what = "no filter" if result.detail == "no filter" else "an empty filter"
-        return (f"{sink.method} on tenant table '{sink.table}' has {what}: it reaches every "
-                f"organization's rows; filter by \"{result.tenant_key}\"")
+    def message(self, call: DbCall) -> str:
+        what = "no filter" if call.detail == "no filter" else "an empty filter"
+        return (f"{call.method} on tenant table '{call.table}' has {what}: it reaches every "
+                f"organization's rows; filter by \"{call.tenant_key}\"")
 
 
 class UnscopedWrapperCall(Rule):

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 if TYPE_CHECKING:  # pragma: no cover
     import libcst as cst
 
-from ..model import EMPTY_FILTER, UNSCOPED
+from ..model import Outcome
 
 # libcst and the analyses are imported inside the functions that walk trees:
 # the project stage builds import fixes from cached facts without them.
@@ -78,7 +78,7 @@ def tenant_entry_fix(ctx, sink, result) -> Fix:
 
     from ..analysis.tenant_values import trusted_tenant_names
     what = "row" if sink.operation == "insert" else "filter"
-    if result.outcome not in (UNSCOPED, EMPTY_FILTER):
+    if result.outcome not in (Outcome.UNSCOPED, Outcome.EMPTY):
         return no_fix(f"the {what} is not visible to the tool")
     node = sink.value_node
     if not isinstance(node, cst.Dict):

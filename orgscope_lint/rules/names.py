@@ -8,10 +8,6 @@ from ..facts import FileFacts, RawFinding
 from .base import Example, Rule
 from .fixdata import import_fix, no_fix
 
-# FileFacts.extra key: what the project stage needs of each module's names
-EXTRA = "names"
-
-
 def undefined_name(finding) -> str:
     """The name an ORG301 finding is about (its snippet is the name's source)."""
     return finding.snippet.strip("() \t")
@@ -135,23 +131,12 @@ class UndefinedName(Rule):
 
     # -- per file ------------------------------------------------------------------
 
-    def check_file(self, ctx) -> None:
-        # per-file machinery is imported on first use: a run whose files all
-        # come from the cache never loads libcst
-        from ..analysis.names import analyze_names
-        report = analyze_names(ctx.module, module_name=ctx.module_name,
-                               is_package=ctx.is_package)
-        for undefined in report.undefined:
-            ctx.report(self.code, undefined.annotation_string or undefined.node,
-                       f"`{undefined.name}` is not defined", snippet_node=undefined.node)
-        ctx.extra[EXTRA] = {
-            "star_imports": tuple(report.star_imports),
-            "defined": tuple(sorted(report.defined_top_level)),
-            "all": tuple(report.dunder_all) if report.dunder_all is not None else None,
-            "imports_from": tuple(_modules_imported_from(ctx.module, ctx.module_name,
-                                                         ctx.is_package)),
-            "dynamic": _dynamic_namespace(ctx.source.text, report.dunder_all),
-        }
+    def findings_in_file(self, facts: FileFacts, config) -> List[RawFinding]:
+        names = facts.names
+        if names is None:
+            return []
+        return [RawFinding(self.code, u.span, f"`{u.name}` is not defined", snippet=u.snippet)
+                for u in names.undefined]
 
     # -- project stage -------------------------------------------------------------
 
@@ -162,18 +147,18 @@ class UndefinedName(Rule):
             self._by_path = {f.path: f for f in project.files}
             self._exports = {}
         facts = self._by_path.get(path)
-        data = facts.extra.get(EXTRA) if facts is not None else None
+        data = facts.names if facts is not None else None
         if data is None:
             return finding
         name = undefined_name(finding)
         if facts.is_package and _imports_submodule(facts.module, name, data):
             return None
-        for module in data["star_imports"]:
+        for module in data.star_imports:
             exported = self._exported(module, set())
             if exported is None or name in exported:
                 return None
         candidates = [m for m in project.definers(name) if m != facts.module]
-        message, fix = _advice(name, candidates, data["imports_from"])
+        message, fix = _advice(name, candidates, data.imports_from)
         return dataclasses.replace(finding, message=message, fix=fix)
 
     def _exported(self, module: str, seen: Set[str]) -> Optional[Set[str]]:
@@ -182,17 +167,17 @@ class UndefinedName(Rule):
         if module in self._exports:
             return self._exports[module]
         facts = self._project.modules.get(module)
-        data = facts.extra.get(EXTRA) if facts is not None else None
-        if data is None or data["dynamic"]:
+        data = facts.names if facts is not None else None
+        if data is None or data.dynamic:
             return None
         if module in seen:
             return set()
         seen.add(module)
-        if data["all"] is not None:
-            names = set(data["all"])
+        if data.all is not None:
+            names = set(data.all)
         else:
-            names = {n for n in data["defined"] if not n.startswith("_")}
-            for inner in data["star_imports"]:
+            names = {n for n in data.defined if not n.startswith("_")}
+            for inner in data.star_imports:
                 more = self._exported(inner, seen)
                 if more is None:
                     names = None
@@ -207,7 +192,7 @@ def _imports_submodule(package: str, name: str, data) -> bool:
     import system sets the submodule as an attribute of its package)."""
     prefix = f"{package}.{name}"
     return any(m == prefix or m.startswith(prefix + ".")
-               for m in data["star_imports"] + data["imports_from"])
+               for m in data.star_imports + data.imports_from)
 
 
 def _advice(name: str, candidates: List[str], imports_from) -> tuple:
@@ -225,34 +210,3 @@ def _advice(name: str, candidates: List[str], imports_from) -> tuple:
                 f"({listed})", no_fix(f"several project modules define `{name}`: {listed}"))
     return (f"`{name}` is not defined: import or define it",
             no_fix(f"no project module defines `{name}`"))
-
-
-# Module-level code that creates names no static pass can see (`re._constants`
-# fills its namespace with `globals().update(...)`, `turtle` with `exec`).
-_DYNAMIC_MARKERS = ("globals()", "exec(", "def __getattr__", "sys.modules[__name__]", "vars()")
-
-
-def _dynamic_namespace(text: str, dunder_all) -> bool:
-    """Whether `from module import *` may bind names the binding pass cannot
-    see (a cheap text test: it only decides when to stay silent)."""
-    if dunder_all is not None:
-        return False
-    return "__all__" in text or any(marker in text for marker in _DYNAMIC_MARKERS)
-
-
-def _modules_imported_from(module, module_name: str, is_package: bool) -> List[str]:
-    """Modules of the top-level `from m import a, b` statements (the ones a fix
-    can extend)."""
-    import libcst as cst
-
-    from ..analysis.flow import dotted
-    from ..analysis.module import resolve_relative
-    found = []
-    for statement in module.body:
-        if not isinstance(statement, cst.SimpleStatementLine):
-            continue
-        for small in statement.body:
-            if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
-                base = dotted(small.module) if small.module is not None else None
-                found.append(resolve_relative(module_name, is_package, len(small.relative), base))
-    return found

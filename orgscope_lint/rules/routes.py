@@ -31,11 +31,7 @@ async def require_admin_role(current_user: dict = Depends(get_current_user)) -> 
 
 
 class _RouteRule(Rule):
-    """Gathers the file's route facts (once, whichever route rule runs first)."""
-
-    def check_file(self, ctx) -> None:
-        from ..analysis.routes import gather_routes  # libcst: only for files not in the cache
-        gather_routes(ctx)
+    """A rule over the project's routes (the route analysis always runs)."""
 
 
 def _label(routes: List[Route]) -> str:

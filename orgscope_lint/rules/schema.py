@@ -25,8 +25,8 @@ def _tenant_tables(project) -> Iterator[Tuple[object, str]]:
     if loaded is None:
         return
     for table in loaded.schema.tables.values():
-        if loaded.scope.is_tenant_table(table.name):
-            yield table, loaded.scope.tenant_key_for(table.name)
+        if project.catalog.is_tenant_table(table.name):
+            yield table, project.catalog.tenant_key_for(table.name)
 
 
 def _span(line: int) -> Span:

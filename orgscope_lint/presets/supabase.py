@@ -12,21 +12,24 @@ call (ORG101-ORG105).
 A query builder kept in a variable is a `QueryVal` in the flow analysis, so
 `query = query.eq(...)` under an `if`, and in-place `query.eq(...)` (postgrest
 filters return the builder itself), are followed across statements and joined
-at branches. `.rpc(...)` calls run SQL the tool cannot see: they are recorded
-as unverified, never flagged.
+at branches. `.rpc(...)` calls run SQL the tool cannot see: they are sinks
+with an opaque operation, always unverified, never flagged.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Dict, FrozenSet, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, FrozenSet, List, Mapping, Optional, Tuple
 
-import libcst as cst
+from ..lazy import lazy
+from ..model import Operation
+from .base import Detection, ModulePart, Preset, word_marker
 
-from ..config import Config
-from .dbcalls import Sink
-from .flow import Env, FlowAnalyzer, dotted, string_value
-from .module import ModuleInfo, Unit
-from .values import NONE, DictVal, QueryVal, Value
+if TYPE_CHECKING:  # pragma: no cover
+    from ..analysis.flow import Env, FlowAnalyzer
+
+cst = lazy("libcst")
+syntax = lazy("orgscope_lint.analysis.syntax")
+dbcalls = lazy("orgscope_lint.analysis.dbcalls")
+values = lazy("orgscope_lint.analysis.values")
 
 OPERATIONS = {"select": "read", "update": "write", "delete": "write",
               "insert": "insert", "upsert": "insert"}
@@ -51,24 +54,45 @@ _BUILDER_METHODS = (frozenset(OPERATIONS) | _EQUALITY_FILTERS | _OTHER_FILTERS |
                     | {"match", "filter", "execute"})
 
 
-@dataclass
-class RpcCall:
-    """A `.rpc("fn", {...})` call: a database function whose scoping is invisible."""
-
-    call: cst.Call
-    unit: Unit
-    detail: str
+DEFAULT_CLIENTS = ("supabase", "client", "self.client", "self.supabase",
+                   "get_supabase_client", "get_db", "get_supabase",
+                   "get_supabase_admin_client", "create_client")
 
 
-class SupabaseChainHook:
+class SupabasePreset(Preset):
+    name = "supabase"
+    settings = {"clients": "a list of strings"}
+    # every chain runs through one of these methods
+    marker = word_marker("execute", "rpc")
+
+    def configure(self, config, db: Mapping[str, Any], where: str) -> None:
+        if "clients" in db:
+            config.clients = tuple(db["clients"])
+
+    def detect(self, tree, text: str) -> Detection:
+        """Filter calls (`.eq(...)`) outside DB wrapper classes (a wrapper's
+        own query-builder calls are not the project's style)."""
+        import ast
+
+        from .dbservice import DBSERVICE_METHODS, _method_names
+        inside = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef) and len(
+                    _method_names(node) & set(DBSERVICE_METHODS)) >= 3:
+                inside.update(id(inner) for inner in ast.walk(node))
+        count = sum(1 for node in ast.walk(tree) if isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute) and node.func.attr == "eq"
+                    and id(node) not in inside)
+        return Detection(count)
+
+
+class SupabaseModule(ModulePart):
     """Flow hook and value model for supabase-py query chains."""
 
-    def __init__(self, info: ModuleInfo, config: Config) -> None:
-        self.info = info
-        self.config = config
-        self.sinks: Dict[cst.Call, Sink] = {}
-        self.rpc_calls: Dict[cst.Call, RpcCall] = {}
-        self.unit: Optional[Unit] = None
+    preset = "supabase"
+
+    def __init__(self, info, config, catalog) -> None:
+        super().__init__(info, config, catalog)
         self.client_names: FrozenSet[str] = frozenset()
         # `get_db()`, `deps.get_db()`: plain names in `db.clients` are also factories
         self.factories = frozenset(name for name in config.clients if "." not in name)
@@ -76,7 +100,7 @@ class SupabaseChainHook:
             name for name, value in info.module_assignments.items() if self._is_factory_call(value))
 
     # -- clients -----------------------------------------------------------
-    def start_unit(self, unit: Unit) -> None:
+    def start_unit(self, unit) -> None:
         self.unit = unit
         names = set(self.config.clients) | self.module_clients
         if unit.cls is not None:
@@ -94,24 +118,13 @@ class SupabaseChainHook:
             node = node.expression
         if not isinstance(node, cst.Call):
             return False
-        name = dotted(node.func)
+        name = syntax.dotted(node.func)
         return bool(name) and (name in self.config.clients
                                or name.split(".")[-1] in self.factories)
 
-    def _is_client_annotation(self, annotation: cst.CSTNode) -> bool:
+    def _is_client_annotation(self, annotation) -> bool:
         """`Client` / `AsyncClient` imported from supabase (possibly Optional[...])."""
-        stack = [annotation]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, cst.Subscript):
-                stack.extend(e.slice.value for e in node.slice if isinstance(e.slice, cst.Index))
-                continue
-            if isinstance(node, cst.BinaryOperation):
-                stack.extend((node.left, node.right))
-                continue
-            name = dotted(node)
-            if not name:
-                continue
+        for name in syntax.annotation_names(annotation):
             head, _, last = name.rpartition(".")
             if last not in _SUPABASE_CLIENT_CLASSES:
                 continue
@@ -127,7 +140,7 @@ class SupabaseChainHook:
             return self.is_client(node.func.value, env)
         if isinstance(node, cst.Attribute) and node.attr.value == "postgrest":
             return self.is_client(node.value, env)
-        name = dotted(node)
+        name = syntax.dotted(node)
         if name is not None:
             if isinstance(node, cst.Name) and name in env.defs:
                 # a local assignment decides: a client only if every assigned
@@ -144,14 +157,14 @@ class SupabaseChainHook:
             return self._is_client_expr(node.left) and self._is_client_expr(node.right)
         if isinstance(node, cst.IfExp):
             return self._is_client_expr(node.body) and self._is_client_expr(node.orelse)
-        name = dotted(node)
+        name = syntax.dotted(node)
         return name in self.client_names if name is not None else self._is_factory_call(node)
 
     # -- the value model -----------------------------------------------------
-    def value_of(self, call: cst.Call, env: Env, analyzer: FlowAnalyzer) -> Optional[Value]:
+    def value_of(self, call: cst.Call, env: Env, analyzer: FlowAnalyzer) -> Optional[values.Value]:
         return self.chain_value(call, env, analyzer)
 
-    def _handed(self, call: cst.Call, env: Env, analyzer: FlowAnalyzer) -> Optional[QueryVal]:
+    def _handed(self, call: cst.Call, env: Env, analyzer: FlowAnalyzer) -> Optional[values.QueryVal]:
         """`apply_filters(query, filters)`: a helper handed a builder returns it
         narrowed in ways we cannot see (filters only ever narrow a query)."""
         handed = [q for q in (self.chain_value(a.value, env, analyzer, helpers=False)
@@ -161,7 +174,7 @@ class SupabaseChainHook:
         return None
 
     def mutated(self, call: cst.Call, env: Env,
-                analyzer: FlowAnalyzer) -> Optional[Tuple[str, Value]]:
+                analyzer: FlowAnalyzer) -> Optional[Tuple[str, values.Value]]:
         """`query.eq(...)` as a statement narrows `query` itself (postgrest
         filter methods return the builder they were called on)."""
         func = call.func
@@ -174,13 +187,13 @@ class SupabaseChainHook:
         base = func.value
         while isinstance(base, cst.Attribute) and base.attr.value == "not_":
             base = base.value
-        if not isinstance(base, cst.Name) or not isinstance(env.vals.get(base.value), QueryVal):
+        if not isinstance(base, cst.Name) or not isinstance(env.vals.get(base.value), values.QueryVal):
             return None
         value = self.chain_value(call, env, analyzer)
         return (base.value, value) if value is not None else None
 
     def chain_value(self, node: cst.CSTNode, env: Env, analyzer: FlowAnalyzer,
-                    helpers: bool = True) -> Optional[QueryVal]:
+                    helpers: bool = True) -> Optional[values.QueryVal]:
         """The builder a chain expression evaluates to, or None if it is not one.
         Walks down to the chain's root first (chains can be long; no recursion);
         with `helpers`, a root may be a helper call handed a builder (one level:
@@ -211,7 +224,7 @@ class SupabaseChainHook:
                 current = current.value
             elif isinstance(current, cst.Name):
                 value = env.vals.get(current.value)
-                if not isinstance(value, QueryVal):
+                if not isinstance(value, values.QueryVal):
                     return None
                 break
             else:
@@ -222,22 +235,13 @@ class SupabaseChainHook:
                 return None
         return value
 
-    def _start(self, call: cst.Call) -> QueryVal:
-        arg = _argument(call, 0, "table_name")
-        if arg is None:
-            return QueryVal(None, "unknown")
-        literal = string_value(arg)
-        if literal is not None:
-            return QueryVal(literal, "literal")
-        if isinstance(arg, cst.Name):
-            if arg.value in self.info.constants:
-                return QueryVal(self.info.constants[arg.value], "literal")
-            if self.unit is not None and arg.value in {p.name.value for p in self.unit.params}:
-                return QueryVal(None, "param")
-        return QueryVal(None, "unknown")
+    def _start(self, call: cst.Call) -> values.QueryVal:
+        table, source = dbcalls.table_argument(syntax.argument(call, 0, "table_name"),
+                                               self.info, self.unit)
+        return values.QueryVal(table, source)
 
-    def _apply(self, query: QueryVal, link: cst.CSTNode, env: Env,
-               analyzer: FlowAnalyzer) -> Optional[QueryVal]:
+    def _apply(self, query: values.QueryVal, link: cst.CSTNode, env: Env,
+               analyzer: FlowAnalyzer) -> Optional[values.QueryVal]:
         if isinstance(link, cst.Attribute):  # `.not_`
             return query.replace(negated=True)
         assert isinstance(link, cst.Call) and isinstance(link.func, cst.Attribute)
@@ -245,10 +249,10 @@ class SupabaseChainHook:
         if query.method is None:
             if method not in OPERATIONS:
                 return None  # not a query (or one this preset does not model)
-            data: Optional[Value] = None
+            data: Optional[values.Value] = None
             if OPERATIONS[method] in ("insert", "write"):
-                row = _argument(link, 0, "json")
-                data = NONE if row is None else analyzer.value_of(row, env)
+                row = syntax.argument(link, 0, "json")
+                data = values.NONE if row is None else analyzer.value_of(row, env)
             return query.replace(method=method, data=data)
         if method == "execute":
             return None  # the response, not a builder
@@ -260,26 +264,26 @@ class SupabaseChainHook:
         # a method this model does not know may filter in ways we cannot see
         return query.replace(filters=_opaque(query.filters))
 
-    def _filtered(self, query: QueryVal, method: str, call: cst.Call, env: Env,
-                  analyzer: FlowAnalyzer) -> DictVal:
+    def _filtered(self, query: values.QueryVal, method: str, call: cst.Call, env: Env,
+                  analyzer: FlowAnalyzer) -> values.DictVal:
         filters = query.filters
         if method == "match" and not query.negated:
-            value = analyzer.value_of(_argument(call, 0, "query") or cst.Name("None"), env)
-            return filters.merged(value if isinstance(value, DictVal) else _opaque(DictVal()))
+            value = analyzer.value_of(syntax.argument(call, 0, "query") or cst.Name("None"), env)
+            return filters.merged(value if isinstance(value, values.DictVal) else _opaque(values.DictVal()))
         if method == "filter":
-            operator_node = _argument(call, 1, "operator")
-            operator = string_value(operator_node) if operator_node is not None else None
+            operator_node = syntax.argument(call, 1, "operator")
+            operator = syntax.string_value(operator_node) if operator_node is not None else None
             if operator is None:
                 return _opaque(filters)
             method = _FILTER_OPERATORS.get(operator, operator)
         if method == "or_":  # a disjunction pins no column
             return filters.with_key("or_(...)", frozenset())
-        column_node = _argument(call, 0, "column")
+        column_node = syntax.argument(call, 0, "column")
         column = analyzer.key_of(column_node) if column_node is not None else None
         if column is None:
             return _opaque(filters)
         if method in _EQUALITY_FILTERS and not query.negated:
-            value_node = _argument(call, 1, "value")
+            value_node = syntax.argument(call, 1, "value")
             origins = analyzer.origins(value_node, env) if value_node is not None \
                 else frozenset()
             return filters.with_key(column, origins)
@@ -295,8 +299,10 @@ class SupabaseChainHook:
             return
         method = func.attr.value
         if method == "rpc":
-            if call not in self.rpc_calls and self.is_client(func.value, env):
-                self.rpc_calls[call] = RpcCall(call, self.unit, _describe_rpc(call))
+            if self.is_client(func.value, env):
+                self.record(dbcalls.Sink(call, self.unit, "rpc", Operation.OPAQUE, None,
+                                         "unknown", None, None, analyzer.statement_node,
+                                         _describe_rpc(call)))
             return
         if method != "execute":
             return
@@ -304,32 +310,23 @@ class SupabaseChainHook:
         if query is None or query.method is None:
             return
         operation = OPERATIONS[query.method]
-        if operation == "insert":
+        if operation == Operation.INSERT:
             value = query.data
-            value_node = _argument(_operation_call(func.value, query.method) or call, 0, "json")
+            value_node = syntax.argument(_operation_call(func.value, query.method) or call, 0, "json")
         else:
             filters = query.filters
-            value = NONE if not filters.may and not filters.opaque else filters
+            value = values.NONE if not filters.may and not filters.opaque else filters
             value_node = None
-        existing = self.sinks.get(call)
-        if existing is not None:
-            existing.join(value)
-            return
-        self.sinks[call] = Sink(call, self.unit, query.method, operation, query.table,
-                                query.table_source, value, value_node, preset="supabase",
-                                statement=analyzer.statement_node)
+        self.record(dbcalls.Sink(call, self.unit, query.method, operation, query.table,
+                                 query.table_source, value, value_node,
+                                 statement=analyzer.statement_node))
 
 
-def _opaque(filters: DictVal) -> DictVal:
-    return DictVal(filters.must, filters.may, True, filters.values)
+SupabasePreset.part = SupabaseModule
 
 
-def _argument(call: cst.Call, position: int, keyword: str) -> Optional[cst.CSTNode]:
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == keyword:
-            return arg.value
-    positional = [a for a in call.args if a.keyword is None and not a.star]
-    return positional[position].value if position < len(positional) else None
+def _opaque(filters: values.DictVal) -> values.DictVal:
+    return values.DictVal(filters.must, filters.may, True, filters.values)
 
 
 def _operation_call(node: cst.CSTNode, method: str) -> Optional[cst.Call]:
@@ -345,8 +342,8 @@ def _operation_call(node: cst.CSTNode, method: str) -> Optional[cst.Call]:
 
 
 def _describe_rpc(call: cst.Call) -> str:
-    name_node = _argument(call, 0, "fn")
-    name = string_value(name_node) if name_node is not None else None
+    name_node = syntax.argument(call, 0, "fn")
+    name = syntax.string_value(name_node) if name_node is not None else None
     module = cst.Module([])
     args = ", ".join(module.code_for_node(a.value) for a in call.args[1:])
     shown = repr(name) if name is not None else (

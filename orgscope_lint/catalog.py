@@ -1,0 +1,144 @@
+"""The table catalog: which tables exist, which are tenant-owned and by which
+column, combined from config, the migrations and the presets' project
+pre-passes (ORM models), in one picklable object handed to every worker.
+
+Explicit config always wins (`global-tables`, `tenant-tables`, `table-keys`).
+Otherwise, for a table some source knows, the table is tenant-owned iff it
+has one of the tenant columns (`tenant-key`, then `tenant-columns`; the first
+present is its key), and a table without one is not checked. A table no
+source knows falls back to the config rules and is listed once as unverified
+(when there is a source to compare with).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
+
+from .config import Config
+from .model import DbCall, Outcome
+
+if TYPE_CHECKING:  # pragma: no cover - pglast only where there are migrations
+    from .analysis.schema import Schema
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    column: str
+    table: str  # the referenced table
+    target: str = "id"  # the referenced column
+
+
+@dataclass(frozen=True)
+class TableFact:
+    """What one source says of one table (plain data)."""
+
+    name: str
+    columns: Tuple[str, ...]
+    source: str  # "migrations", or the preset and file that declared it
+    primary_key: Tuple[str, ...] = ()
+    foreign_keys: Tuple[ForeignKey, ...] = ()
+    model: Optional[str] = None  # ORM class name, when a model declared it
+
+
+class TableCatalog:
+    def __init__(self, config: Config, facts: Iterable[TableFact] = ()) -> None:
+        self.config = config
+        self.explicit: FrozenSet[str] = frozenset(
+            (*config.global_tables, *config.tenant_tables, *config.table_keys))
+        self.candidates: Tuple[str, ...] = tuple(dict.fromkeys(
+            (config.tenant_key, *config.tenant_columns)))
+        self.tables: Dict[str, TableFact] = {}
+        self.models: Dict[str, str] = {}  # model class name -> table
+        # table -> its tenant column, or None for a table without one
+        self.schema_keys: Dict[str, Optional[str]] = {}
+        for fact in facts:
+            self.add(fact)
+
+    @classmethod
+    def from_schema(cls, config: Config, schema: Optional["Schema"],
+                    facts: Iterable[TableFact] = ()) -> "TableCatalog":
+        found: List[TableFact] = []
+        if schema is not None:
+            found = [TableFact(name, tuple(table.columns), "migrations")
+                     for name, table in schema.tables.items()]
+        return cls(config, [*found, *facts])
+
+    def add(self, fact: TableFact) -> None:
+        name = self._name(fact.name)
+        known = self.tables.get(name)
+        if known is not None:  # migrations and models both know it: one table
+            fact = TableFact(
+                known.name, tuple(dict.fromkeys((*known.columns, *fact.columns))),
+                known.source if fact.source == known.source else f"{known.source}, {fact.source}",
+                known.primary_key or fact.primary_key,
+                tuple(dict.fromkeys((*known.foreign_keys, *fact.foreign_keys))),
+                known.model or fact.model)
+        self.tables[name] = fact
+        if fact.model:
+            self.models[fact.model] = name
+        self.schema_keys[name] = next((c for c in self.candidates if c in fact.columns), None)
+
+    def fingerprint(self) -> str:
+        """Digest of what the catalog tells the per-file checks (for result
+        caches: a migration that adds a tenant column changes every file's verdicts)."""
+        blob = json.dumps(sorted(
+            (name, key, sorted(self.tables[name].primary_key),
+             sorted((f.column, f.table, f.target) for f in self.tables[name].foreign_keys),
+             self.tables[name].model)
+            for name, key in self.schema_keys.items()))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    @staticmethod
+    def _name(table: str) -> str:
+        """Code names tables as PostgREST does: unqualified; the schema model lower-cases."""
+        return table.rsplit(".", 1)[-1].lower()
+
+    def in_schema(self, table: str) -> bool:
+        return self._name(table) in self.schema_keys
+
+    def table_of_model(self, model: str) -> Optional[str]:
+        return self.models.get(model)
+
+    def is_tenant_table(self, table: str) -> bool:
+        if table in self.config.global_tables:
+            return False
+        if table in self.config.tenant_tables or table in self.config.table_keys:
+            return True
+        name = self._name(table)
+        if name in self.schema_keys:
+            return self.schema_keys[name] is not None
+        return self.config.is_tenant_table(table)
+
+    def tenant_key_for(self, table: str) -> str:
+        if table in self.config.table_keys:
+            return self.config.table_keys[table]
+        return self.schema_keys.get(self._name(table)) or self.config.tenant_key
+
+    def unverified_tables(self, calls: Iterable[DbCall]) -> List[DbCall]:
+        """The first call on each table that the catalog does not know (a typo
+        like `audit_logs` for `audit_log` is worth seeing), unless config names it."""
+        seen = set()
+        found = []
+        for call in sorted(calls, key=lambda c: (c.path, c.line)):
+            table = call.table
+            if table is None or table in seen or table in self.explicit or self.in_schema(table):
+                continue
+            seen.add(table)
+            found.append(DbCall(call.path, call.line, call.symbol, table, call.operation,
+                                Outcome.UNKNOWN, f"table '{table}' is not in the schema "
+                                "(migrations): check its name, or list it in config",
+                                call.tenant_key, preset=call.preset))
+        return found
+
+
+def build_catalog(config: Config, schema: Optional["Schema"],
+                  files: Sequence[Tuple[str, Optional[str], Optional[bytes]]]) -> TableCatalog:
+    """The run's catalog: config, the replayed migrations, and what each active
+    preset's project pre-pass contributes (run once, before any file is checked)."""
+    from . import presets
+    contributed: List[TableFact] = []
+    for preset in presets.active(config):
+        contributed.extend(preset.catalog(config, files))
+    return TableCatalog.from_schema(config, schema, contributed)

@@ -1,0 +1,157 @@
+"""The preset interface: what a data-access style (a DB wrapper class,
+supabase-py chains, an ORM, raw SQL) tells the rest of the tool.
+
+A preset is declared once, as a `Preset` subclass in its own module, and
+registered with one line in `presets/__init__.py`. It owns:
+
+- `name`: the word users write in `[tool.orgscope-lint.db] presets = [...]`;
+- `settings`: the keys of `[tool.orgscope-lint.db]` it reads, each with its
+  kind, validated (with did-you-mean) by config like every other key, and
+  `configure()`, which stores their values on the `Config`;
+- `marker`: a cheap byte pattern; a file without it cannot hold this preset's
+  calls, and its per-module part is not even built for that file;
+- `detect()`: what a source file shows of it (for `init`): evidence, and
+  values for its settings;
+- `catalog()`: an optional project pre-pass, run once before any file is
+  checked, that contributes `TableFact`s (ORM models, ...) to the one table
+  catalog, beside the migrations;
+- `module()`: the per-module part (`ModulePart`), a flow hook and value
+  model that the flow analysis consults for every call: it turns calls into
+  `Sink`s (operation, table, the filter or rows value, the value node) and
+  may give values of its own (query builders) to expressions.
+
+This module is imported on every run (config validation reads `settings`), so
+it and the preset modules reach libcst and the tree analyses only lazily.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import (TYPE_CHECKING, Any, ClassVar, Dict, List, Mapping, Optional, Pattern,
+                    Sequence, Tuple)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import ast
+
+    import libcst as cst
+
+    from ..analysis.dbcalls import Sink
+    from ..analysis.flow import Env, FlowAnalyzer
+    from ..analysis.module import ModuleInfo, Unit
+    from ..analysis.values import Value
+    from ..catalog import TableCatalog, TableFact
+    from ..config import Config
+
+# (root-relative path, absolute path or None, bytes or None) as the engine lists files
+FileItem = Tuple[str, Optional[str], Optional[bytes]]
+
+
+@dataclass
+class Detection:
+    """What `init` learns from a preset's look at one file: how many of its
+    call shapes it saw, and values for its settings (`receiver-classes`)."""
+
+    evidence: int = 0
+    settings: Dict[str, List[str]] = field(default_factory=dict)
+
+    def add(self, other: "Detection") -> "Detection":
+        self.evidence += other.evidence
+        for key, values in other.settings.items():
+            known = self.settings.setdefault(key, [])
+            known.extend(v for v in values if v not in known)
+        return self
+
+
+class ModulePart:
+    """The per-module part of a preset: built once per file that has the
+    preset's marker, told when each function (unit) starts, handed every call
+    the flow analysis meets, with the environment in force there."""
+
+    preset: ClassVar[str] = ""
+
+    def __init__(self, info: "ModuleInfo", config: "Config",
+                 catalog: Optional["TableCatalog"]) -> None:
+        self.info = info
+        self.config = config
+        self.catalog = catalog
+        self.sinks: Dict["cst.Call", "Sink"] = {}
+        self.unit: Optional["Unit"] = None
+
+    # -- flow hook ------------------------------------------------------------
+    def start_unit(self, unit: "Unit") -> None:
+        self.unit = unit
+
+    def __call__(self, call: "cst.Call", env: "Env", analyzer: "FlowAnalyzer") -> None:
+        """Record `call` in `self.sinks` when it is one of this preset's DB calls."""
+
+    def record(self, sink: "Sink") -> None:
+        """Keep a sink; a call met again (in a loop) joins its value."""
+        existing = self.sinks.get(sink.call)
+        if existing is not None:
+            existing.join(sink.value)
+        else:
+            self.sinks[sink.call] = sink
+
+    # -- value model ----------------------------------------------------------
+    def value_of(self, call: "cst.Call", env: "Env",
+                 analyzer: "FlowAnalyzer") -> Optional["Value"]:
+        """The abstract value of a call expression this preset models (a query
+        builder), or None."""
+        return None
+
+    def mutated(self, call: "cst.Call", env: "Env",
+                analyzer: "FlowAnalyzer") -> Optional[Tuple[str, "Value"]]:
+        """(variable, new value) when `call` changes a tracked variable in place."""
+        return None
+
+    # -- for the call-site analysis ------------------------------------------
+    def is_receiver(self, node: "cst.CSTNode", env: "Env") -> bool:
+        """`node` is an object whose other methods are project code
+        (`db.get_call(...)` on the wrapper class): the call-site analysis
+        then records the call for the project stage."""
+        return False
+
+    def is_sink_method(self, name: str) -> bool:
+        """`db.<name>(...)` on a receiver is a DB call of this preset, not a
+        project method."""
+        return False
+
+
+class Preset:
+    name: ClassVar[str] = ""
+    # key of [tool.orgscope-lint.db] -> its kind, in config's schema notation
+    settings: ClassVar[Mapping[str, Any]] = {}
+    marker: ClassVar[Optional[Pattern[bytes]]] = None
+    part: ClassVar[Optional[type]] = None  # the ModulePart subclass
+
+    def configure(self, config: "Config", db: Mapping[str, Any], where: str) -> None:
+        """Store this preset's settings (already type-checked) on `config`;
+        raise ValueError with a message naming the key for a bad value."""
+
+    def implied(self, config: "Config") -> bool:
+        """Active even when `db.presets` does not name it."""
+        return False
+
+    def applies(self, data: bytes) -> bool:
+        """Can this file hold the preset's calls? (a byte search, no parse)"""
+        return self.marker is None or self.marker.search(data) is not None
+
+    def detect(self, tree: "ast.Module", text: str) -> "Detection":
+        """What one source file (parsed with the standard library's `ast`:
+        cheap) shows of this preset, for `init`."""
+        return Detection()
+
+    def catalog(self, config: "Config", files: Sequence[FileItem]) -> Sequence["TableFact"]:
+        """Table facts this preset's declarations (models) contribute."""
+        return ()
+
+    def module(self, info: "ModuleInfo", config: "Config",
+               catalog: Optional["TableCatalog"]) -> ModulePart:
+        if self.part is None:
+            raise NotImplementedError(f"preset {self.name!r} has no per-module part")
+        return self.part(info, config, catalog)
+
+
+def word_marker(*words: str) -> Pattern[bytes]:
+    """A marker matching any of `words` as a whole word."""
+    return re.compile(rb"\b(?:" + b"|".join(re.escape(w.encode()) for w in words) + rb")\b")
