@@ -84,6 +84,7 @@ class Result:
     corpus: Corpus
     semgrep: Optional[Run] = None
     orgscope: Dict[str, Run] = field(default_factory=dict)  # cold, first, warm, edit3, pre3
+    baseline: Dict[str, Run] = field(default_factory=dict)  # the same runs, --baseline-root
     notes: List[str] = field(default_factory=list)
 
 
@@ -413,6 +414,23 @@ def render(results: List[Result], args: argparse.Namespace, tool_version: str,
         "",
         table(["corpus", "target", "measured", "verdict"], targets(results)),
     ]
+    compared = [r for r in results if r.baseline]
+    if compared:
+        head += ["", f"## Against the baseline checkout (`{args.baseline_root}`)", "",
+                 "Ratios are this checkout's time over the baseline's, from this one run "
+                 "(< 1: faster).", "",
+                 table(["corpus", "run", "baseline", "this checkout", "ratio"],
+                       [[r.corpus.name, label, seconds(r.baseline.get(label)),
+                         seconds(r.orgscope.get(label)),
+                         ratio(wall(r.orgscope.get(label)), wall(r.baseline.get(label)))]
+                        for r in compared for label in ("cold", "first", "warm", "edit3", "pre3")
+                        if label in r.orgscope]
+                       + [[r.corpus.name, "peak RSS",
+                           f"{max(x.rss_mb for x in r.baseline.values()):.0f} MB",
+                           f"{max(x.rss_mb for x in r.orgscope.values()):.0f} MB",
+                           ratio(max(x.rss_mb for x in r.orgscope.values()),
+                                 max(x.rss_mb for x in r.baseline.values()))]
+                          for r in compared])]
     notes = [n for r in results for n in r.notes]
     if notes:
         head += ["", "## Notes", ""] + [f"- {n}" for n in notes]
@@ -436,6 +454,9 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
                         help="parallel jobs for both tools (default: all cores)")
     parser.add_argument("--orgscope-root", type=Path, default=REPO,
                         help="checkout whose orgscope_lint package is measured (default: this one)")
+    parser.add_argument("--baseline-root", type=Path, default=None,
+                        help="a second checkout measured on the same corpora in the same run "
+                             "(interleaved with this one), for before/after ratios")
     parser.add_argument("--output", type=Path, default=BENCH / "results.md")
     args = parser.parse_args(argv)
     args.seed = args.seed.resolve()
@@ -447,6 +468,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     load_before = os.getloadavg()[0]
     semgrep = None if args.skip_semgrep else ensure_semgrep()
     tool = None if args.skip_orgscope else Orgscope(args.orgscope_root.resolve(), args.jobs)
+    baseline = (Orgscope(args.baseline_root.resolve(), args.jobs)
+                if args.baseline_root and not args.skip_orgscope else None)
     results = []
     with tempfile.TemporaryDirectory(prefix="orgscope-bench-") as tmp:
         scratch = Path(tmp)
@@ -460,6 +483,12 @@ def main(argv: Optional[List[str]] = None) -> int:
                     report_failure("semgrep", result.semgrep)
                 result.notes += semgrep_error_notes(corpus, result.semgrep)
             if tool:
+                if baseline:  # the baseline first, then this checkout, on the same corpus
+                    shadow = Result(corpus)
+                    bench_orgscope(baseline, corpus, scratch, shadow)
+                    result.baseline = shadow.orgscope
+                    for label, run in result.baseline.items():
+                        print(f"  baseline {label} {run.wall:.2f} s", file=sys.stderr)
                 bench_orgscope(tool, corpus, scratch, result)
                 for label, run in result.orgscope.items():
                     print(f"  orgscope {label} {run.wall:.2f} s", file=sys.stderr)

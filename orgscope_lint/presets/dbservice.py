@@ -55,84 +55,6 @@ class DbMethod:
     data: Optional[Tuple[Optional[int], str]]
 
 
-class DbServicePreset(Preset):
-    name = "dbservice"
-    settings = {
-        "methods": ("an array of tables", _METHOD_KEYS),
-        "receiver-names": _STRLIST,
-        "receiver-classes": _STRLIST,
-    }
-    marker = None  # receivers are named by config, and custom methods are any word
-
-    def configure(self, config, db: Mapping[str, Any], where: str) -> None:
-        for key, attr in (("receiver-names", "receiver_names"),
-                          ("receiver-classes", "receiver_classes")):
-            if key in db:
-                setattr(config, attr, tuple(db[key]))
-        methods: Dict[str, DbMethod] = {}
-        if self.name in config.presets:
-            for name, (operation, table, filters, data) in DBSERVICE_METHODS.items():
-                methods[name] = DbMethod(
-                    name, operation, (table, "table"),
-                    None if filters is None else (filters, "filters"),
-                    None if data is None else (data, "rows" if name == "bulk_insert" else "data"))
-        for index, method in enumerate(db.get("methods", [])):
-            methods[method.get("name", "")] = _db_method(method, index)
-        config.db_methods = methods
-
-    def implied(self, config) -> bool:
-        # Always on: custom `db.methods` are wrapper-style shapes that ride on
-        # its receivers, and the call-site analysis asks it which objects are
-        # DB receivers (`db.get_call(...)` is then a project method). It
-        # records DB calls only for `config.db_methods`: its own methods when
-        # `db.presets` names it, and the custom ones.
-        return True
-
-    def detect(self, tree, text: str) -> Detection:
-        """Wrapper classes: classes that define three or more of its methods."""
-        import ast
-        classes = [node.name for node in ast.walk(tree) if isinstance(node, ast.ClassDef)
-                   and len(_method_names(node) & set(DBSERVICE_METHODS)) >= 3]
-        return Detection(len(classes), {"receiver-classes": classes} if classes else {})
-
-
-def _method_names(node) -> set:
-    import ast
-    return {item.name for item in node.body
-            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))}
-
-
-class ConfigValueError(ValueError):
-    """A bad preset setting; config adds the file name."""
-
-
-def _db_method(method: Mapping[str, Any], index: int) -> DbMethod:
-    key = f"db.methods[{index}]"
-    name = method.get("name")
-    if not name:
-        raise ConfigValueError(f"`{key}.name` is required")
-    operation = method.get("operation")
-    if operation not in OPERATIONS:
-        raise ConfigValueError(f"`{key}.operation` must be one of read, write, insert; "
-                               f"got {operation!r}")
-
-    def place(value: Any, default_keyword: str) -> Tuple[Optional[int], str]:
-        if isinstance(value, int):
-            return (value, default_keyword)
-        return (None, value)
-
-    if "table" not in method:
-        raise ConfigValueError(f"`{key}.table` is required (position or keyword)")
-    table = place(method["table"], "table")
-    filters = place(method["filters"], "filters") if "filters" in method else None
-    data = place(method["data"], "data") if "data" in method else None
-    if operation in ("read", "write") and filters is None:
-        raise ConfigValueError(f"`{key}.filters` is required for a {operation} method")
-    if operation == "insert" and data is None:
-        raise ConfigValueError(f"`{key}.data` is required for an insert method")
-    return DbMethod(name, operation, table, filters, data)
-
-
 class DbServiceModule(ModulePart):
     """Records every wrapper-style DB call of a module."""
 
@@ -214,4 +136,80 @@ class DbServiceModule(ModulePart):
                                       self.unit)
 
 
-DbServicePreset.part = DbServiceModule
+class DbServicePreset(Preset):
+    name = "dbservice"
+    settings = {
+        "methods": ("an array of tables", _METHOD_KEYS),
+        "receiver-names": _STRLIST,
+        "receiver-classes": _STRLIST,
+    }
+    marker = None  # receivers are named by config, and custom methods are any word
+    part = DbServiceModule
+
+    def configure(self, config, db: Mapping[str, Any], where: str) -> None:
+        for key, attr in (("receiver-names", "receiver_names"),
+                          ("receiver-classes", "receiver_classes")):
+            if key in db:
+                setattr(config, attr, tuple(db[key]))
+        methods: Dict[str, DbMethod] = {}
+        if self.name in config.presets:
+            for name, (operation, table, filters, data) in DBSERVICE_METHODS.items():
+                methods[name] = DbMethod(
+                    name, operation, (table, "table"),
+                    None if filters is None else (filters, "filters"),
+                    None if data is None else (data, "rows" if name == "bulk_insert" else "data"))
+        for index, method in enumerate(db.get("methods", [])):
+            methods[method.get("name", "")] = _db_method(method, index)
+        config.db_methods = methods
+
+    def implied(self, config) -> bool:
+        # Always on: custom `db.methods` are wrapper-style shapes that ride on
+        # its receivers, and the call-site analysis asks it which objects are
+        # DB receivers (`db.get_call(...)` is then a project method). It
+        # records DB calls only for `config.db_methods`: its own methods when
+        # `db.presets` names it, and the custom ones.
+        return True
+
+    def detect(self, tree, text: str) -> Detection:
+        """Wrapper classes: classes that define three or more of its methods."""
+        import ast
+        classes = [node.name for node in ast.walk(tree) if isinstance(node, ast.ClassDef)
+                   and len(_method_names(node) & set(DBSERVICE_METHODS)) >= 3]
+        return Detection(len(classes), {"receiver-classes": classes} if classes else {})
+
+
+def _method_names(node) -> set:
+    import ast
+    return {item.name for item in node.body
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
+class ConfigValueError(ValueError):
+    """A bad preset setting; config adds the file name."""
+
+
+def _db_method(method: Mapping[str, Any], index: int) -> DbMethod:
+    key = f"db.methods[{index}]"
+    name = method.get("name")
+    if not name:
+        raise ConfigValueError(f"`{key}.name` is required")
+    operation = method.get("operation")
+    if operation not in OPERATIONS:
+        raise ConfigValueError(f"`{key}.operation` must be one of read, write, insert; "
+                               f"got {operation!r}")
+
+    def place(value: Any, default_keyword: str) -> Tuple[Optional[int], str]:
+        if isinstance(value, int):
+            return (value, default_keyword)
+        return (None, value)
+
+    if "table" not in method:
+        raise ConfigValueError(f"`{key}.table` is required (position or keyword)")
+    table = place(method["table"], "table")
+    filters = place(method["filters"], "filters") if "filters" in method else None
+    data = place(method["data"], "data") if "data" in method else None
+    if operation in ("read", "write") and filters is None:
+        raise ConfigValueError(f"`{key}.filters` is required for a {operation} method")
+    if operation == "insert" and data is None:
+        raise ConfigValueError(f"`{key}.data` is required for an insert method")
+    return DbMethod(name, operation, table, filters, data)

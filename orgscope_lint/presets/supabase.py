@@ -59,33 +59,6 @@ DEFAULT_CLIENTS = ("supabase", "client", "self.client", "self.supabase",
                    "get_supabase_admin_client", "create_client")
 
 
-class SupabasePreset(Preset):
-    name = "supabase"
-    settings = {"clients": "a list of strings"}
-    # every chain runs through one of these methods
-    marker = word_marker("execute", "rpc")
-
-    def configure(self, config, db: Mapping[str, Any], where: str) -> None:
-        if "clients" in db:
-            config.clients = tuple(db["clients"])
-
-    def detect(self, tree, text: str) -> Detection:
-        """Filter calls (`.eq(...)`) outside DB wrapper classes (a wrapper's
-        own query-builder calls are not the project's style)."""
-        import ast
-
-        from .dbservice import DBSERVICE_METHODS, _method_names
-        inside = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ClassDef) and len(
-                    _method_names(node) & set(DBSERVICE_METHODS)) >= 3:
-                inside.update(id(inner) for inner in ast.walk(node))
-        count = sum(1 for node in ast.walk(tree) if isinstance(node, ast.Call)
-                    and isinstance(node.func, ast.Attribute) and node.func.attr == "eq"
-                    and id(node) not in inside)
-        return Detection(count)
-
-
 class SupabaseModule(ModulePart):
     """Flow hook and value model for supabase-py query chains."""
 
@@ -322,7 +295,34 @@ class SupabaseModule(ModulePart):
                                  statement=analyzer.statement_node))
 
 
-SupabasePreset.part = SupabaseModule
+class SupabasePreset(Preset):
+    name = "supabase"
+    settings = {"clients": "a list of strings"}
+    # every chain runs through one of these methods
+    marker = word_marker("execute", "rpc")
+    part = SupabaseModule
+
+    def configure(self, config, db: Mapping[str, Any], where: str) -> None:
+        if "clients" in db:
+            config.clients = tuple(db["clients"])
+
+    def detect(self, tree, text: str) -> Detection:
+        """Filter calls (`.eq(...)`) outside DB wrapper classes (a wrapper's
+        own query-builder calls are not the project's style)."""
+        import ast
+
+        from .dbservice import DBSERVICE_METHODS, _method_names
+        inside = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef) and len(
+                    _method_names(node) & set(DBSERVICE_METHODS)) >= 3:
+                inside.update(id(inner) for inner in ast.walk(node))
+        count = sum(1 for node in ast.walk(tree) if isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute) and node.func.attr == "eq"
+                    and id(node) not in inside)
+        return Detection(count)
+
+
 
 
 def _opaque(filters: values.DictVal) -> values.DictVal:
