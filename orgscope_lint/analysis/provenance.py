@@ -18,6 +18,7 @@ import libcst as cst
 from ..route_facts import (AUTH_GLOBAL, CONSTANT, FLASK_REQUEST, OPAQUE, PARAM,
                            REQUEST_STATE)
 from .values import Origin
+from .syntax import dotted
 
 # Calls that convert a value without changing where it comes from.
 _CONVERSIONS = frozenset({"str", "int", "UUID", "uuid.UUID", "cast", "typing.cast",
@@ -95,7 +96,7 @@ class Tracer:
         if isinstance(func, cst.Attribute):
             stack.append(func.value)  # `data.get(...)`, `request.json()`, `x.strip()`
             return
-        name = _dotted(func)
+        name = dotted(func)
         if name in _CONVERSIONS and call.args:
             stack.append(call.args[-1].value if name.endswith("cast") else call.args[0].value)
             return
@@ -113,12 +114,3 @@ class Tracer:
             found.add(AUTH_GLOBAL)
         else:
             found.add(OPAQUE)  # a module global or a builtin
-
-
-def _dotted(node: cst.CSTNode) -> Optional[str]:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        base = _dotted(node.value)
-        return f"{base}.{node.attr.value}" if base else None
-    return None
