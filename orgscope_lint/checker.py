@@ -29,9 +29,9 @@ from .analysis.tenant_values import TenantValues
 from .analysis.values import Origin
 from .config import Config
 from .facts import CallSite, FileFacts, RawFinding, WrapperSummary
-from .model import DbCall, Operation, Outcome, Span
+from .model import DbCall, Fix, Operation, Outcome, Span
 from .parsing import UnparsableSource, parse_module
-from .positions import located_code, positions
+from .positions import Located, located, located_code
 from .source import Source, SourceError, decode, read_source
 from .suppressions import parse_suppressions
 
@@ -62,6 +62,8 @@ class FileContext:
         self._info: Optional[ModuleInfo] = None
         self.tenant_values: Optional[TenantValues] = None
         self.db: Optional["DbAnalysis"] = None
+        # the file's one positions pass (spans; extents for fix edits), once it has run
+        self.located: Optional[Located] = None
 
     # project-aware table questions (the catalog, when present, refines config)
     def tenant_key_for(self, table: str) -> str:
@@ -228,12 +230,16 @@ def _analyse_module(facts: FileFacts, path: str, source: Source, module: cst.Mod
     nodes += [s.call for s in db.sinks] + [s.statement for s in db.sinks if s.statement]
     for analysis in analyses:
         nodes.extend(analysis.nodes(db))
-    spans = positions(module, nodes)
+    fixes = {sink.call: _tenant_fix(ctx, sink, db.classified[sink.call]) for sink in db.sinks}
+    nodes += [edit.node for fix in fixes.values() if fix is not None and not isinstance(fix, str)
+              for edit in fix.edits]
+    ctx.located = located(module, nodes)
+    spans = ctx.located.spans
     for analysis in analyses:
         analysis.finish(facts, spans)
     for sink in db.sinks:
         result = db.classified[sink.call]
-        facts.db_calls.append(_db_call(ctx, sink, result, spans, db))
+        facts.db_calls.append(_db_call(ctx, sink, result, spans, db, fixes[sink.call]))
         facts.wrappers.extend(_wrappers_of(sink, result, ctx))
     for pending in db.calls:
         positional, keywords, none_pos, none_kw, star = describe_arguments(pending.call)
@@ -254,19 +260,31 @@ def _analyse_module(facts: FileFacts, path: str, source: Source, module: cst.Mod
     facts.wrappers = unique
 
 
-def _db_call(ctx: FileContext, sink: Sink, result: Classified, spans, db: DbAnalysis) -> DbCall:
-    span = spans.get(sink.call, _BLANK)
-    statement = spans.get(sink.statement) if sink.statement is not None else None
-    fix = None
+def _tenant_fix(ctx: FileContext, sink: Sink, result: Classified):
+    """The draft adding the tenant key, or why there is none (None: the call
+    needs no fix)."""
     if result.outcome in (Outcome.UNSCOPED, Outcome.EMPTY, Outcome.UNKNOWN) \
             and sink.operation != Operation.OPAQUE:
-        from .rules.fixdata import tenant_entry_fix  # the fix builder walks this tree
-        fix = tenant_entry_fix(ctx, sink, result)
+        from .analysis.tenant_fix import tenant_key_fix  # the fix builder walks this tree
+        return tenant_key_fix(ctx, sink, result)
+    return None
+
+
+def _db_call(ctx: FileContext, sink: Sink, result: Classified, spans, db: DbAnalysis,
+             draft) -> DbCall:
+    span = spans.get(sink.call, _BLANK)
+    statement = spans.get(sink.statement) if sink.statement is not None else None
+    fix = draft
+    if draft is not None and not isinstance(draft, str):
+        from .edits import render
+        fix = render(draft, ctx.module, ctx.located.extents, ctx.located.code)
     return DbCall(ctx.path, span.line, db.symbol(sink.unit), sink.table, sink.operation,
                   result.outcome, result.detail, result.tenant_key,
                   preset=db.preset_of.get(sink.call, ""), method=sink.method, span=span,
                   statement_line=statement.line if statement else None,
-                  snippet=snippet_of(ctx.module, sink.call)[:500], fix=fix)
+                  snippet=snippet_of(ctx.module, sink.call)[:500],
+                  fix=fix if isinstance(fix, Fix) else None,
+                  no_fix=fix if isinstance(fix, str) else None)
 
 
 def _wrappers_of(sink: Sink, result: Classified, ctx: FileContext) -> List[WrapperSummary]:

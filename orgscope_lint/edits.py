@@ -1,27 +1,120 @@
-"""The libcst transforms behind `--fix`. Each takes a module and returns a new
-one in which only the edited node differs: libcst regenerates every other byte
-of the file as it was (comments, quotes, line breaks, encoding, BOM).
+"""The libcst side of fixes: per-file fix builders describe a fix as a
+draft of node edits (replace a node by a new one, or insert text before or
+after it); the checker locates those nodes in its one positions pass and
+renders each draft as a plain `Fix` of text edits. The new node's text is
+generated with the block indentation in force at the old one, so every other
+byte of the file stays as it was (comments, quotes, line breaks, encoding).
 
-Every function raises `EditError` with a one-line reason when the target is
-not where the fix expects it; the caller then reports "no safe fix".
+The transforms here take a node and return the edited node; they raise
+`EditError` with a one-line reason when there is no safe edit (the finding
+then says "no safe fix" and why).
 """
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple, Union
+import re
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import libcst as cst
 from libcst import MaybeSentinel
+from libcst._nodes.internal import CodegenState
 
-from .analysis.syntax import dotted, iter_children
+from .analysis.syntax import dotted
 from .analysis.module import resolve_relative
-from .positions import positions
-from .suppressions import _PATTERN as SUPPRESSION
+from .model import Fix, Span, TextEdit
 
 Whitespace = Union[cst.SimpleWhitespace, cst.ParenthesizedWhitespace]
 
 
 class EditError(Exception):
     """The fix cannot be applied safely; the message says why."""
+
+
+# --- drafts: node edits, rendered as text edits ----------------------------------
+
+@dataclass(eq=False)
+class NodeEdit:
+    """Replace `node` (its whole extent) by `replacement`, a node or text; with
+    `at="before"` / `"after"`, insert the text there instead."""
+
+    node: cst.CSTNode
+    replacement: Union[cst.CSTNode, str]
+    at: str = "replace"
+
+
+@dataclass(eq=False)
+class FixDraft:
+    description: str
+    edits: Tuple[NodeEdit, ...]
+
+
+Extents = Dict[cst.CSTNode, Tuple[Span, str]]  # whole extent, block indentation
+
+
+def render(draft: FixDraft, module: cst.Module, extents: Extents,
+           code_of) -> Union[Fix, str]:
+    """The draft as a `Fix`, or why it cannot be one. `extents` and `code_of`
+    (a node's current text) come from the positions pass that located the
+    draft's nodes."""
+    edits: List[TextEdit] = []
+    for edit in draft.edits:
+        found = extents.get(edit.node)
+        if found is None:
+            return "the code to change was not found"
+        span, indent = found
+        text = edit.replacement if isinstance(edit.replacement, str) else \
+            node_text(module, edit.replacement, indent)
+        if edit.at == "before":
+            edits.append(TextEdit(Span(span.line, span.column, span.line, span.column), text))
+        elif edit.at == "after":
+            edits.append(TextEdit(Span(span.end_line, span.end_column, span.end_line,
+                                       span.end_column), text))
+        else:
+            old = code_of(edit.node)
+            edits.append(narrowed(span, old, text) if old is not None else TextEdit(span, text))
+    return Fix(draft.description, tuple(sorted(edits, key=lambda e: (
+        e.span.line, e.span.column, e.span.end_line, e.span.end_column))))
+
+
+def node_text(module: cst.Module, node: cst.CSTNode, indent: str) -> str:
+    """`node`'s source as it reads where the block indentation is `indent`."""
+    state = CodegenState(default_indent=module.default_indent,
+                         default_newline=module.default_newline)
+    if indent:
+        state.increase_indent(indent)
+    node._codegen(state)
+    return "".join(state.tokens)
+
+
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+def narrowed(span: Span, old: str, new: str) -> TextEdit:
+    """The edit replacing `old` (the text at `span`) by `new`, reduced to the
+    part that differs (a readable diff and SARIF replacement)."""
+    limit = min(len(old), len(new))
+    start = 0
+    while start < limit and old[start] == new[start]:
+        start += 1
+    end = 0
+    while end < limit - start and old[-1 - end] == new[-1 - end]:
+        end += 1
+    # never split a CRLF: positions count it as one line break
+    if start and old[start - 1] == "\r":
+        start -= 1
+    if end and old[len(old) - end - 1:len(old) - end + 1] == "\r\n":
+        end -= 1
+    return TextEdit(Span(*_advance(span.line, span.column, old[:start]),
+                         *_advance(span.line, span.column, old[:len(old) - end])),
+                    new[start:len(new) - end])
+
+
+def _advance(line: int, column: int, text: str) -> Tuple[int, int]:
+    """The position after `text` when it starts at (line, column)."""
+    breaks = list(_NEWLINE.finditer(text))
+    if not breaks:
+        return line, column + len(text)
+    return line + len(breaks), len(text) - breaks[-1].end() + 1
 
 
 # --- comma-separated sequences (dict entries, imported names) -----------------
@@ -90,34 +183,10 @@ def insert_element(elements: Sequence, index: int, new, opening: Optional[Whites
     return items, closing
 
 
-# --- locating nodes by position -----------------------------------------------
-
-def find_node(module: cst.Module, node_type: type, line: int, column: int,
-              end_line: int, end_column: int) -> cst.CSTNode:
-    """The node of `node_type` at exactly this span (1-based columns)."""
-    candidates: List[cst.CSTNode] = []
-    stack: List[cst.CSTNode] = [module]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, node_type):
-            candidates.append(node)
-        if isinstance(node, cst.Module):
-            stack.extend(node.body)
-        else:
-            stack.extend(iter_children(node))
-    spans = positions(module, candidates)
-    for node in candidates:
-        span = spans.get(node)
-        if span and (span.line, span.column, span.end_line, span.end_column) == (
-                line, column, end_line, end_column):
-            return node
-    raise EditError(f"no {node_type.__name__.lower()} at {line}:{column} any more")
-
-
 # --- ORG101/ORG102/ORG103: add the tenant key to a dict literal ------------------
 
-def add_dict_entry(module: cst.Module, literal: cst.Dict, key: str, value: str) -> cst.Module:
-    """Append `"key": value` to a dict literal of the module."""
+def add_dict_entry(literal: cst.Dict, key: str, value: str) -> cst.Dict:
+    """`literal` with `"key": value` appended."""
     for element in literal.elements:
         if isinstance(element, cst.DictElement) and _string(element.key) == key:
             raise EditError(f'the dict already has a "{key}" entry')
@@ -136,9 +205,8 @@ def add_dict_entry(module: cst.Module, literal: cst.Dict, key: str, value: str) 
     elements, closing = insert_element(literal.elements, len(literal.elements), entry,
                                        literal.lbrace.whitespace_after,
                                        literal.rbrace.whitespace_before)
-    new_literal = literal.with_changes(
+    return literal.with_changes(
         elements=elements, rbrace=literal.rbrace.with_changes(whitespace_before=closing))
-    return module.deep_replace(literal, new_literal)
 
 
 def _string(node: cst.CSTNode) -> Optional[str]:
@@ -156,40 +224,59 @@ def _quote(node: cst.CSTNode) -> Optional[str]:
 
 # --- ORG301: import a name ----------------------------------------------------
 
-def add_import(module: cst.Module, module_name: str, is_package: bool, target: str,
-               name: str) -> cst.Module:
-    """Import `name` from `target`: into the first top-level `from target
-    import ...` (in sorted position when its names are sorted), else as a new
-    statement at the end of the module's leading import block."""
+@dataclass(eq=False)
+class ImportDraft:
+    """How to import `name` into a module, drafted before the module to import
+    from is known: per target module, the extended `from target import ...`
+    (or why it cannot be extended); else a new statement where `anchor` says."""
+
+    name: str
+    extend: Dict[str, Union[FixDraft, str]]
+    anchor: NodeEdit  # an empty insertion where a new import statement goes
+    prefix: str
+
+
+def import_draft(module: cst.Module, module_name: str, is_package: bool,
+                 name: str) -> ImportDraft:
+    """Extend the first top-level `from target import ...` of each target (in
+    sorted position when its names are sorted); a new statement goes at the
+    end of the module's leading import block."""
+    extend: Dict[str, Union[FixDraft, str]] = {}
     for statement in module.body:
-        found = _from_import_of(statement, module_name, is_package, target)
-        if found is None:
-            continue
-        names = list(found.names)
-        if any(dotted(a.name) == name and a.asname is None for a in names):
-            raise EditError(f"`{name}` is already imported from `{target}`")
-        alias = cst.ImportAlias(name=cst.Name(name))
-        index = _sorted_position([dotted(a.name) or "" for a in names], name)
-        opening = found.lpar.whitespace_after if found.lpar else None
-        closing = found.rpar.whitespace_before if found.rpar else None
-        elements, closing = insert_element(names, index, alias, opening, closing)
-        changes = {"names": elements}
-        if found.rpar is not None:
-            changes["rpar"] = found.rpar.with_changes(whitespace_before=closing)
-        return module.deep_replace(found, found.with_changes(**changes))
-    return _insert_statement(module, cst.parse_statement(f"from {target} import {name}\n"))
+        for found in _from_imports(statement):
+            base = dotted(found.module) if found.module is not None else None
+            target = resolve_relative(module_name, is_package, len(found.relative), base)
+            if target not in extend:
+                try:
+                    extend[target] = FixDraft(f"import `{name}` from `{target}`",
+                                              (NodeEdit(found, extend_import(found, name, target)),))
+                except EditError as exc:
+                    extend[target] = str(exc)
+    anchor, prefix = _new_statement_place(module)
+    return ImportDraft(name, extend, anchor, prefix)
 
 
-def _from_import_of(statement, module_name: str, is_package: bool,
-                    target: str) -> Optional[cst.ImportFrom]:
+def extend_import(found: cst.ImportFrom, name: str, target: str) -> cst.ImportFrom:
+    """`from target import ...` with `name` added."""
+    names = list(found.names)
+    if any(dotted(a.name) == name and a.asname is None for a in names):
+        raise EditError(f"`{name}` is already imported from `{target}`")
+    alias = cst.ImportAlias(name=cst.Name(name))
+    index = _sorted_position([dotted(a.name) or "" for a in names], name)
+    opening = found.lpar.whitespace_after if found.lpar else None
+    closing = found.rpar.whitespace_before if found.rpar else None
+    elements, closing = insert_element(names, index, alias, opening, closing)
+    changes = {"names": elements}
+    if found.rpar is not None:
+        changes["rpar"] = found.rpar.with_changes(whitespace_before=closing)
+    return found.with_changes(**changes)
+
+
+def _from_imports(statement) -> List[cst.ImportFrom]:
     if not isinstance(statement, cst.SimpleStatementLine):
-        return None
-    for small in statement.body:
-        if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
-            base = dotted(small.module) if small.module is not None else None
-            if resolve_relative(module_name, is_package, len(small.relative), base) == target:
-                return small
-    return None
+        return []
+    return [small for small in statement.body
+            if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar)]
 
 
 def _isort_key(name: str) -> Tuple[int, str]:
@@ -220,84 +307,15 @@ def _is_docstring(statement) -> bool:
             and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString)))
 
 
-def _insert_statement(module: cst.Module, statement: cst.SimpleStatementLine) -> cst.Module:
+def _new_statement_place(module: cst.Module) -> Tuple[NodeEdit, str]:
+    """After the docstring and the import statements that follow it (with a
+    blank line after a docstring that no import follows yet); at the top of
+    the body otherwise."""
     body = list(module.body)
     index = 1 if body and _is_docstring(body[0]) else 0
-    after_docstring = index == 1
-    position = index
-    while position < len(body) and _is_import_line(body[position]):
-        position += 1
-        index = position
-    if index == 1 and after_docstring:
-        # first import of the module: a blank line after the docstring
-        statement = statement.with_changes(leading_lines=[cst.EmptyLine()])
-    body.insert(index, statement)
-    return module.with_changes(body=body)
-
-
-# --- ORG901: remove an unused suppression ----------------------------------------
-
-class _CommentEditor(cst.CSTTransformer):
-    """Rewrites one comment; removes the whole line when it was only that comment."""
-
-    def __init__(self, target: cst.Comment, replacement: Optional[str]) -> None:
-        super().__init__()
-        self.target = target
-        self.replacement = replacement
-        self.done = False
-
-    def leave_TrailingWhitespace(self, original, updated):
-        if original.comment is not self.target:
-            return updated
-        self.done = True
-        if self.replacement is None:
-            return updated.with_changes(whitespace=cst.SimpleWhitespace(""), comment=None)
-        return updated.with_changes(comment=cst.Comment(self.replacement))
-
-    def leave_EmptyLine(self, original, updated):
-        if original.comment is not self.target:
-            return updated
-        self.done = True
-        if self.replacement is None:
-            return cst.RemovalSentinel.REMOVE
-        return updated.with_changes(comment=cst.Comment(self.replacement))
-
-
-def rewrite_suppression(module: cst.Module, line: int, keep: Sequence[str]) -> cst.Module:
-    """Leave only `keep` in the `# orgscope: ignore[...]` comment on `line`;
-    with nothing to keep, the suppression goes (and a comment line that held
-    nothing else goes with it)."""
-    comments = _comments(module)
-    spans = positions(module, comments)
-    for comment in comments:
-        span = spans.get(comment)
-        match = SUPPRESSION.search(comment.value)
-        if span is None or span.line != line or match is None:
-            continue
-        listed = [c.strip() for c in match.group(1).split(",") if c.strip()]
-        if listed and [c.upper() for c in listed] == [c.upper() for c in keep]:
-            raise EditError(f"the suppression on line {line} has nothing to remove any more")
-        prefix = comment.value[:match.start()].rstrip()
-        if keep:
-            reason = f" {match.group(2)}" if match.group(2) else ""
-            rest = f"# orgscope: ignore[{', '.join(keep)}]{reason}"
-            replacement: Optional[str] = f"{prefix}  {rest}" if prefix else rest
-        else:
-            replacement = prefix or None
-        editor = _CommentEditor(comment, replacement)
-        result = module.visit(editor)
-        if not editor.done:
-            raise EditError(f"cannot edit the comment on line {line}")
-        return result
-    raise EditError(f"no suppression comment on line {line} any more")
-
-
-def _comments(module: cst.Module) -> List[cst.Comment]:
-    found: List[cst.Comment] = []
-    stack: List[cst.CSTNode] = [module]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, cst.Comment):
-            found.append(node)
-        stack.extend(node.children)
-    return found
+    first_import = index == 1 and not (len(body) > 1 and _is_import_line(body[1]))
+    while index < len(body) and _is_import_line(body[index]):
+        index += 1
+    if index == 0:
+        return NodeEdit(body[0], "", at="before"), ""
+    return NodeEdit(body[index - 1], "", at="after"), module.default_newline if first_import else ""

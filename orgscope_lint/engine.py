@@ -233,7 +233,7 @@ def _finalize(path: str, raw: RawFinding, config: Config,
         rule=raw.rule, name=rule.name if rule else raw.rule, severity=severity, path=path,
         line=span.line, column=span.column, end_line=span.end_line, end_column=span.end_column,
         message=raw.message, symbol=raw.symbol, table=raw.table, operation=raw.operation,
-        snippet=raw.snippet, fix=raw.fix)
+        snippet=raw.snippet, fix=raw.fix, no_fix=raw.no_fix)
     context = config.system_context_for(path, raw.symbol)
     # a parse error or a NameError is a bug in any context, not a scoping decision
     if context is not None and raw.rule not in ("ORG001", "ORG301"):

@@ -6,9 +6,9 @@ suggestions) works from these facts alone, without re-parsing anything.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
-from .model import DbCall, Span
+from .model import DbCall, Fix, Span, TextEdit
 from .route_facts import ModuleRoutes
 
 
@@ -21,9 +21,33 @@ class RawFinding:
     table: Optional[str] = None
     operation: Optional[str] = None
     snippet: str = ""
-    fix: Optional[Dict[str, Any]] = None
+    fix: Optional[Fix] = None
     # first line of the enclosing statement (suppressions may sit there)
     statement_line: Optional[int] = None
+    no_fix: Optional[str] = None  # why there is no safe fix (for a fixable rule)
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """How this file can import one name it lacks (ORG301's fix; the module to
+    import from is only known at project level): extend one of its top-level
+    `from module import ...` statements, or insert a new statement at
+    `insert_at` (after the leading import block)."""
+
+    name: str
+    # target module -> the fix extending that statement, or why it cannot be extended
+    extend: Dict[str, Union[Fix, str]]
+    insert_at: Span
+    prefix: str  # a blank line after the docstring when the module had no import
+    newline: str
+
+    def fix_for(self, target: str) -> Union[Fix, str]:
+        """The Fix importing the name from `target`, or why there is none."""
+        if target in self.extend:
+            return self.extend[target]
+        statement = f"from {target} import {self.name}"
+        return Fix(f"import `{self.name}` from `{target}`",
+                   (TextEdit(self.insert_at, self.prefix + statement + self.newline),))
 
 
 @dataclass
@@ -75,6 +99,8 @@ class NameFacts:
     all: Optional[Tuple[str, ...]]  # its literal `__all__`, when it has one
     imports_from: Tuple[str, ...]  # modules of its `from m import a, b` statements
     dynamic: bool  # its namespace may hold names no static pass sees
+    # undefined name -> how this file can import it (ORG301's fix)
+    import_options: Dict[str, ImportOptions] = field(default_factory=dict)
 
 
 @dataclass

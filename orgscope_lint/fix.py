@@ -1,39 +1,35 @@
 """Safe autofixes (`check --fix`, `check --diff`).
 
-Rules describe fixes as data in a finding's `fix` field (see
-`rules/fixdata.py`). Here each file with fixes is re-read and re-parsed, the
-fixes are applied one at a time from the bottom of the file up (so the
-positions of the fixes still to come stay valid), and after each one the file
-is checked again: the fix is kept only when the new text parses and the fixed
-finding is gone without any new finding appearing. Nothing is written until
-every file is planned; each file is then replaced atomically.
+A finding's `fix` is a `model.Fix`: a description and text edits, built per
+file where the syntax tree was at hand (or, for ORG301, chosen at project
+level from per-file options). Here nothing knows what a fix means: each file
+with fixes is read again, and the fixes are applied one at a time from the
+bottom of the file up; after each one the file is checked again, and the fix
+is kept only when the new text parses, the findings it fixes are gone and no
+new finding appears. Nothing is written until every file is planned; each
+file is then replaced atomically.
 """
 from __future__ import annotations
 
 import ast
-import dataclasses
-import difflib
 import os
+import re
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-import libcst as cst
-
-from .analysis.module import module_name_for
 from .atomic import write_atomic
 from .checker import analyze_file
 from .config import Config
-from .edits import EditError, add_dict_entry, add_import, find_node, rewrite_suppression
-from .facts import FileFacts
 from .catalog import build_catalog
+from .facts import FileFacts, RawFinding
 from .migrations import load_project_schema
-from .model import Finding, RunResult
-from .rules.fixdata import follow_path
-from .rules.names import undefined_name
-from .source import SourceError, decode
-from .suppressions import _PATTERN as SUPPRESSION, parse_suppressions
+from .model import Finding, Fix, RunResult, Span
+from .source import Source, SourceError, decode
+from .suppress import unused_in_file
+
+PARSE_ERROR = "ORG001"
 
 
 @dataclass
@@ -56,6 +52,7 @@ class FixPlan:
         return sum(len(f.applied) for f in self.files)
 
     def diff(self) -> str:
+        import difflib
         chunks = []
         for file in self.files:
             old, new = _text(file.old), _text(file.new)
@@ -68,30 +65,43 @@ class FixPlan:
         return "".join(chunks)
 
 
-def plan_fixes(result: RunResult, config: Config, rules: Sequence) -> FixPlan:
+def plan_fixes(result: RunResult, config: Config, rules: Sequence,
+               sources: Optional[Mapping[str, str]] = None) -> FixPlan:
     """Work out every safe fix for the active findings of `result`, without
-    writing anything."""
+    writing anything. `sources`: the in-memory sources the run checked."""
+    sources = sources or {}
     plan = FixPlan()
     # re-checks must see the tables as the check did (migrations refine config)
-    schema, _ = load_project_schema(config)
-    project = build_catalog(config, schema.schema if schema is not None else None,
-                            [(f, os.path.join(result.root, f), None) for f in result.checked])
-    broken = {f.path for f in result.findings if f.rule == "ORG001"}
+    schema, _ = load_project_schema(config, dict(sources))
+    items = [(f, os.path.join(result.root, f),
+              sources[f].encode("utf-8") if f in sources else None) for f in result.checked]
+    project = build_catalog(config, schema.schema if schema is not None else None, items)
+    broken = {f.path for f in result.findings if f.rule == PARSE_ERROR}
     broken |= {e.path for e in result.errors + result.internal_errors}
     by_path: Dict[str, List[Finding]] = {}
     for finding in result.findings:
-        if finding.suppressed or not finding.fix:
+        if finding.suppressed:
             continue
-        finding = dataclasses.replace(finding, fix=_normalized(finding.fix))
-        if finding.fix.get("kind") == "none":
-            plan.unfixed.append((finding, f"no safe fix: {finding.fix.get('reason', '')}"))
+        if finding.fix is None:
+            if finding.no_fix:
+                plan.unfixed.append((finding, f"no safe fix: {finding.no_fix}"))
         elif finding.path in broken:
             plan.unfixed.append((finding, "no safe fix: the file does not parse"))
         else:
             by_path.setdefault(finding.path, []).append(finding)
     for path, findings in sorted(by_path.items()):
         abs_path = os.path.join(result.root, path)
-        file_fix = _FileFixer(path, abs_path, config, rules, project).run(findings, plan)
+        fixer = _FileFixer(path, abs_path, config, rules, project)
+        try:
+            if path in sources:
+                original = sources[path].encode("utf-8")
+            else:
+                with open(abs_path, "rb") as handle:
+                    original = handle.read()
+        except OSError as exc:
+            fixer.give_up(plan, findings, f"cannot read the file: {exc.strerror or exc}")
+            continue
+        file_fix = fixer.run(original, findings, plan)
         if file_fix is not None:
             plan.files.append(file_fix)
     return plan
@@ -120,7 +130,23 @@ def write_fixes(plan: FixPlan) -> List[Tuple[str, str]]:
 
 # --- one file ---------------------------------------------------------------------
 
-_Group = Tuple[dict, List[Finding]]
+class EditConflict(Exception):
+    """A fix cannot be applied to the text as it is; the message says why."""
+
+
+@dataclass
+class _Check:
+    """One file's findings as the re-check sees them (ORG901 included)."""
+
+    facts: FileFacts
+    findings: List[RawFinding]
+
+    @property
+    def parse_error(self) -> bool:
+        return any(f.rule == PARSE_ERROR for f in self.facts.findings)
+
+    def counts(self) -> Counter:
+        return Counter((f.rule, f.symbol) for f in self.findings)
 
 
 class _FileFixer:
@@ -130,138 +156,166 @@ class _FileFixer:
         self.abs_path = abs_path
         self.config = config
         self.rules = rules
+        self.active_codes = {rule.code for rule in rules}
         self.project = project
-        self.module_name, self.is_package = module_name_for(path)
 
-    def run(self, findings: List[Finding], plan: FixPlan) -> Optional[FileFix]:
-        def give_up(reason: str, pending=findings) -> None:
-            plan.unfixed.extend((f, f"no safe fix: {reason}") for f in pending)
+    @staticmethod
+    def give_up(plan: FixPlan, findings: Sequence[Finding], reason: str) -> None:
+        plan.unfixed.extend((f, f"no safe fix: {reason}") for f in findings)
 
+    def run(self, original: bytes, findings: List[Finding], plan: FixPlan) -> Optional[FileFix]:
         try:
-            with open(self.abs_path, "rb") as handle:
-                original = handle.read()
-            decode(original)  # the same encoding checks as the checker
-            module = cst.parse_module(original)
-        except (OSError, SourceError) as exc:
-            give_up(f"cannot read the file: {getattr(exc, 'strerror', None) or exc}")
-            return None
-        except (cst.ParserSyntaxError, RecursionError, ValueError, SyntaxError):
-            give_up("the file does not parse")
+            source = decode(original)  # the same encoding checks as the checker
+        except SourceError as exc:
+            self.give_up(plan, findings, f"cannot read the file: {exc}")
             return None
         before = self.recheck(original)
-        if before.error or before.internal_error or _has_parse_error(before):
-            give_up("the file cannot be checked again")
+        if before.parse_error:
+            self.give_up(plan, findings, "the file does not parse")
             return None
+        if before.facts.error or before.facts.internal_error:
+            self.give_up(plan, findings, "the file cannot be checked again")
+            return None
+        lines = source.text.splitlines()
         compiles = _compiles(original)
+        text = _Text(source)
         file_fix = FileFix(self.path, self.abs_path, original, original)
-        for fix, group in self.groups(findings):
+        for fix, group in _bottom_up(findings):
+            if any(not _same_line(f, lines) for f in group):
+                self.give_up(plan, group, "the file changed since it was checked")
+                continue
             try:
-                candidate = self.apply(module, fix, group[0])
-            except EditError as exc:
-                give_up(str(exc), group)
+                candidate = text.with_fix(fix)
+            except EditConflict as exc:
+                self.give_up(plan, group, str(exc))
                 continue
-            data = candidate.bytes
+            try:
+                data = candidate.encoded()
+            except UnicodeEncodeError:
+                self.give_up(plan, group, f"the fix cannot be written as {source.encoding}")
+                continue
             after = self.recheck(data)
-            problem = _verify(fix, group, before, after, data, compiles)
+            problem = _verify(group, before, after, data, compiles)
             if problem:
-                give_up(f"fix dropped: {problem}", group)
+                self.give_up(plan, group, f"fix dropped: {problem}")
                 continue
-            module, before = candidate, after
+            text, before = candidate, after
             file_fix.new = data
-            file_fix.applied.extend((f, fix.get("description", fix["kind"])) for f in group)
+            file_fix.applied.extend((f, fix.description) for f in group)
         return file_fix if file_fix.new != original else None
 
-    def groups(self, findings: List[Finding]) -> List[_Group]:
-        """One fix per distinct edit (several uses of one missing name share an
-        import), bottom-up: fixes lower in the file first, imports last."""
-        groups: Dict[tuple, _Group] = {}
-        for finding in findings:
-            fix = finding.fix
-            if fix["kind"] == "add-import":
-                key: tuple = (fix["kind"], fix["module"], fix["name"])
-            elif fix["kind"] == "rewrite-suppression":
-                key = (fix["kind"], fix["line"], tuple(fix["keep"]))
-            else:
-                key = (fix["kind"], finding.line, finding.column, finding.rule)
-            groups.setdefault(key, (fix, []))[1].append(finding)
-
-        def position(group: _Group) -> Tuple[int, int]:
-            fix, members = group
-            if fix["kind"] == "add-import":
-                return (-1, -1)
-            if fix["kind"] == "rewrite-suppression":
-                return (fix["line"], 1 << 30)
-            return (members[0].line, members[0].column)
-
-        return sorted(groups.values(), key=position, reverse=True)
-
-    def apply(self, module: cst.Module, fix: dict, finding: Finding) -> cst.Module:
-        kind = fix.get("kind")
-        if kind == "add-dict-entry":
-            call = find_node(module, cst.Call, finding.line, finding.column,
-                             finding.end_line, finding.end_column)
-            literal = follow_path(call, fix["path"])
-            if not isinstance(literal, cst.Dict):
-                raise EditError("the filter or row is no longer a dict literal")
-            return add_dict_entry(module, literal, fix["key"], fix["value"])
-        if kind == "add-import":
-            return add_import(module, self.module_name, self.is_package, fix["module"],
-                              fix["name"])
-        if kind == "rewrite-suppression":
-            return rewrite_suppression(module, fix["line"], fix["keep"])
-        raise EditError(f"unknown fix kind {kind!r}")
-
-    def recheck(self, data: bytes) -> FileFacts:
-        return analyze_file(self.path, data, self.config, self.rules, self.abs_path,
-                            self.project)
+    def recheck(self, data: bytes) -> _Check:
+        facts = analyze_file(self.path, data, self.config, self.rules, self.abs_path,
+                             self.project)
+        findings = list(facts.findings)
+        if facts.error is None and facts.internal_error is None:
+            findings += unused_in_file(facts, self.config, self.active_codes,
+                                       _text(data).splitlines())
+        return _Check(facts, findings)
 
 
-def _verify(fix: dict, group: List[Finding], before: FileFacts, after: FileFacts,
-            data: bytes, compiles: bool) -> Optional[str]:
+def _bottom_up(findings: List[Finding]) -> List[Tuple[Fix, List[Finding]]]:
+    """One group per distinct fix (several uses of one missing name share an
+    import), the fixes lower in the file first."""
+    groups: Dict[Fix, List[Finding]] = {}
+    for finding in findings:
+        groups.setdefault(finding.fix, []).append(finding)
+
+    def start(item: Tuple[Fix, List[Finding]]) -> Tuple[int, int]:
+        edits = item[0].edits
+        return min((e.span.line, e.span.column) for e in edits) if edits else (0, 0)
+
+    return sorted(groups.items(), key=start, reverse=True)
+
+
+def _same_line(finding: Finding, lines: List[str]) -> bool:
+    """The flagged line reads as the check saw it."""
+    if not finding.source_line:
+        return True
+    return 0 < finding.line <= len(lines) and lines[finding.line - 1] == finding.source_line
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+class _Text:
+    """The text of one file with the fixes applied so far. Edits are stated
+    against the text the check read; applied ones are kept as (start, end,
+    length change) in those offsets, so later edits are placed through them."""
+
+    def __init__(self, source: Source, applied: Tuple[Tuple[int, int, int], ...] = (),
+                 current: Optional[str] = None, done: frozenset = frozenset()) -> None:
+        self.source = source
+        self.applied = applied
+        self.current = source.text if current is None else current
+        self.done = done  # edits already applied (two fixes may share one, e.g. an import)
+        starts = [0] + [m.end() for m in _LINE_BREAK.finditer(source.text)]
+        self.line_starts = starts
+
+    def offset(self, line: int, column: int) -> int:
+        """Offset in the original text of a 1-based (line, column)."""
+        if not 0 < line <= len(self.line_starts):
+            raise EditConflict("the fix points outside the file")
+        start = self.line_starts[line - 1]
+        end = self.line_starts[line] if line < len(self.line_starts) else len(self.source.text)
+        offset = start + column - 1
+        if not start <= offset <= end:
+            raise EditConflict("the fix points outside the file")
+        return offset
+
+    def with_fix(self, fix: Fix) -> "_Text":
+        edits = []
+        for edit in fix.edits:
+            if edit in self.done:
+                continue
+            start, end = self.offset(*_start(edit.span)), self.offset(*_end(edit.span))
+            if end < start:
+                raise EditConflict("the fix's range ends before it starts")
+            if any(start < a_end and a_start < end for a_start, a_end, _ in self.applied):
+                raise EditConflict("it overlaps another fix; run --fix again")
+            edits.append((start, end, edit))
+        ordered = sorted(edits, key=lambda e: (e[0], e[1]))
+        for (_, end, _), (start, _, _) in zip(ordered, ordered[1:]):
+            if start < end:
+                raise EditConflict("the fix's edits overlap")
+        current = self.current
+        applied = list(self.applied)
+        for start, end, edit in reversed(ordered):
+            # no applied edit lies inside [start, end): the ones before it shift both ends
+            shift = sum(delta for _, a_end, delta in applied if a_end <= start)
+            current = current[:start + shift] + edit.replacement + current[end + shift:]
+            applied.append((start, end, len(edit.replacement) - (end - start)))
+        return _Text(self.source, tuple(applied), current,
+                     self.done | {e for _, _, e in ordered})
+
+    def encoded(self) -> bytes:
+        # `utf-8-sig` writes the BOM back; newlines were never translated
+        return self.current.encode(self.source.encoding)
+
+
+def _start(span: Span) -> Tuple[int, int]:
+    return span.line, span.column
+
+
+def _end(span: Span) -> Tuple[int, int]:
+    return span.end_line, span.end_column
+
+
+def _verify(group: List[Finding], before: _Check, after: _Check, data: bytes,
+            compiles: bool) -> Optional[str]:
     """Why the fixed text is not acceptable, or None."""
-    if _has_parse_error(after) or (compiles and not _compiles(data)):
+    if after.parse_error or (compiles and not _compiles(data)):
         return "the fixed file does not parse"
-    if after.internal_error:
+    if after.facts.error or after.facts.internal_error:
         return "the fixed file cannot be checked again"
-    old = Counter((f.rule, f.symbol) for f in before.findings)
-    new = Counter((f.rule, f.symbol) for f in after.findings)
-    grown = sorted(rule for (rule, symbol), count in new.items() if count > old[(rule, symbol)])
+    old, new = before.counts(), after.counts()
+    grown = sorted({rule for (rule, symbol), count in new.items() if count > old[(rule, symbol)]})
     if grown:
         return f"it would add {', '.join(grown)}"
-    kind = fix["kind"]
-    if kind == "add-dict-entry":
-        key = (group[0].rule, group[0].symbol)
-        if new[key] >= old[key]:
-            return f"{group[0].rule} is still reported"
-    elif kind == "add-import":
-        if any(f.rule == group[0].rule and undefined_name(f) == fix["name"]
-               for f in after.findings):
-            return f"`{fix['name']}` is still undefined"
-    elif kind == "rewrite-suppression":
-        codes, _ = parse_suppressions(_text(data)).get(fix["line"], ((), ""))
-        if [c.upper() for c in codes] != [c.upper() for c in fix["keep"]]:
-            return "the suppression still lists other codes"
+    for (rule, symbol), fixed in Counter((f.rule, f.symbol) for f in group).items():
+        if new[(rule, symbol)] > old[(rule, symbol)] - fixed:
+            return f"{rule} is still reported"
     return None
-
-
-def _normalized(fix: dict) -> dict:
-    """ORG901 describes its fix as a text edit of the suppression comment
-    (`{"edits": [{"line", "column", "end_line", "end_column", "content"}]}`,
-    also used for SARIF); applied here as a comment rewrite that keeps the
-    codes the new content lists."""
-    if "kind" in fix:
-        return fix
-    edits = fix.get("edits") or []
-    if len(edits) == 1 and edits[0]["line"] == edits[0]["end_line"]:
-        match = SUPPRESSION.search(edits[0]["content"])
-        keep = [c.strip() for c in match.group(1).split(",") if c.strip()] if match else []
-        return {"kind": "rewrite-suppression", "line": edits[0]["line"], "keep": keep,
-                "description": fix.get("description", "rewrite the suppression")}
-    return {"kind": "none", "reason": "the edit is not a suppression comment rewrite"}
-
-
-def _has_parse_error(facts: FileFacts) -> bool:
-    return any(f.rule == "ORG001" for f in facts.findings)
 
 
 def _compiles(data: bytes) -> bool:

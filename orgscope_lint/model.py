@@ -52,6 +52,26 @@ class Span:
     end_column: int
 
 
+@dataclass(frozen=True)
+class TextEdit:
+    """Replace the text of `span` (end exclusive; start == end inserts) by
+    `replacement`. Positions are those of findings: 1-based lines and
+    1-based columns in code points of the decoded source."""
+
+    span: Span
+    replacement: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A safe fix: what it does, in one line, and the text edits that do it
+    (non-overlapping). Built per file where the syntax tree is at hand;
+    `orgscope_lint.fix` only applies, re-checks and verifies it."""
+
+    description: str
+    edits: Tuple[TextEdit, ...]
+
+
 @dataclass
 class Finding:
     rule: str
@@ -73,7 +93,9 @@ class Finding:
     snippet: str = ""
     # The source line, for terminal output; not part of the JSON contract.
     source_line: str = ""
-    fix: Optional[Dict[str, Any]] = None
+    fix: Optional[Fix] = None
+    # why a rule that can fix this kind of finding has no safe fix for this one
+    no_fix: Optional[str] = None
 
     def sort_key(self) -> Tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.rule)
@@ -81,7 +103,7 @@ class Finding:
     @property
     def fixable(self) -> bool:
         """A safe fix is described (`--fix` still verifies it before writing)."""
-        return bool(self.fix) and self.fix.get("kind") != "none"
+        return self.fix is not None
 
     def to_json(self) -> Dict[str, Any]:
         """The JSON contract's fields, in contract order (no deep copy needed:
@@ -90,7 +112,7 @@ class Finding:
 
 
 _JSON_FIELDS = tuple(f.name for f in fields(Finding)
-                     if f.name not in ("snippet", "source_line", "fix"))
+                     if f.name not in ("snippet", "source_line", "fix", "no_fix"))
 
 
 
@@ -113,7 +135,9 @@ class DbCall:
     span: Optional[Span] = None
     statement_line: Optional[int] = None  # first line of the enclosing statement
     snippet: str = ""
-    fix: Optional[Dict[str, Any]] = None  # adding the tenant key, when the call is unscoped
+    # adding the tenant key when the call is unscoped, or why that is not safe
+    fix: Optional[Fix] = None
+    no_fix: Optional[str] = None
 
 
 @dataclass

@@ -73,6 +73,7 @@ class _TrackingState(CodegenState):
         self.target_ids = target_ids
         self.remaining = len(target_ids)
         self.starts: Dict[int, int] = {}
+        self.indents: Dict[int, str] = {}
         self.found: Dict[int, Tuple[int, int]] = {}
         self.syntactic: Dict[int, Tuple[int, int]] = {}
         # bound C method: the most frequent call of code generation runs no Python frame
@@ -84,6 +85,7 @@ class _TrackingState(CodegenState):
     def before_codegen(self, node: cst.CSTNode) -> None:
         if id(node) in self.target_ids:
             self.starts[id(node)] = len(self.tokens)
+            self.indents[id(node)] = "".join(self.indent_tokens)
 
     def after_codegen(self, node: cst.CSTNode) -> None:
         key = id(node)
@@ -101,11 +103,14 @@ class _TrackingState(CodegenState):
 
 
 class Located:
-    """Spans and source text of the requested nodes of one module."""
+    """Spans and source text of the requested nodes of one module; for text
+    edits, also each node's whole extent (parentheses, a statement's leading
+    lines and line break included) and the block indentation in force there."""
 
     def __init__(self, state: Optional[_TrackingState],
                  targets: Dict[int, cst.CSTNode]) -> None:
         self.spans: Dict[cst.CSTNode, Span] = {}
+        self.extents: Dict[cst.CSTNode, Tuple[Span, str]] = {}
         self._code: Dict[int, str] = {}
         if state is None:
             return
@@ -124,6 +129,9 @@ class Located:
             if whole is None:
                 continue
             self._code[key] = text[offsets[whole[0]]:offsets[whole[1]]]
+            first, last = at(whole[0]), at(whole[1])
+            self.extents[node] = (Span(first[0], first[1] + 1, last[0], last[1] + 1),
+                                  state.indents.get(key, ""))
             start, end = state.syntactic.get(key) or whole
             line, col = at(start)
             end_line, end_col = at(end)
@@ -154,10 +162,15 @@ _last: Optional[Tuple[cst.Module, Located]] = None
 
 def positions(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> Dict[cst.CSTNode, Span]:
     """Spans (1-based line and column) of `nodes` in `module`."""
+    return located(module, nodes).spans
+
+
+def located(module: cst.Module, nodes: Iterable[cst.CSTNode]) -> Located:
+    """`locate`, remembered for `located_code`."""
     global _last
-    located = locate(module, nodes)
-    _last = (module, located)
-    return located.spans
+    found = locate(module, nodes)
+    _last = (module, found)
+    return found
 
 
 def located_code(module: cst.Module, node: cst.CSTNode) -> Optional[str]:

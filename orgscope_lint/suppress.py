@@ -15,7 +15,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from .config import Config
 from .facts import FileFacts, RawFinding
-from .model import Finding, Span
+from .model import Finding, Fix, Span, TextEdit
 
 UNUSED_SUPPRESSION = "ORG901"
 # a file that does not parse yields no other finding: its suppressions are
@@ -118,7 +118,7 @@ def _unused(state: _FileSuppressions, active_codes: Set[str],
         if not messages:
             continue
         text = lines[line - 1] if 0 < line <= len(lines) else ""
-        span, fix = _span_and_fix(line, text, codes, unused if codes else [], reason)
+        span, fix = _span_and_fix(line, lines, codes, unused if codes else [], reason)
         found.append(RawFinding(UNUSED_SUPPRESSION, span, "; ".join(messages),
                                 snippet=text.strip()[:200], fix=fix if unused or not codes
                                 else None, statement_line=line))
@@ -130,27 +130,52 @@ def _is_known_code(code: str) -> bool:
     return any(c.startswith(code) for c in BY_CODE)
 
 
-def _span_and_fix(line: int, text: str, codes: Tuple[str, ...], unused: List[str],
-                  reason: str) -> Tuple[Span, dict]:
-    """Span of the comment and the edit that removes the unused codes (or the
-    whole comment, with the blanks before it, when nothing in it is used)."""
+def _span_and_fix(line: int, lines: List[str], codes: Tuple[str, ...], unused: List[str],
+                  reason: str) -> Tuple[Span, Optional[Fix]]:
+    """Span of the comment and the fix that removes the unused codes, or the
+    whole suppression when nothing in it is used (with the blanks before it,
+    or its whole line when it stands alone there). A pragma after it stays
+    when codes are kept, and goes with the comment otherwise (one comment token)."""
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
     match = _COMMENT.search(text)
     if match is None:  # the file changed under us; point at the line
         return Span(line, 1, line, max(len(text), 1) + 1), None
-    start, end = match.start(), len(text.rstrip())
-    span = Span(line, start + 1, line, end + 1)
+    start = match.start()
+    following = _NEXT_PRAGMA.search(text, match.end())
+    span = Span(line, start + 1, line, len(text.rstrip()) + 1)
+    end = len(text[:following.start()].rstrip()) if following else len(text.rstrip())
     kept = [c for c in codes if c not in unused]
     if kept:
         replacement = f"# orgscope: ignore[{', '.join(kept)}]" + (f" {reason}" if reason else "")
-        edit_start = start
+        edit = TextEdit(Span(line, start + 1, line, end + 1), replacement)
         description = f"remove {', '.join(unused)} from the suppression"
     else:
-        replacement = ""
-        edit_start = len(text[:start].rstrip())
         description = "remove the suppression comment"
-    return span, {"description": description,
-                  "edits": [{"line": line, "column": edit_start + 1, "end_line": line,
-                             "end_column": end + 1, "content": replacement}]}
+        end = len(text.rstrip())  # a comment ends the line: a pragma after it goes too
+        if text[:start].strip():
+            edit = TextEdit(Span(line, len(text[:start].rstrip()) + 1, line, end + 1), "")
+        elif line < len(lines):
+            edit = TextEdit(Span(line, 1, line + 1, 1), "")
+        elif line > 1:  # the last line: its line break goes with the one before
+            edit = TextEdit(Span(line - 1, len(lines[line - 2]) + 1, line, end + 1), "")
+        else:
+            edit = TextEdit(Span(line, 1, line, end + 1), "")
+    return span, Fix(description, (edit,))
+
+
+def unused_in_file(facts: FileFacts, config: Config, active_codes: Set[str],
+                   lines: List[str]) -> List[RawFinding]:
+    """ORG901 for one file judged on its own per-file findings: what the
+    fixer's re-check compares before and after a fix (project-level findings
+    are the same on both sides)."""
+    state = _FileSuppressions(facts.suppressions)
+    if not facts.suppressions or UNUSED_SUPPRESSION not in active_codes or any(
+            f.rule == PARSE_ERROR for f in facts.findings):
+        return []
+    for finding in facts.findings:
+        if finding.rule != UNUSED_SUPPRESSION:
+            state.claim(finding, config.require_suppression_reason)
+    return _unused(state, active_codes, lines)
 
 
 def source_reader(root: str, sources: Dict[str, str]) -> Callable[[str], List[str]]:

@@ -1,6 +1,7 @@
 """Run rule examples and marked sources in memory (used by the test suite and
 by anyone writing rules). `# expect: ORG102` marks each expected finding on
-the line it is reported; `# expect-accepted: ORG105` marks an accepted one."""
+the line it is reported; `# expect-accepted: ORG105` marks an accepted one.
+`fix_sources` applies every safe fix in memory, as `check --fix` would."""
 from __future__ import annotations
 
 import re
@@ -8,7 +9,7 @@ from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Set, Tuple
 
 from .config import Config, config_from_table
-from .engine import Options, run
+from .engine import Options, active_rules, run
 from .model import RunResult
 from .rules.base import Example
 
@@ -30,9 +31,30 @@ def run_sources(sources: Dict[str, str], config: Optional[Config] = None,
 
 
 def run_example(example: Example) -> RunResult:
+    return run_sources(example_sources(example), config_from(example.config))
+
+
+def example_sources(example: Example) -> Dict[str, str]:
     sources = dict(example.files)
     sources[example.path] = example.code
-    return run_sources(sources, config_from(example.config))
+    return sources
+
+
+def fix_sources(sources: Dict[str, str], config: Optional[Config] = None) -> Dict[str, str]:
+    """Every source after `--fix` (planned, re-checked and verified like on disk)."""
+    from .fix import plan_fixes
+    from .source import decode
+    config = config or config_from({})
+    result = run_sources(sources, config)
+    plan = plan_fixes(result, config, active_rules(config), sources=sources)
+    fixed = dict(sources)
+    for file in plan.files:
+        fixed[file.path] = decode(file.new).text
+    return fixed
+
+
+def fix_example(example: Example) -> Dict[str, str]:
+    return fix_sources(example_sources(example), config_from(example.config))
 
 
 def marks_in(sources: Mapping[str, str]) -> Tuple[Set[Mark], Set[Mark]]:

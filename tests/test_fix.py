@@ -13,10 +13,11 @@ import pytest
 
 from orgscope_lint import atomic
 from orgscope_lint.config import load_config
-from orgscope_lint.edits import EditError, add_import, insert_element, rewrite_suppression
+from orgscope_lint.edits import import_draft, insert_element
 from orgscope_lint.engine import Options, active_rules, run
 from orgscope_lint.fix import plan_fixes, write_fixes
-from orgscope_lint.model import Finding
+from orgscope_lint.model import Finding, Fix, Span, TextEdit
+from orgscope_lint.testing import fix_sources
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "fixtures" / "sample_backend"
@@ -371,7 +372,12 @@ def test_undefined_names_are_not_accepted_in_system_contexts(tmp_path):
 
 def test_import_edits_keep_the_statement_style():
     def add(code, name, target="a"):
-        return add_import(cst.parse_module(code), "app.m", False, target, name).code
+        """`code` (which uses `name`) after --fix, with `target` defining `name`."""
+        use = f"\nprint({name})\n"
+        fixed = fix_sources({"app/m.py": code + use,
+                             target.replace(".", "/") + ".py": f"{name} = 1\n"})["app/m.py"]
+        assert fixed.endswith(use)
+        return fixed[:-len(use)]
 
     assert add("from a import (\n    B,\n    C,  # c\n)\n", "D") == \
         "from a import (\n    B,\n    C,  # c\n    D,\n)\n"
@@ -386,8 +392,10 @@ def test_import_edits_keep_the_statement_style():
     assert add('"""Doc."""\nx = 1\n', "B") == '"""Doc."""\n\nfrom a import B\nx = 1\n'
     assert add("from __future__ import annotations\nimport os\n\nx = 1\n", "B") == \
         "from __future__ import annotations\nimport os\nfrom a import B\n\nx = 1\n"
-    with pytest.raises(EditError):
-        add("from a import B\n", "B")
+    assert add("#!/usr/bin/env python\nx = 1\n", "B") == \
+        "#!/usr/bin/env python\nfrom a import B\nx = 1\n"
+    draft = import_draft(cst.parse_module("from a import B\n"), "app.m", False, "B")
+    assert draft.extend == {"a": "`B` is already imported from `a`"}
 
 
 def test_insert_element_in_an_empty_sequence():
@@ -398,25 +406,30 @@ def test_insert_element_in_an_empty_sequence():
 
 # --- ORG901: unused suppressions ----------------------------------------------------
 
-@pytest.mark.parametrize("before, keep, after", [
-    ("x = 1  # orgscope: ignore[ORG102] reviewed\n", [], "x = 1\n"),
-    ("x = 1  # orgscope: ignore[ORG102, ORG105] reviewed\n", ["ORG102"],
-     "x = 1  # orgscope: ignore[ORG102] reviewed\n"),
-    ("x = 1  # noqa: E501  # orgscope: ignore[ORG102]\n", [], "x = 1  # noqa: E501\n"),
-    ("if x:  # orgscope: ignore[ORG101]\n    pass\n", [], "if x:\n    pass\n"),
-    ("y = 0\n# orgscope: ignore[ORG101]\nx = 1\n", [], "y = 0\nx = 1\n"),
-    ("f(\n    a,  # orgscope: ignore[ORG101]\n)\n", [], "f(\n    a,\n)\n"),
-    ("x = 1  # orgscope: ignore[]\n", [], "x = 1\n"),
+@pytest.mark.parametrize("before, after", [
+    ("x = 1  # orgscope: ignore[ORG102] reviewed\n", "x = 1\n"),
+    ('def f(db):\n    db.delete("t", {"a": 1})  # orgscope: ignore[ORG102, ORG105] reviewed\n',
+     'def f(db):\n    db.delete("t", {"a": 1})  # orgscope: ignore[ORG102] reviewed\n'),
+    ("x = 1  # noqa: E501  # orgscope: ignore[ORG102]\n", "x = 1  # noqa: E501\n"),
+    ("x = 1\nif x:  # orgscope: ignore[ORG101]\n    pass\n", "x = 1\nif x:\n    pass\n"),
+    ("y = 0\n# orgscope: ignore[ORG101]\nx = 1\n", "y = 0\nx = 1\n"),
+    ("y = 0\n# orgscope: ignore[ORG101]", "y = 0"),
+    ("y = 0\r\n# orgscope: ignore[ORG101]\r\nx = 1\r\n", "y = 0\r\nx = 1\r\n"),
+    ("def f(a):\n    f(\n        a,  # orgscope: ignore[ORG101]\n    )\n",
+     "def f(a):\n    f(\n        a,\n    )\n"),
+    ("x = 1  # orgscope: ignore[]\n", "x = 1\n"),
 ])
-def test_rewrite_suppression(before, keep, after):
-    line = next(i for i, text in enumerate(before.splitlines(), 1) if "orgscope:" in text)
-    assert rewrite_suppression(cst.parse_module(before), line, keep).code == after
+def test_unused_suppression_edits(before, after):
+    assert fix_sources({"app/m.py": before})["app/m.py"] == after
 
 
-def test_rewrite_suppression_refuses_a_moved_comment():
-    with pytest.raises(EditError):
-        rewrite_suppression(cst.parse_module("x = 1\ny = 2  # orgscope: ignore[ORG102]\n"),
-                            1, [])
+def test_a_fix_is_not_applied_when_the_file_changed_since_the_check(tmp_path):
+    root = project(tmp_path, {"app/m.py": "x = 1\ny = 2  # orgscope: ignore[ORG102]\n"})
+    config, result = check(root)
+    (root / "app/m.py").write_text("x = 1\n\ny = 2  # orgscope: ignore[ORG102]\n")
+    plan = plan_fixes(result, config, active_rules(config))
+    assert plan.files == []
+    assert reasons(plan) == [("ORG901", "no safe fix: the file changed since it was checked")]
 
 
 def test_unused_suppressions_are_removed(tmp_path):
@@ -440,16 +453,21 @@ def test_a_fix_that_does_not_remove_the_finding_is_dropped(tmp_path):
     """)})
     config, result = check(root)
     [finding] = result.active
-    finding.fix = dict(finding.fix, key="status")  # a wrong fix
+    finding.fix = _rewritten(finding.fix, '"clerk_org_id"', '"status"')  # a wrong fix
     plan = plan_fixes(result, config, active_rules(config))
     assert plan.files == []
     assert reasons(plan) == [("ORG102", "no safe fix: fix dropped: ORG102 is still reported")]
 
 
+def _rewritten(fix, old, new):
+    """`fix` with `old` replaced by `new` in its edits."""
+    return Fix(fix.description, tuple(TextEdit(e.span, e.replacement.replace(old, new))
+                                      for e in fix.edits))
+
+
 @pytest.mark.parametrize("value, reason", [
     ("class", "fix dropped: the fixed file does not parse"),  # `"clerk_org_id": class`
     ("unknown_value", "fix dropped: it would add ORG301"),  # a new undefined name
-    ("not valid", "`not valid` is not a name"),
 ])
 def test_a_fix_that_breaks_the_file_is_dropped(tmp_path, value, reason):
     root = project(tmp_path, {"app/api/routes.py": route("""\
@@ -458,10 +476,31 @@ def test_a_fix_that_breaks_the_file_is_dropped(tmp_path, value, reason):
     """)})
     config, result = check(root)
     [finding] = result.active
-    finding.fix = dict(finding.fix, value=value)
+    finding.fix = _rewritten(finding.fix, ": clerk_org_id", f": {value}")
     plan = plan_fixes(result, config, active_rules(config))
     assert plan.files == []
     assert reasons(plan) == [("ORG102", f"no safe fix: {reason}")]
+
+
+def test_edits_outside_the_file_or_overlapping_another_fix_are_refused(tmp_path):
+    root = project(tmp_path, {"app/api/routes.py": route("""\
+        clerk_org_id = current_user["clerk_org_id"]
+        db.delete("agents", {"id": item_id})
+        db.delete("calls", {"id": item_id})
+    """)})
+    config, result = check(root)
+    first, second = result.active
+    outside = Fix("x", (TextEdit(Span(99, 1, 99, 1), "x"),))
+    first.fix, keep = outside, second.fix
+    plan = plan_fixes(result, config, active_rules(config))
+    assert reasons(plan) == [("ORG102", "no safe fix: the fix points outside the file")]
+    assert plan.fixed == 1
+    # a fix whose edit overlaps one applied before it (bottom-up: `second` first)
+    [edit] = keep.edits
+    line = second.line
+    first.fix = Fix("y", (TextEdit(Span(line, 1, line, edit.span.column + 1), "    "),))
+    plan = plan_fixes(result, config, active_rules(config))
+    assert reasons(plan) == [("ORG102", "no safe fix: it overlaps another fix; run --fix again")]
 
 
 def test_files_that_do_not_parse_are_never_touched(tmp_path):
@@ -471,7 +510,8 @@ def test_files_that_do_not_parse_are_never_touched(tmp_path):
     result.findings.append(Finding(
         rule="ORG301", name="undefined-name", severity="error", path="app/broken.py", line=3,
         column=11, end_line=3, end_column=26, message="x",
-        fix={"kind": "add-import", "module": "app.core.exceptions", "name": "ValidationError"}))
+        fix=Fix("import `ValidationError` from `app.core.exceptions`", (TextEdit(
+            Span(2, 1, 2, 1), "from app.core.exceptions import ValidationError\n"),))))
     plan = plan_fixes(result, config, active_rules(config))
     assert plan.files == [] and reasons(plan) == [
         ("ORG301", "no safe fix: the file does not parse")]

@@ -1,10 +1,11 @@
 """Every rule's VALID and INVALID examples (the Fixit convention), run through
 the whole engine: VALID examples produce no finding of the rule; INVALID
-examples produce exactly the findings marked `# expect: ORGnnn`."""
+examples produce exactly the findings marked `# expect: ORGnnn`, and `--fix`
+turns them into their `fixed=` source (or leaves them as they are)."""
 import pytest
 
 from orgscope_lint.rules import RULES
-from orgscope_lint.testing import found, marks_in, run_example
+from orgscope_lint.testing import example_sources, fix_example, found, marks_in, run_example
 
 CASES = [(rule, kind, index, example)
          for rule in RULES
@@ -23,6 +24,13 @@ def test_every_rule_has_examples():
         assert rule.examples("invalid"), f"{rule.code} has no INVALID example"
 
 
+def test_every_fixable_rule_shows_its_fix():
+    for rule in RULES:
+        if rule.fixable:
+            assert any(e.fixed is not None for e in rule.examples("invalid")), \
+                f"{rule.code} is fixable but no INVALID example has `fixed=`"
+
+
 @pytest.mark.parametrize("case", CASES, ids=[_id(c) for c in CASES])
 def test_example(case):
     rule, kind, _, example = case
@@ -38,3 +46,18 @@ def test_example(case):
     else:
         assert any(code == rule.code for _, _, code in expected), "INVALID example without mark"
         assert sorted(active) == sorted(expected)
+
+
+INVALID = [case for case in CASES if case[1] == "invalid"]
+
+
+@pytest.mark.parametrize("case", INVALID, ids=[_id(c) for c in INVALID])
+def test_example_fix(case):
+    rule, _, _, example = case
+    sources = example_sources(example)
+    fixed = fix_example(example)
+    expected = dict(sources)
+    if example.fixed is not None:
+        assert example.fixed != example.code, "`fixed=` that changes nothing"
+        expected[example.path] = example.fixed
+    assert fixed == expected

@@ -48,18 +48,21 @@ def test_unused_code_fix_removes_only_that_code():
     result = _run("def purge(db):\n" + line + "\n")
     [unused] = [f for f in result.findings if f.rule == "ORG901"]
     assert "ORG105" in unused.message and "ORG102" not in unused.message.split(":")[0]
-    [edit] = unused.fix["edits"]
-    assert edit["line"] == 2 and edit["content"] == "# orgscope: ignore[ORG102] x"
-    assert line[edit["column"] - 1:edit["end_column"] - 1] == "# orgscope: ignore[ORG102, ORG105] x"
-    assert unused.column == edit["column"]
+    [edit] = unused.fix.edits
+    assert edit.span.line == edit.span.end_line == 2
+    assert edit.replacement == "# orgscope: ignore[ORG102] x"
+    assert line[edit.span.column - 1:edit.span.end_column - 1] == \
+        "# orgscope: ignore[ORG102, ORG105] x"
+    assert unused.column == edit.span.column
 
 
 def test_fully_unused_comment_fix_removes_it_with_its_blanks():
     line = '    return db.select_one("agents", {"id": 1, "clerk_org_id": o})  # orgscope: ignore[ORG101]'
     result = _run("def get(db, o):\n" + line + "\n")
     [unused] = result.findings
-    [edit] = unused.fix["edits"]
-    fixed = line[:edit["column"] - 1] + edit["content"] + line[edit["end_column"] - 1:]
+    [edit] = unused.fix.edits
+    assert edit.span.line == edit.span.end_line == 2
+    fixed = line[:edit.span.column - 1] + edit.replacement + line[edit.span.end_column - 1:]
     assert fixed == '    return db.select_one("agents", {"id": 1, "clerk_org_id": o})'
 
 

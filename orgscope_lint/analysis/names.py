@@ -19,11 +19,12 @@ import sys
 import unicodedata
 from collections import deque
 from dataclasses import dataclass
-from typing import Optional
+from typing import Dict, Optional
 
 import libcst as cst
 
-from ..facts import NameFacts, UndefinedFact
+from ..edits import FixDraft, import_draft, render
+from ..facts import ImportOptions, NameFacts, UndefinedFact
 from ..model import Span
 
 
@@ -971,12 +972,20 @@ class NameAnalysis:
         self.ctx = ctx
         self.report = analyze_names(ctx.module, module_name=ctx.module_name,
                                     is_package=ctx.is_package)
+        # how each missing name could be imported (the module is chosen at project level)
+        self.imports = [import_draft(ctx.module, ctx.module_name, ctx.is_package, name)
+                        for name in sorted({u.name for u in self.report.undefined})]
 
     def hooks(self) -> list:
         return []
 
     def nodes(self, db) -> list:
-        return [u.annotation_string or u.node for u in self.report.undefined]
+        nodes = [u.annotation_string or u.node for u in self.report.undefined]
+        for draft in self.imports:
+            nodes.append(draft.anchor.node)
+            nodes.extend(edit.node for option in draft.extend.values()
+                         if not isinstance(option, str) for edit in option.edits)
+        return nodes
 
     def finish(self, facts, spans) -> None:
         blank = Span(1, 1, 1, 1)
@@ -989,7 +998,24 @@ class NameAnalysis:
             tuple(report.star_imports), tuple(sorted(report.defined_top_level)),
             tuple(report.dunder_all) if report.dunder_all is not None else None,
             tuple(_modules_imported_from(module, self.ctx.module_name, self.ctx.is_package)),
-            _dynamic_namespace(self.ctx.source.text, report.dunder_all))
+            _dynamic_namespace(self.ctx.source.text, report.dunder_all),
+            self._import_options())
+
+    def _import_options(self) -> Dict[str, ImportOptions]:
+        located = self.ctx.located
+        options = {}
+        for draft in self.imports:
+            anchor = render(FixDraft("", (draft.anchor,)), self.ctx.module, located.extents,
+                            located.code)
+            if isinstance(anchor, str):
+                continue
+            extend = {target: option if isinstance(option, str) else
+                      render(option, self.ctx.module, located.extents, located.code)
+                      for target, option in draft.extend.items()}
+            options[draft.name] = ImportOptions(draft.name, extend, anchor.edits[0].span,
+                                                draft.prefix,
+                                                self.ctx.module.default_newline)
+        return options
 
 
 # Module-level code that creates names no static pass can see (`re._constants`

@@ -71,7 +71,7 @@ def _assigned_before(unit, name: str, call: cst.Call) -> bool:
     only, which would be unbound on the other)."""
     body = unit.body.body if isinstance(unit.body, cst.BaseSuite) else unit.body
     for statement in body:
-        if _contains(statement, call):
+        if contains(statement, call):
             return False
         if isinstance(statement, cst.SimpleStatementLine) and any(
                 _binds(small, name) for small in statement.body):
@@ -87,7 +87,8 @@ def _binds(small: cst.CSTNode, name: str) -> bool:
             and isinstance(small.target, cst.Name) and small.target.value == name)
 
 
-def _contains(root: cst.CSTNode, node: cst.CSTNode) -> bool:
+def contains(root: cst.CSTNode, node: cst.CSTNode) -> bool:
+    """`node` is `root` or inside it."""
     stack = [root]
     while stack:
         current = stack.pop()

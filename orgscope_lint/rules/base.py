@@ -15,12 +15,15 @@ from ..facts import RawFinding
 class Example:
     """A code example. In INVALID examples, `# expect: ORGnnn` marks each line
     that must be reported; `files` adds more modules to the example project and
-    `config` is a `[tool.orgscope-lint]` table."""
+    `config` is a `[tool.orgscope-lint]` table. `fixed` is the code after
+    `--fix` (Fixit's `expected_replacement`); without it, `--fix` must leave
+    the example as it is."""
 
     code: str
     config: Dict[str, Any] = field(default_factory=dict)
     path: str = "app/example.py"
     files: Dict[str, str] = field(default_factory=dict)
+    fixed: Optional[str] = None
 
 
 ExampleLike = Union[str, Example]
@@ -68,4 +71,5 @@ def _normalise(example: ExampleLike) -> Example:
         example = Example(example)
     code = textwrap.dedent(example.code).lstrip("\n")
     files = {path: textwrap.dedent(text).lstrip("\n") for path, text in example.files.items()}
-    return Example(code, example.config, example.path, files)
+    fixed = textwrap.dedent(example.fixed).lstrip("\n") if example.fixed is not None else None
+    return Example(code, example.config, example.path, files, fixed)

@@ -36,7 +36,8 @@ class _DbOutcomeRule(Rule):
             found.append(RawFinding(
                 self.code, call.span or Span(call.line, 1, call.line, 1), message,
                 call.symbol, call.table, call.method, call.snippet,
-                call.fix if self.fixable else None, call.statement_line))
+                fix=call.fix if self.fixable else None, statement_line=call.statement_line,
+                no_fix=call.no_fix if self.fixable else None))
         return found
 
     def reports_unknown(self, call: DbCall) -> bool:
@@ -164,6 +165,26 @@ class UnscopedRead(_DbOutcomeRule):
         def get_agent(db, agent_id):
             return db.select_one("agents", {"id": agent_id})  # expect: ORG101
         """,
+        Example(
+            """
+            from fastapi import Depends
+
+            from app.core.auth import get_current_user
+
+            async def get_agent(db, agent_id: str, current_user: dict = Depends(get_current_user)):
+                clerk_org_id = current_user["clerk_org_id"]
+                return db.select_one("agents", {"id": agent_id})  # expect: ORG101
+            """,
+            fixed="""
+            from fastapi import Depends
+
+            from app.core.auth import get_current_user
+
+            async def get_agent(db, agent_id: str, current_user: dict = Depends(get_current_user)):
+                clerk_org_id = current_user["clerk_org_id"]
+                return db.select_one("agents", {"id": agent_id, "clerk_org_id": clerk_org_id})  # expect: ORG101
+            """,
+        ),
         """
         def popped(db, org, call_id):
             filters = {"id": call_id, "clerk_org_id": org}
@@ -294,6 +315,24 @@ class UnscopedWrite(_DbOutcomeRule):
             def assign(self, organization_id, old_agent_id):
                 self.db.update("agents", {"id": old_agent_id}, {"inbound_phone_number_id": None})  # expect: ORG102
         """,
+        Example(
+            """
+            def assign(db, organization_id, agent_id, number_id):
+                db.update("agents", {"id": agent_id, "clerk_org_id": organization_id}, {"n": 1})
+                db.update("phone_numbers", {  # expect: ORG102
+                    "id": number_id,  # the number being moved
+                }, {"agent_id": agent_id})
+            """,
+            config={"table-keys": {"phone_numbers": "organization_id"}},
+            fixed="""
+            def assign(db, organization_id, agent_id, number_id):
+                db.update("agents", {"id": agent_id, "clerk_org_id": organization_id}, {"n": 1})
+                db.update("phone_numbers", {  # expect: ORG102
+                    "id": number_id,  # the number being moved
+                    "organization_id": organization_id,
+                }, {"agent_id": agent_id})
+            """,
+        ),
         """
         def remove(admin_db, contact_id):
             admin_db.delete("contacts", {"id": contact_id})  # expect: ORG102
@@ -405,6 +444,44 @@ class InsertWithoutTenant(_DbOutcomeRule):
                 supabase.table("agents").upsert({"name": name}).execute()  # expect: ORG103
             """,
             config=_SUPABASE,
+        ),
+        Example(
+            """
+            def create(db, clerk_org_id, agent_id, name):
+                db.select("agents", {"clerk_org_id": clerk_org_id})
+                return db.insert(  # expect: ORG103
+                    "agents",
+                    {
+                        "id": agent_id,
+                        "name": name,  # shown in the UI
+                    },
+                )
+            """,
+            fixed="""
+            def create(db, clerk_org_id, agent_id, name):
+                db.select("agents", {"clerk_org_id": clerk_org_id})
+                return db.insert(  # expect: ORG103
+                    "agents",
+                    {
+                        "id": agent_id,
+                        "name": name,  # shown in the UI
+                        "clerk_org_id": clerk_org_id,
+                    },
+                )
+            """,
+        ),
+        Example(
+            """
+            def create(supabase, clerk_org_id, name):
+                supabase.table("agents").select("*").eq("clerk_org_id", clerk_org_id).execute()
+                supabase.table("agents").insert({"name": name}).execute()  # expect: ORG103
+            """,
+            config=_SUPABASE,
+            fixed="""
+            def create(supabase, clerk_org_id, name):
+                supabase.table("agents").select("*").eq("clerk_org_id", clerk_org_id).execute()
+                supabase.table("agents").insert({"name": name, "clerk_org_id": clerk_org_id}).execute()  # expect: ORG103
+            """,
         ),
     )
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Dict, List, Optional, Set
 
-from ..facts import FileFacts, RawFinding
+from ..facts import FileFacts, ImportOptions, RawFinding
 from .base import Example, Rule
-from .fixdata import import_fix, no_fix
 
 def undefined_name(finding) -> str:
     """The name an ORG301 finding is about (its snippet is the name's source)."""
@@ -98,6 +97,37 @@ class UndefinedName(Rule):
             path="app/api/v1/export.py",
             files={"app/core/exceptions.py": ("class ValidationError(Exception):\n    pass\n"
                                               "class NotFoundError(Exception):\n    pass\n")},
+            fixed="""
+            from app.core.exceptions import NotFoundError, ValidationError
+
+            def export(org_id):
+                if not org_id:
+                    raise ValidationError("Exports require an active organization")  # expect: ORG301
+                raise NotFoundError("nothing")
+            """,
+        ),
+        Example(
+            """
+            \"\"\"CSV exports.\"\"\"
+            import csv
+
+            def export(rows, org_id):
+                if not org_id:
+                    raise ValidationError("an organization is required")  # expect: ORG301
+                return csv.writer(rows)
+            """,
+            path="app/api/v1/export.py",
+            files={"app/core/exceptions.py": "class ValidationError(Exception):\n    pass\n"},
+            fixed="""
+            \"\"\"CSV exports.\"\"\"
+            import csv
+            from app.core.exceptions import ValidationError
+
+            def export(rows, org_id):
+                if not org_id:
+                    raise ValidationError("an organization is required")  # expect: ORG301
+                return csv.writer(rows)
+            """,
         ),
         """
         class Settings:
@@ -158,8 +188,11 @@ class UndefinedName(Rule):
             if exported is None or name in exported:
                 return None
         candidates = [m for m in project.definers(name) if m != facts.module]
-        message, fix = _advice(name, candidates, data.imports_from)
-        return dataclasses.replace(finding, message=message, fix=fix)
+        message, fix = _advice(name, candidates, data.imports_from,
+                               data.import_options.get(name))
+        if isinstance(fix, str):
+            return dataclasses.replace(finding, message=message, fix=None, no_fix=fix)
+        return dataclasses.replace(finding, message=message, fix=fix, no_fix=None)
 
     def _exported(self, module: str, seen: Set[str]) -> Optional[Set[str]]:
         """Names `from module import *` binds; None when they cannot be known
@@ -195,18 +228,21 @@ def _imports_submodule(package: str, name: str, data) -> bool:
                for m in data.star_imports + data.imports_from)
 
 
-def _advice(name: str, candidates: List[str], imports_from) -> tuple:
-    """(message, fix) for an undefined name and the project modules defining it."""
+def _advice(name: str, candidates: List[str], imports_from,
+            options: Optional[ImportOptions]) -> tuple:
+    """(message, the fix or why there is none) for an undefined name and the
+    project modules defining it."""
     if len(candidates) == 1:
         module = candidates[0]
         if module in imports_from:
             message = f"`{name}` is not imported: add it to the imports from `{module}`"
         else:
             message = f"`{name}` is not imported: import it: `from {module} import {name}`"
-        return message, import_fix(module, name)
+        return message, (options.fix_for(module) if options is not None
+                         else "the file's imports could not be read")
     if candidates:
         listed = ", ".join(f"`{m}`" for m in candidates)
         return (f"`{name}` is not defined: import it from the module that should provide it "
-                f"({listed})", no_fix(f"several project modules define `{name}`: {listed}"))
+                f"({listed})", f"several project modules define `{name}`: {listed}")
     return (f"`{name}` is not defined: import or define it",
-            no_fix(f"no project module defines `{name}`"))
+            f"no project module defines `{name}`")

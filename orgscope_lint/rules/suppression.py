@@ -61,14 +61,26 @@ class UnusedSuppression(Rule):
         ),
     )
     INVALID = (
-        """
-        def get_agent(db, agent_id, org):
-            return db.select_one("agents", {"id": agent_id, "clerk_org_id": org})  # orgscope: ignore[ORG101] old  # expect: ORG901
-        """,
-        """
-        def purge(db):
-            db.delete("agents", {"status": "archived"})  # orgscope: ignore[ORG102, ORG105] x  # expect: ORG901
-        """,
+        Example(
+            """
+            def get_agent(db, agent_id, org):
+                return db.select_one("agents", {"id": agent_id, "clerk_org_id": org})  # orgscope: ignore[ORG101] old  # expect: ORG901
+            """,
+            fixed="""
+            def get_agent(db, agent_id, org):
+                return db.select_one("agents", {"id": agent_id, "clerk_org_id": org})
+            """,
+        ),
+        Example(
+            """
+            def purge(db):
+                db.delete("agents", {"status": "archived"})  # orgscope: ignore[ORG102, ORG105] x  # expect: ORG901
+            """,
+            fixed="""
+            def purge(db):
+                db.delete("agents", {"status": "archived"})  # orgscope: ignore[ORG102] x  # expect: ORG901
+            """,
+        ),
         Example(
             """
             def purge(db):
@@ -76,7 +88,23 @@ class UnusedSuppression(Rule):
             """,
             config={"require-suppression-reason": True},
         ),
-        """
-        x = 1  # orgscope: ignore[ORG999] typo  # expect: ORG901
-        """,
+        Example(
+            """
+            def get_agent(db, agent_id, org):
+                # orgscope: ignore[ORG101] the filter used to come from a helper  # expect: ORG901
+                return db.select_one("agents", {"id": agent_id, "clerk_org_id": org})
+            """,
+            fixed="""
+            def get_agent(db, agent_id, org):
+                return db.select_one("agents", {"id": agent_id, "clerk_org_id": org})
+            """,
+        ),
+        Example(
+            """
+            x = 1  # orgscope: ignore[ORG999] typo  # expect: ORG901
+            """,
+            fixed="""
+            x = 1
+            """,
+        ),
     )
