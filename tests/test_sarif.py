@@ -87,3 +87,41 @@ def test_uris_are_relative_to_the_repository_when_the_project_is_below_it():
     assert run_["originalUriBaseIds"]["%SRCROOT%"]["uri"] == "file:///work/repo/"
     location = run_["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
     assert location["uri"] == "backend/app/jobs.py"
+
+
+def test_safe_fixes_are_sarif_fixes_that_rebuild_the_fixed_file(fixture_sarif):
+    """Applying each result's SARIF replacements to the file gives what --fix
+    plans for that finding alone."""
+    import dataclasses
+
+    from orgscope_lint.engine import active_rules
+    from orgscope_lint.fix import plan_fixes
+    result, document = fixture_sarif
+    with_fixes = [(r, f) for r, f in zip(document["runs"][0]["results"], result.findings)
+                  if "fixes" in r]
+    assert len(with_fixes) == sum(1 for f in result.active if f.fixable) >= 6
+    assert not [r for r, f in zip(document["runs"][0]["results"], result.findings)
+                if "fixes" in r and f.suppressed]
+    config = load_config(None, FIXTURE)
+    for item, finding in with_fixes:
+        [fix] = item["fixes"]
+        assert fix["description"]["text"] == finding.fix.description
+        [change] = fix["artifactChanges"]
+        assert change["artifactLocation"] == {"uri": finding.path, "uriBaseId": "%SRCROOT%"}
+        lines = (FIXTURE / finding.path).read_text(encoding="utf-8").splitlines(keepends=True)
+        text = "".join(lines)
+        for replacement in sorted(change["replacements"], reverse=True,
+                                  key=lambda r: (r["deletedRegion"]["startLine"],
+                                                 r["deletedRegion"]["startColumn"])):
+            region = replacement["deletedRegion"]
+
+            def offset(line, column):
+                return sum(len(x) for x in lines[:line - 1]) + column - 1
+            start = offset(region["startLine"], region["startColumn"])
+            end = offset(region["endLine"], region["endColumn"])
+            text = text[:start] + replacement["insertedContent"]["text"] + text[end:]
+        # the same finding fixed alone by --fix (planned only: nothing is written)
+        alone = dataclasses.replace(result, findings=[finding])
+        plan = plan_fixes(alone, config, active_rules(config))
+        [file] = plan.files
+        assert file.new.decode("utf-8") == text

@@ -2,8 +2,9 @@
 
 Every rule is listed with its documentation as help; results carry
 repo-relative URIs under `%SRCROOT%`, our own line-independent fingerprint in
-`partialFingerprints`, and suppressions (comment, system context, baseline)
-as SARIF suppressions so code scanning shows them as dismissed, not lost.
+`partialFingerprints`, suppressions (comment, system context, baseline)
+as SARIF suppressions so code scanning shows them as dismissed, not lost, and
+the safe fix of each active finding as SARIF `fixes` (its text edits).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
 from .. import __version__
-from ..model import Finding, RunResult
+from ..model import Finding, Fix, RunResult
 from ..rules import RULES
 from ..rules.docs import full_description, help_markdown, short_description
 from .workspace import workspace
@@ -66,12 +67,30 @@ def _result(finding: Finding, rule_index: Dict[str, int], prefix: str) -> Dict[s
                                     ("operation", finding.operation)) if v}
     if properties:
         result["properties"] = properties
+    if finding.fix is not None and not finding.suppressed:
+        result["fixes"] = [_fix(finding.fix, prefix + finding.path)]
     if finding.suppressed and finding.suppression:
         result["suppressions"] = [{
             "kind": _SUPPRESSION_KIND.get(finding.suppression.get("kind"), "external"),
             "justification": finding.suppression.get("reason") or "",
         }]
     return result
+
+
+def _fix(fix: Fix, uri: str) -> Dict[str, Any]:
+    """A SARIF fix: one artifact change whose replacements are the text edits
+    (an empty region inserts; the columns are code points like the results')."""
+    return {
+        "description": {"text": fix.description},
+        "artifactChanges": [{
+            "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
+            "replacements": [{
+                "deletedRegion": {"startLine": e.span.line, "startColumn": e.span.column,
+                                  "endLine": e.span.end_line, "endColumn": e.span.end_column},
+                "insertedContent": {"text": e.replacement},
+            } for e in fix.edits],
+        }],
+    }
 
 
 def document(result: RunResult, environ: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
