@@ -103,10 +103,12 @@ class DbAnalysis:
             self.units.append(unit)
             pending.extend(self._run(unit))
         self.sinks: List[Sink] = []
+        self.part_of: Dict[cst.Call, object] = {}
         self.preset_of: Dict[cst.Call, str] = {}
         for part in self.parts:
             for call, sink in part.sinks.items():
                 self.sinks.append(sink)
+                self.part_of[call] = part
                 self.preset_of[call] = part.preset
         self.classified: Dict[cst.Call, Classified] = {
             sink.call: classify(sink, ctx.config, ctx.tenant_key_for, ctx.is_tenant_table)
@@ -230,7 +232,7 @@ def _analyse_module(facts: FileFacts, path: str, source: Source, module: cst.Mod
     nodes += [s.call for s in db.sinks] + [s.statement for s in db.sinks if s.statement]
     for analysis in analyses:
         nodes.extend(analysis.nodes(db))
-    fixes = {sink.call: _tenant_fix(ctx, sink, db.classified[sink.call]) for sink in db.sinks}
+    fixes = {sink.call: _tenant_fix(ctx, db, sink) for sink in db.sinks}
     nodes += [edit.node for fix in fixes.values() if fix is not None and not isinstance(fix, str)
               for edit in fix.edits]
     ctx.located = located(module, nodes)
@@ -260,13 +262,13 @@ def _analyse_module(facts: FileFacts, path: str, source: Source, module: cst.Mod
     facts.wrappers = unique
 
 
-def _tenant_fix(ctx: FileContext, sink: Sink, result: Classified):
-    """The draft adding the tenant key, or why there is none (None: the call
-    needs no fix)."""
+def _tenant_fix(ctx: FileContext, db: DbAnalysis, sink: Sink):
+    """The preset's draft of the fix that scopes the call, or why there is
+    none (None: the call needs no fix)."""
+    result = db.classified[sink.call]
     if result.outcome in (Outcome.UNSCOPED, Outcome.EMPTY, Outcome.UNKNOWN) \
             and sink.operation != Operation.OPAQUE:
-        from .analysis.tenant_fix import tenant_key_fix  # the fix builder walks this tree
-        return tenant_key_fix(ctx, sink, result)
+        return db.part_of[sink.call].tenant_fix(ctx, sink, result)
     return None
 
 

@@ -259,3 +259,47 @@ def test_routes_are_complete_with_the_route_rules_off():
     table = [line for line in render(off).splitlines() if line.startswith("| GET ")]
     assert len(table) == len([line for line in render(on).splitlines()
                               if line.startswith("| GET ")]) > 0
+
+
+# --- a preset's own fix: one method of its part, no change to fix.py ---------------
+
+class FirstEntryPart(StorePart):
+    """Like `store`, but its fix puts the tenant key first in the filter (a
+    style with another shape, `.where(M.tenant_id == x)`, would build its
+    edit the same way: node edits of its own call)."""
+
+    preset = "store-first"
+
+    def tenant_fix(self, ctx, sink, result):
+        from orgscope_lint.analysis.tenant_values import trusted_tenant_names
+        from orgscope_lint.edits import FixDraft, NodeEdit
+        names = trusted_tenant_names(ctx, sink)
+        if len(names) != 1 or not isinstance(sink.value_node, cst.Dict):
+            return "no single tenant value"
+        entry = f'"{result.tenant_key}": {names[0]}, '
+        return FixDraft(f"scope by {names[0]}",
+                        (NodeEdit(sink.value_node.lbrace, entry, at="after"),))
+
+
+class FirstEntryPreset(StorePreset):
+    name = "store-first"
+    part = FirstEntryPart
+
+
+def test_a_preset_brings_its_own_fix_through_the_fixer():
+    from orgscope_lint.testing import fix_sources
+    presets.register(FirstEntryPreset())
+    try:
+        code = textwrap.dedent("""\
+            def load(store, org, item_id):
+                store.fetch("items", where={"clerk_org_id": org})
+                return store.fetch("items", where={"id": item_id})  # expect: ORG101
+            """)
+        config = {"db": {"presets": ["store-first"]}}
+        result = run_sources({"app/example.py": code}, config_from(config))
+        assert [code for _, _, code in found(result)[0]] == ["ORG101"]
+        fixed = fix_sources({"app/example.py": code}, config_from(config))
+    finally:
+        presets.unregister("store-first")
+    assert fixed["app/example.py"] == code.replace(
+        'where={"id": item_id}', 'where={"clerk_org_id": org, "id": item_id}')

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import (TYPE_CHECKING, Any, ClassVar, Dict, List, Mapping, Optional, Pattern,
-                    Sequence, Tuple)
+                    Sequence, Tuple, Union)
 
 if TYPE_CHECKING:  # pragma: no cover
     import ast
@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..analysis.values import Value
     from ..catalog import TableCatalog, TableFact
     from ..config import Config
+    from ..edits import FixDraft
 
 # (root-relative path, absolute path or None, bytes or None) as the engine lists files
 FileItem = Tuple[str, Optional[str], Optional[bytes]]
@@ -115,6 +116,16 @@ class ModulePart:
         """`db.<name>(...)` on a receiver is a DB call of this preset, not a
         project method."""
         return False
+
+    # -- the fix ----------------------------------------------------------------
+    def tenant_fix(self, ctx, sink: "Sink", result) -> Union["FixDraft", str]:
+        """The fix that scopes an unscoped `sink` (`result` is its
+        classification): a draft of node edits (see `edits.py`), or why there
+        is no safe one. By default the tenant key goes into the dict literal
+        of the filter or row, which fits every dict-shaped style; a style with
+        other shapes (`.where(M.tenant_id == x)`) overrides this."""
+        from ..analysis.tenant_fix import tenant_key_fix
+        return tenant_key_fix(ctx, sink, result)
 
 
 class Preset:
