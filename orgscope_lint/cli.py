@@ -19,7 +19,7 @@ from .report.github import write_step_summary
 from .report.markdown import report_options
 from .engine import Options, run
 from .model import RunResult
-from .report import FORMATS, renderer
+from .report import FORMATS, REPORT_FORMATS, renderer
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 _LEVELS = {"info": 0, "warning": 1, "error": 2}
@@ -177,6 +177,9 @@ def _record_baseline(result: RunResult, path: Path) -> int:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "output_format", type=click.Choice(REPORT_FORMATS),
+              default="markdown", show_default=True,
+              help="markdown, or html: one self-contained file with a table of contents.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to FILE instead of stdout.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
@@ -185,11 +188,13 @@ def _record_baseline(result: RunResult, path: Path) -> int:
 @click.option("--strict", is_flag=True, default=None,
               help="Report DB calls whose scoping cannot be verified.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def report(paths: Sequence[Path], output: Optional[Path], config_file: Optional[Path],
-           jobs: Optional[int], strict: Optional[bool], quiet: bool) -> None:
-    """Write the Markdown audit report for PATHS (default: the project root)."""
+def report(paths: Sequence[Path], output_format: str, output: Optional[Path],
+           config_file: Optional[Path], jobs: Optional[int], strict: Optional[bool],
+           quiet: bool) -> None:
+    """Write the audit report for PATHS (default: the project root)."""
     config, result = _run(paths, config_file, quiet, jobs=jobs, strict=strict)
-    text = renderer("markdown")(result, **report_options(config, head_commit(str(config.root))))
+    text = renderer(output_format)(result, **report_options(config,
+                                                            head_commit(str(config.root))))
     _emit(text, output)
     sys.exit(EXIT_INTERNAL if result.internal_errors else EXIT_OK)
 

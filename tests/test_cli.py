@@ -29,7 +29,7 @@ def test_clean_project_exits_0(tmp_path):
     project(tmp_path, "def f(db, org):\n    return db.select('agents', {'clerk_org_id': org})\n")
     result = CliRunner().invoke(main, ["check", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "0 findings in 1 files (1 DB calls checked)" in result.output
+    assert "0 findings (1 file checked, 1 DB calls)" in result.output
 
 
 def test_findings_exit_1_and_exit_zero(tmp_path):

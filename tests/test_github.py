@@ -61,7 +61,7 @@ def test_annotations_are_capped_per_level_and_the_rest_summarised():
 def test_suppressed_findings_are_not_annotated():
     accepted = _finding(suppressed=True, suppression={"kind": "comment", "reason": "x"})
     lines = render(_result([accepted]), environ={}).splitlines()
-    assert lines == ["orgscope-lint: 0 findings in 1 files (1 accepted)"]
+    assert lines == ["orgscope-lint: 0 findings (1 file checked, 1 accepted)"]
 
 
 def test_step_summary_gets_the_markdown_report(tmp_path):

@@ -13,6 +13,8 @@ def renderer(name: str) -> Renderer:
         from .terminal import render
     elif name == "markdown":
         from .markdown import render
+    elif name == "html":
+        from .html import render
     elif name == "sarif":
         from .sarif import render
     elif name == "github":
@@ -22,4 +24,5 @@ def renderer(name: str) -> Renderer:
     return render
 
 
-FORMATS = ("rich", "json", "sarif", "github", "markdown")
+FORMATS = ("rich", "json", "sarif", "github", "markdown", "html")
+REPORT_FORMATS = ("markdown", "html")  # the audit report, from one report model

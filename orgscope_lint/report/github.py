@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, List, Mapping, Optional
 
 from ..model import Finding, RunResult
+from .counts import counts, plural
 from .workspace import workspace
 
 # per step and level, as documented for workflow command annotations
@@ -72,10 +73,11 @@ def render(result: RunResult, *, environ: Optional[Mapping[str, str]] = None,
             "notice", f"{len(left_out)} more findings not annotated ({per_rule}); "
             f"GitHub shows {ANNOTATIONS_PER_LEVEL} per level:\n{listing}",
             title="orgscope-lint: more findings"))
-    active = len(result.active)
-    lines.append(f"orgscope-lint: {active} finding{'s' if active != 1 else ''} "
-                 f"in {result.files} files ({len(result.findings) - active} accepted"
-                 + (f", {result.baselined} baselined" if result.baselined else "") + ")")
+    numbers = counts(result)
+    where = f" in {plural(numbers.open_files, 'file')}" if numbers.open else ""
+    lines.append(f"orgscope-lint: {plural(numbers.open, 'finding')}{where} "
+                 f"({plural(numbers.files_checked, 'file')} checked, {numbers.accepted} accepted"
+                 + (f", {numbers.baselined} baselined" if numbers.baselined else "") + ")")
     return "\n".join(lines) + "\n"
 
 

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..model import RunResult
+from .counts import counts, plural
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -47,28 +48,25 @@ def render(result: RunResult, *, color: Optional[bool] = None, show_source: bool
             console.print(f"  {count:5d}  {code}  {names[code]}")
     if quiet:
         return buffer.getvalue()
-    suppressed = len(result.findings) - len(active) - result.baselined
-    unverified = sum(1 for c in result.db_calls if c.outcome == "unknown") + len(result.unverified)
-    by_severity = Counter(f.severity for f in active)
-    parts = [f"{len(active)} finding{'s' if len(active) != 1 else ''}"]
-    if by_severity:
-        parts.append(", ".join(f"{n} {s}{'s' if n != 1 else ''}"
-                               for s, n in sorted(by_severity.items())))
-    summary = (f"{'; '.join(parts)} in {result.files} files "
-               f"({len(result.db_calls)} DB calls checked")
-    if result.routes:
-        summary += f", {len(result.routes)} routes"
+    numbers = counts(result)
+    parts = [plural(numbers.open, "finding")]
+    if numbers.open:
+        parts[0] += f" in {plural(numbers.open_files, 'file')}"
+        parts.append(", ".join(plural(n, s) for s, n in numbers.open_by_severity.items()))
+    summary = (f"{'; '.join(parts)} ({plural(numbers.files_checked, 'file')} checked, "
+               f"{numbers.db_calls} DB calls")
+    if numbers.routes:
+        summary += f", {numbers.routes} routes"
     summary += ")"
     extras = []
-    if suppressed:
-        extras.append(f"{suppressed} accepted/suppressed")
-    if unverified:
-        extras.append(f"{unverified} unverified")
-    if result.baselined:
-        extras.append(f"{result.baselined} baselined")
-    fixable = sum(1 for f in active if f.fixable)
-    if fixable:
-        extras.append(f"{fixable} fixable with --fix ([*])")
+    if numbers.accepted:
+        extras.append(f"{numbers.accepted} accepted")
+    if numbers.unverified:
+        extras.append(f"{numbers.unverified} unverified")
+    if numbers.baselined:
+        extras.append(f"{numbers.baselined} baselined")
+    if numbers.fixable:
+        extras.append(f"{numbers.fixable} fixable with --fix ([*])")
     if extras:
         summary += "; " + ", ".join(extras)
     style = "bold red" if active else "bold green"
