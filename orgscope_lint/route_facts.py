@@ -36,6 +36,7 @@ class RouterFact:
     kind: str  # fastapi | flask
     prefix: str
     dependencies: Tuple[str, ...]
+    app: bool = False  # FastAPI(...) / Flask(...): a root, served as it is
 
 
 @dataclass(frozen=True)

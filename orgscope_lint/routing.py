@@ -35,6 +35,8 @@ _INPUT_WORDS = {"path": "path parameter", "query": "query parameter", "header": 
 class Mount:
     prefix: str
     dependencies: Tuple[Dep, ...]
+    # False: the router is no app and nothing includes it (its routes are unreachable)
+    mounted: bool = True
 
 
 @dataclass
@@ -50,7 +52,8 @@ class Route:
 
     @property
     def label(self) -> str:
-        return f"{'|'.join(self.fact.methods)} {self.path}"
+        label = f"{'|'.join(self.fact.methods)} {self.path}"
+        return label if self.mount.mounted else f"{label} (not mounted)"
 
 
 @dataclass
@@ -79,12 +82,18 @@ class RouteTable:
         for facts in project.files:
             for name, router in routes_of(facts).routers.items():
                 self.routers[(facts.module, name)] = (facts, router)
+        # an include whose router the tool cannot name (a loop over a list, a
+        # getattr) may mount any router: then no route is called unmounted
+        self.includes_known = True
         for facts in project.files:
             for include in routes_of(facts).includes:
                 parent = self.resolve(facts, include.parent)
                 child = self.resolve(facts, include.child)
                 if parent in self.routers and child in self.routers:
                     self.parents.setdefault(child, []).append((parent, facts, include))
+                elif child not in self.routers:
+                    self.includes_known = False
+        self.has_app = any(router.app for _, router in self.routers.values())
         self._sites: Dict[Tuple[str, Optional[str]], List[CallSite]] = {}
         for facts in project.files:
             for site in facts.call_sites:
@@ -157,7 +166,8 @@ class RouteTable:
                 found.append(Mount(above.prefix + segment,
                                    above.dependencies + through + own))
         if not found:
-            found = [Mount(self.expand(facts, router.prefix), own)]
+            mounted = router.app or not (self.has_app and self.includes_known)
+            found = [Mount(self.expand(facts, router.prefix), own, mounted)]
         self._mounts[key] = found
         return found
 
@@ -456,5 +466,6 @@ def route_summaries(project) -> List[dict]:
             "handler": route.fact.qualname, "module": route.facts.module,
             "file": route.facts.path, "line": route.fact.span.line,
             "auth": list(route.auth or ()), "public": route.public,
+            "mounted": route.mount.mounted,
             "tenant_source": source, "db_calls": calls})
     return sorted(summaries, key=lambda s: (s["path"], s["methods"]))

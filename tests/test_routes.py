@@ -804,3 +804,45 @@ def test_flask_login_current_user_is_the_auth_context():
     assert finding.line == 12 and "flask's `request`" in finding.message
     assert result.routes[0]["tenant_source"] == "request"
     assert result.routes[0]["auth"] == ["login_required"]
+
+
+# -- routers nobody mounts ----------------------------------------------------------
+
+def test_a_router_no_application_includes_is_not_mounted_and_not_flagged():
+    sources = _three_modules(", dependencies=[Depends(get_current_user)]")
+    sources["app/api/legacy.py"] = """
+        from fastapi import APIRouter
+
+        router = APIRouter(prefix="/old")
+
+        @router.get("/")
+        async def old_index():
+            return {}
+    """
+    result = _run(sources)
+    assert _codes(result, "ORG201") == []
+    legacy = [r for r in result.routes if r["handler"] == "old_index"]
+    assert [(r["path"], r["mounted"]) for r in legacy] == [("/old/", False)]
+    mounted = [r for r in result.routes if r["handler"] == "stream_call"]
+    assert [r["mounted"] for r in mounted] == [True]
+    report = renderer("markdown")(result)
+    assert "| GET (not mounted) /old/ | `old_index` (app/api/legacy.py:6) | none | OK – not " \
+           "mounted: no application includes its router |" in report
+
+
+def test_without_an_application_or_with_an_include_the_tool_cannot_follow_routes_count():
+    # no FastAPI() anywhere: the app may be built elsewhere, so the route is served
+    result = _run({"app/api/v1/streams.py": STREAMS})
+    assert [f.symbol for f in _codes(result, "ORG201")] == ["stream_call"]
+    # an include over a list names no router: any router may be mounted by it
+    result = _run({"app/api/v1/streams.py": STREAMS, "app/main.py": """
+        from fastapi import FastAPI
+
+        from app.api.v1 import streams
+
+        app = FastAPI()
+        for module in (streams,):
+            app.include_router(module.router)
+    """})
+    assert [f.symbol for f in _codes(result, "ORG201")] == ["stream_call"]
+    assert [r["mounted"] for r in result.routes] == [True]

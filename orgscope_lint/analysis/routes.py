@@ -27,6 +27,7 @@ from .provenance import Tracer
 
 ROUTER_CONSTRUCTORS = {"APIRouter": "fastapi", "FastAPI": "fastapi",
                        "Blueprint": "flask", "Flask": "flask"}
+APP_CONSTRUCTORS = ("FastAPI", "Flask")  # roots: the others must be mounted on one
 _FRAMEWORK_MODULES = ("fastapi", "starlette", "flask", "quart")
 _HTTP_METHODS = ("get", "post", "put", "patch", "delete", "head", "options", "trace")
 _DEPENDS = ("Depends", "Security")
@@ -186,7 +187,8 @@ class _Declarations:
     def _router(self, name: str, kind: str, call: cst.Call) -> RouterFact:
         prefix = self._string(argument(call, None, "prefix" if kind == "fastapi" else "url_prefix"))
         deps = dependency_list(argument(call, None, "dependencies"))
-        return RouterFact(name, kind, prefix or "", deps)
+        return RouterFact(name, kind, prefix or "", deps,
+                          app=_last(dotted(call.func)) in APP_CONSTRUCTORS)
 
     def _factory(self, node: cst.FunctionDef) -> None:
         """`def create_app(): app = FastAPI(); app.include_router(...)`, with routes
@@ -435,12 +437,13 @@ def _class_constants(node: cst.ClassDef) -> Dict[str, str]:
 
 def _flatten(body) -> List[cst.CSTNode]:
     """Statements of a block, looking into `if` / `try` blocks (conditional
-    includes, `try: import ...`)."""
+    includes, `try: import ...`) and loops (`for r in routers: app.include_router(r)`,
+    whose router the project stage cannot name)."""
     found: List[cst.CSTNode] = []
     stack = list(reversed(list(body)))
     while stack:
         stmt = stack.pop()
-        if isinstance(stmt, (cst.If, cst.Try)):
+        if isinstance(stmt, (cst.If, cst.Try, cst.For, cst.While)):
             for block in reversed(_blocks_of(stmt)):
                 stack.extend(reversed(list(block)))
         else:

@@ -75,6 +75,10 @@ class UnauthenticatedRoute(_RouteRule):
     ```
     Routes that are public on purpose (health checks, signed webhooks) go in
     `public-routes`, e.g. `["GET /health", "/webhooks/*"]`.
+    Routes of a router that no application (`FastAPI()`, `Flask()`) includes
+    are unreachable: they are listed as "not mounted" and not reported (unless
+    some include names its router in a way the tool cannot follow, such as a
+    loop over a list; then every route counts as mounted).
 
     ## Options
     `auth-dependencies`, `auth-decorators`, `public-routes`.
@@ -154,6 +158,14 @@ bp = Blueprint("calls", __name__, url_prefix="/calls")
 def get_call(call_id):
     return call_id
 """),
+        # a router no application includes serves nothing: "not mounted" in the report
+        Example("""
+from fastapi import FastAPI
+
+app = FastAPI()
+""", path="app/main.py", files={
+            "app/legacy.py": ("from fastapi import APIRouter\n\nrouter = APIRouter()\n\n"
+                              "@router.get('/')\nasync def old_index():\n    return {}\n")}),
     )
     INVALID = (
         """
@@ -202,7 +214,8 @@ def delete_call(call_id):
     def check_project(self, project, emit) -> None:
         table = route_table(project)
         for routes in table.by_handler.values():
-            exposed = [r for r in routes if r.auth is None and r.public is None]
+            exposed = [r for r in routes if r.auth is None and r.public is None
+                       and r.mount.mounted]
             if not exposed:
                 continue
             route = exposed[0]
