@@ -204,15 +204,27 @@ def report(paths: Sequence[Path], output_format: str, output: Optional[Path],
                                                           path_type=Path))
 @click.option("--dotfile", is_flag=True,
               help="Write .orgscope-lint.toml instead of appending to pyproject.toml.")
-def init(directory: Path, dotfile: bool) -> None:
+@click.option("--dry-run", is_flag=True, help="Print the proposed configuration; write nothing.")
+def init(directory: Path, dotfile: bool, dry_run: bool) -> None:
     """Inspect the project in DIRECTORY and write a starting configuration."""
-    from .init import InitError, write_initial_config
+    from .init import InitError, propose, write_proposal
     try:
-        written = write_initial_config(directory, prefer_dotfile=dotfile)
+        target, text, proposal = propose(directory, prefer_dotfile=dotfile)
     except InitError as exc:
         click.echo(f"orgscope-lint: {exc}", err=True)
         sys.exit(EXIT_USAGE)
-    click.echo(f"orgscope-lint: wrote a starting configuration to {written}; review the "
+    for rel, why in proposal.source.unreadable:
+        click.echo(f"orgscope-lint: could not read {rel}: {why}", err=True)
+    if dry_run:
+        click.echo(text, nl=False)
+        click.echo(f"orgscope-lint: dry run: nothing written (it would go to {target})", err=True)
+        return
+    try:
+        write_proposal(target, text)
+    except OSError as exc:
+        click.echo(f"orgscope-lint: cannot write {target}: {exc.strerror or exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    click.echo(f"orgscope-lint: wrote a starting configuration to {target}; review the "
                "commented suggestions, then run `orgscope-lint check`")
 
 

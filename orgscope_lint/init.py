@@ -1,44 +1,39 @@
 """`orgscope-lint init`: inspect a project and write a starting configuration.
 
-What it looks for (with the standard `ast` module: this runs once, reads every
-file, and needs no libcst analysis):
-- the tenant key: the most frequent `*_org_id` / `tenant_id` /
-  `organization_id` string key in the code (filters and rows use it);
-- DB wrapper classes: classes defining several of select/insert/update/delete;
-- the Supabase query-builder style (`.table(...).eq(...)`);
-- auth dependencies: what routes pass to `Depends(...)` / `Security(...)`;
-- migrations folders with `.sql` files;
-- likely system contexts (webhooks, tasks, internal modules), written
-  commented out for the user to confirm.
+Every guess comes with its evidence, written next to it as a comment (see
+`guesses/`): the tenant key, the auth dependencies (optional-auth ones
+commented with the reason), the data-access presets (`detect_presets`), the
+schema globs, system contexts and public routes (commented: the user confirms
+them), scoping helpers (a comment) and a manual checklist for the report.
 
 The section is appended to `pyproject.toml` (the rest of the file is left
 byte for byte as it was) or written to a new `.orgscope-lint.toml`; an
-existing configuration is never overwritten.
+existing configuration is never overwritten. `dry_run` only renders it.
 """
 from __future__ import annotations
 
-import ast
-import re
 import sys
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from .config import DOTFILE, _has_section
+from .guesses.auth import AuthGuess, guess_auth
+from .guesses.helpers import Helper, default_checklist, guess_scoping_helpers
+from .guesses.source import ProjectSource, read_project
+from .guesses.system import LIMIT, SystemGuess, guess_system_contexts
+from .guesses.tenant import TenantGuess, guess_tenant_key
 from .presets import REGISTRY
 from .presets.base import Detection
-from .discovery import discover, relative
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-_TENANT_KEY = re.compile(r"^(?:[a-z]\w*_org_id|org_id|tenant_id|organization_id|\w+_tenant_id)$")
-_AUTH_NAME = re.compile(r"user|auth|token|admin|member|org|tenant|session|permission", re.I)
-_SYSTEM_HINTS = ("webhook", "task", "job", "worker", "cron", "internal", "scheduler")
 _MIGRATION_DIRS = ("migrations", "migration", "sql", "schema", "alembic")
+# the default tenant columns the schema may use (config.Config.tenant_columns)
+_DEFAULT_TENANT_COLUMNS = ("clerk_org_id", "organization_id", "tenant_id")
 
 
 class InitError(Exception):
@@ -46,97 +41,56 @@ class InitError(Exception):
 
 
 @dataclass
-class Findings:
-    tenant_keys: Counter = field(default_factory=Counter)
-    auth_dependencies: Counter = field(default_factory=Counter)
-    # preset name -> what its `detect()` saw over every file
-    presets: Dict[str, Detection] = field(default_factory=dict)
-    schema_globs: List[str] = field(default_factory=list)
-    system_paths: List[str] = field(default_factory=list)
-    files: int = 0
-
-    @property
-    def wrapper_classes(self) -> List[str]:
-        found = self.presets.get("dbservice", Detection())
-        return sorted(found.settings.get("receiver-classes", ()))
-
-    @property
-    def supabase_calls(self) -> int:
-        return self.presets.get("supabase", Detection()).evidence
+class PresetGuess:
+    name: str
+    evidence: int  # how many of its call shapes the preset's `detect()` saw
+    settings: Dict[str, List[str]] = field(default_factory=dict)  # `receiver-classes`, ...
 
 
-def inspect_project(root: Path) -> Findings:
-    found = Findings()
-    files, _ = discover([root], root)
-    for path in files:
-        rel = relative(path, root)
-        try:
-            tree = ast.parse(path.read_bytes(), filename=rel)
-        except (SyntaxError, ValueError, OSError, RecursionError, MemoryError):
-            continue
-        found.files += 1
-        _scan(tree, found)
-        detect_presets(tree, path, found)
-        system = _system_path(rel)
-        if system and system not in found.system_paths:
-            found.system_paths.append(system)
-    found.schema_globs = _schema_globs(root)
-    return found
+@dataclass
+class Proposal:
+    source: ProjectSource
+    tenant: TenantGuess
+    auth: AuthGuess
+    presets: List[PresetGuess]
+    schema_globs: List[str]
+    system: SystemGuess
+    helpers: List[Helper]
+    checklist: List[str]
+    notes: List[str] = field(default_factory=list)
 
 
-def detect_presets(tree: ast.Module, path: Path, found: Findings) -> None:
-    """Every registered preset's look at one file, added up per preset."""
-    text = None
-    for name, preset in REGISTRY.items():
-        if text is None:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        found.presets.setdefault(name, Detection()).add(preset.detect(tree, text))
+def detect_presets(source: ProjectSource) -> List[PresetGuess]:
+    """The data-access presets the project uses: every registered preset's
+    `detect()` over every file, added up; those that saw something."""
+    found: Dict[str, Detection] = {}
+    for file in source.code:
+        for name, preset in REGISTRY.items():
+            found.setdefault(name, Detection()).add(preset.detect(file.tree, file.text))
+    return [PresetGuess(name, seen.evidence, {k: sorted(v) for k, v in seen.settings.items()})
+            for name, seen in found.items() if seen.evidence > 0]
 
 
-def _system_path(rel: str) -> Optional[str]:
-    """`app/tasks/cleanup.py` -> `app/tasks/*.py`; `app/x/webhooks.py` -> itself."""
-    directory, _, name = rel.rpartition("/")
-    if any(hint in directory.rsplit("/", 1)[-1].lower() for hint in _SYSTEM_HINTS):
-        return f"{directory}/*.py"
-    if name != "__init__.py" and any(hint in name.lower() for hint in _SYSTEM_HINTS):
-        return rel
-    return None
-
-
-def _scan(tree: ast.AST, found: Findings) -> None:
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if _TENANT_KEY.match(node.value):
-                found.tenant_keys[node.value] += 1
-        elif isinstance(node, ast.keyword) and node.arg and _TENANT_KEY.match(node.arg):
-            found.tenant_keys[node.arg] += 1
-        elif isinstance(node, ast.Call):
-            name = _called_name(node.func)
-            if name in ("Depends", "Security") and node.args:
-                dependency = _called_name(node.args[0])
-                if dependency and _AUTH_NAME.search(dependency):
-                    found.auth_dependencies[dependency] += 1
-
-
-def _called_name(node: ast.AST) -> Optional[str]:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    return None
-
-
-def _schema_globs(root: Path) -> List[str]:
+def _schema_globs(source: ProjectSource) -> List[str]:
     globs = set()
-    for sql in root.rglob("*.sql"):
-        rel = relative(sql.parent, root)
-        parts = rel.split("/")
-        if any(p in ("node_modules", ".git", ".venv", "venv") for p in parts):
-            continue
-        if any(p.lower() in _MIGRATION_DIRS for p in parts):
-            globs.add(f"{rel}/*.sql" if rel != "." else "*.sql")
+    for rel, _ in source.sql:
+        directory = rel.rpartition("/")[0]
+        if any(p.lower() in _MIGRATION_DIRS for p in directory.split("/")):
+            globs.add(f"{directory}/*.sql" if directory else "*.sql")
     return sorted(globs)
 
+
+def inspect_project(root: Path) -> Proposal:
+    source = read_project(root)
+    auth = guess_auth(source)
+    tenant = guess_tenant_key(source, auth)
+    schema = _schema_globs(source)
+    return Proposal(source, tenant, auth, detect_presets(source), schema,
+                    guess_system_contexts(source), guess_scoping_helpers(source, tenant.key),
+                    default_checklist(source, tenant.key, auth, schema))
+
+
+# --- rendering -----------------------------------------------------------------
 
 def _toml_list(items) -> str:
     return "[" + ", ".join(_toml_string(i) for i in items) + "]"
@@ -146,56 +100,136 @@ def _toml_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def render_config(found: Findings, prefix: str) -> str:
+def _comment(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def render_config(proposal: Proposal, prefix: str) -> str:
     """The starting configuration; `prefix` is `tool.orgscope-lint` for
     pyproject.toml and empty for `.orgscope-lint.toml`."""
     def table(name: str) -> str:
         return f"{prefix}.{name}" if prefix else name
 
+    source, tenant, auth = proposal.source, proposal.tenant, proposal.auth
     lines: List[str] = []
+    add = lines.append
     if prefix:
-        lines.append(f"[{prefix}]")
-    lines.append(f"# Written by `orgscope-lint init` from {found.files} Python files: "
-                 "review it, then commit it.")
-    if found.tenant_keys:
-        key, count = sorted(found.tenant_keys.items(), key=lambda kv: (-kv[1], kv[0]))[0]
-        others = [k for k, _ in sorted(found.tenant_keys.items(), key=lambda kv: (-kv[1], kv[0]))
-                  if k != key][:3]
-        note = f"  # seen {count} times" + (
-            f"; also seen: {', '.join(others)} (per-table keys go in table-keys)" if others else "")
-        lines.append(f"tenant-key = {_toml_string(key)}{note}")
+        add(f"[{prefix}]")
+    add(f"# Written by `orgscope-lint init` from {source.read} Python files"
+        + (f" ({len(source.unreadable)} could not be read)" if source.unreadable else "")
+        + ": review it, then commit it.")
+    if tenant.key:
+        add(f"tenant-key = {_toml_string(tenant.key)}  # {_comment(tenant.evidence)}")
+        others = [k for k, _, _ in tenant.candidates if k != tenant.key][:3]
+        if others:
+            add("# other candidates: " + ", ".join(
+                f"{k} ({t} {'table' if t == 1 else 'tables'}, {u} uses)"
+                for k, t, u in tenant.candidates
+                if k != tenant.key)[:200])
+        needed = [k for k in tenant.others_needed if k not in _DEFAULT_TENANT_COLUMNS]
+        if needed:
+            add(f"tenant-columns = {_toml_list([tenant.key] + needed)}  "
+                "# tables without the tenant key carry these")
     else:
-        lines.append('tenant-key = "clerk_org_id"  # no tenant key seen in the code: set yours')
-    if found.auth_dependencies:
-        deps = [d for d, _ in sorted(found.auth_dependencies.items(),
-                                     key=lambda kv: (-kv[1], kv[0]))]
-        lines.append(f"auth-dependencies = {_toml_list(deps)}")
-    if found.schema_globs:
-        lines.append(f"schema = {_toml_list(found.schema_globs)}  # SQL migrations")
-    lines.append('# global-tables = []  # tables shared by every organization')
-    lines.append("")
-    presets = [name for name, seen in found.presets.items() if seen.evidence > 0]
-    lines.append(f"[{table('db')}]")
-    lines.append(f"presets = {_toml_list(presets or ['dbservice'])}")
-    for name in presets:
-        for key, values in sorted(found.presets[name].settings.items()):
-            lines.append(f"{key} = {_toml_list(sorted(values))}  # found by the {name} preset")
-    if found.system_paths:
-        lines.append("")
-        lines.append("# Likely system contexts (code that runs without a user JWT, so "
-                     "cross-organization")
-        lines.append("# access may be intended). Uncomment the ones that are, with the "
-                     "real reason.")
-        for path in found.system_paths:
-            lines.append(f"# [[{table('system-contexts')}]]")
-            lines.append(f"# paths = [{_toml_string(path)}]")
-            lines.append('# reason = "no user JWT: explain who calls this and why"')
+        add('tenant-key = "clerk_org_id"  # no tenant key seen in the schema, models or code: '
+            "set yours")
+    if proposal.schema_globs:
+        add(f"schema = {_toml_list(proposal.schema_globs)}  # SQL migrations")
+    if tenant.global_tables:
+        add("# Tables that look shared by every organization (uncomment if they are):")
+        add(f"# global-tables = {_toml_list([t for t, _ in tenant.global_tables])}  # "
+            + _comment("; ".join(f"{t}: {why}" for t, why in tenant.global_tables)))
+    else:
+        add("# global-tables = []  # tables shared by every organization")
+    _auth_lines(lines, auth)
+    _public_lines(lines, proposal.system)
+    add("")
+    add(f"[{table('db')}]")
+    presets = proposal.presets
+    add(f"presets = {_toml_list([p.name for p in presets] or ['dbservice'])}  # "
+        + (", ".join(f"{p.name}: {p.evidence} {'match' if p.evidence == 1 else 'matches'}"
+                     for p in presets) if presets
+           else "no known data-access style seen: set yours"))
+    for preset in presets:
+        for key, values in sorted(preset.settings.items()):
+            add(f"{key} = {_toml_list(values)}  # found by the {preset.name} preset")
+    _system_lines(lines, proposal.system, table)
+    if proposal.helpers:
+        add("")
+        add("# Scoping helpers (load by id and tenant key, raise when missing): ids that "
+            "went through them")
+        add("# are verified for the caller's organization.")
+        for helper in proposal.helpers[:LIMIT]:
+            add(f"#   {helper.name} ({helper.where}): {_comment(helper.evidence)}")
+    add("")
+    add(f"[{table('report')}]")
+    add("# What no static check can see: confirm by hand before signing the report off.")
+    add("checklist = [")
+    for item in proposal.checklist:
+        add(f"  {_toml_string(item)},")
+    add("]")
     return "\n".join(lines) + "\n"
 
 
-def write_initial_config(directory: Path, prefer_dotfile: bool = False) -> Path:
-    """Write the configuration and return the file written to."""
-    directory = directory.resolve()
+def _auth_lines(lines: List[str], auth: AuthGuess) -> None:
+    add = lines.append
+    if auth.dependencies:
+        add(f"auth-dependencies = {_toml_list([j.name for j in auth.dependencies])}")
+        for judged in auth.dependencies:
+            add(f"#   {judged.name} ({judged.where}): {_comment(judged.why)}")
+    else:
+        add("# auth-dependencies = []  # no FastAPI dependency that refuses a request was found")
+    if auth.through:
+        add("# found through those (no need to list): " + ", ".join(
+            j.name for j in auth.through[:12]))
+    for judged in auth.optional:
+        add(f"# optional auth, not listed: {judged.name} ({judged.where}): {_comment(judged.why)}")
+    for judged in auth.not_auth[:8]:
+        add(f"# not auth: {judged.name} ({judged.where}): {_comment(judged.why)}")
+    if auth.decorators:
+        add(f"auth-decorators = {_toml_list([j.name for j in auth.decorators])}")
+        for judged in auth.decorators:
+            add(f"#   {judged.name} ({judged.where}): {_comment(judged.why)}")
+    for judged in auth.hooks:
+        add(f"# before_request hook {judged.name} ({judged.where}): {_comment(judged.why)}; "
+            "orgscope-lint does not follow hooks: list its routes in public-routes or decorate "
+            "them")
+    for judged in auth.permission_classes[:8]:
+        add(f"# DRF permission class {judged.name} ({judged.where}): {_comment(judged.why)}")
+
+
+def _public_lines(lines: List[str], system: SystemGuess) -> None:
+    if not system.public_routes:
+        return
+    lines.append("# Routes that look public on purpose (uncomment the ones that are):")
+    lines.append("# public-routes = [")
+    for pattern, evidence in system.public_routes[:LIMIT]:
+        lines.append(f"#   {_toml_string(pattern)},  # {_comment(evidence)}")
+    lines.append("# ]")
+
+
+def _system_lines(lines: List[str], system: SystemGuess, table) -> None:
+    if not system.contexts:
+        return
+    add = lines.append
+    add("")
+    add("# Likely system contexts (code that runs without a user JWT, so cross-organization")
+    add("# access may be intended). Uncomment the ones that are, with the real reason.")
+    for suggestion in system.contexts:
+        add(f"# [[{table('system-contexts')}]]  # {_comment(suggestion.evidence)}")
+        add(f"# paths = {_toml_list(suggestion.paths)}")
+        if suggestion.functions:
+            add(f"# functions = {_toml_list(suggestion.functions)}")
+        add(f"# reason = {_toml_string(suggestion.reason)}")
+    if system.more:
+        add(f"# ... and {system.more} more like these (not written: review the ones above "
+            "first)")
+
+
+# --- writing ---------------------------------------------------------------------
+
+def _target(directory: Path, prefer_dotfile: bool) -> Tuple[Path, Optional[str]]:
+    """(file to write, table prefix); raises when a configuration exists."""
     dotfile = directory / DOTFILE
     pyproject = directory / "pyproject.toml"
     if dotfile.exists():
@@ -208,13 +242,33 @@ def write_initial_config(directory: Path, prefer_dotfile: bool = False) -> Path:
         if _has_section(pyproject):
             raise InitError(f"{pyproject}: `[tool.orgscope-lint]` already exists; "
                             "not overwriting it")
-    found = inspect_project(directory)
-    if pyproject.is_file() and not prefer_dotfile:
-        existing = pyproject.read_bytes()
+        if not prefer_dotfile:
+            return pyproject, "tool.orgscope-lint"
+    return dotfile, None
+
+
+def propose(directory: Path, prefer_dotfile: bool = False
+            ) -> Tuple[Path, str, Proposal]:
+    """(file it would go to, the configuration text, the proposal)."""
+    directory = directory.resolve()
+    target, prefix = _target(directory, prefer_dotfile)
+    proposal = inspect_project(directory)
+    return target, render_config(proposal, prefix or ""), proposal
+
+
+def write_proposal(target: Path, text: str) -> None:
+    """Append to pyproject.toml (keeping every byte of it) or write the dotfile."""
+    if target.name == "pyproject.toml":
+        existing = target.read_bytes()
         separator = b"" if existing.endswith(b"\n") or not existing else b"\n"
-        text = render_config(found, "tool.orgscope-lint")
-        with pyproject.open("ab") as handle:
+        with target.open("ab") as handle:
             handle.write(separator + b"\n" + text.encode("utf-8"))
-        return pyproject
-    dotfile.write_text(render_config(found, ""), encoding="utf-8")
-    return dotfile
+    else:
+        target.write_text(text, encoding="utf-8")
+
+
+def write_initial_config(directory: Path, prefer_dotfile: bool = False) -> Path:
+    """Write the configuration and return the file written to."""
+    target, text, _ = propose(directory, prefer_dotfile)
+    write_proposal(target, text)
+    return target

@@ -1,0 +1,306 @@
+"""Which project callables authenticate a request.
+
+- FastAPI dependencies (whatever `Depends(...)` / `Security(...)` names, and
+  the dependencies of those): one that raises 401/403 or calls a token
+  verifier authenticates, *unless* it may return `None` (optional auth: the
+  route works without a user, so it is written commented with that reason). A
+  dependency that only yields or returns a DB session or client is never auth.
+  Only the roots are proposed: a dependency that depends on an auth dependency
+  is found from it.
+- Dependency classes with `__call__` are judged by `__call__`.
+- Flask: decorators on route handlers whose wrapper aborts with 401/403 or
+  checks the login (plus the well-known `login_required`, `jwt_required`, ...);
+  `before_request` hooks that do the same (noted: they guard a whole blueprint).
+- Django REST framework permission classes (noted for the django preset).
+"""
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Set, Tuple
+
+from .source import FunctionNode, ProjectSource, PyFile, called_name, last
+
+_DENY_CODES = {401, 403}
+_DENY_NAMES = re.compile(r"HTTP_40[13]_|UNAUTHORIZED|FORBIDDEN")
+_DENY_EXCEPTIONS = re.compile(r"Unauthori[sz]ed|Unauthenticated|NotAuthenticated|Forbidden|"
+                              r"PermissionDenied|AuthenticationFailed|AuthError|"
+                              r"AuthenticationError|InvalidToken|CredentialsException", re.I)
+_VERIFIERS = re.compile(r"(^|_)(verify|decode|authenticate|validate_token|check_token|"
+                        r"verify_id_token|get_user|introspect)", re.I)
+_SESSION_NAMES = re.compile(r"(^|_)(db|session|database|supabase|client|conn|connection|"
+                            r"engine|repo|repository|uow|cache|redis|settings|config)(_|$)", re.I)
+_KNOWN_DECORATORS = {"login_required": "Flask-Login", "jwt_required": "Flask-JWT-Extended",
+                     "fresh_jwt_required": "Flask-JWT-Extended",
+                     "auth_required": "Flask-Security", "token_required": "a token check",
+                     "permission_required": "a permission check"}
+_ROUTE_DECORATORS = {"route", "get", "post", "put", "patch", "delete", "api_route", "websocket"}
+
+
+@dataclass
+class Judged:
+    name: str
+    where: str  # file:line
+    verdict: str  # auth | optional | session | none
+    why: str
+    depends_on: Tuple[str, ...] = ()
+
+
+@dataclass
+class AuthGuess:
+    dependencies: List[Judged] = field(default_factory=list)  # roots to configure
+    through: List[Judged] = field(default_factory=list)  # found from the roots anyway
+    optional: List[Judged] = field(default_factory=list)
+    not_auth: List[Judged] = field(default_factory=list)  # DB sessions, clients
+    decorators: List[Judged] = field(default_factory=list)
+    hooks: List[Judged] = field(default_factory=list)
+    permission_classes: List[Judged] = field(default_factory=list)
+
+    @property
+    def all_auth(self) -> List[Judged]:
+        return self.dependencies + self.through
+
+
+def _status_code(call: ast.Call) -> Optional[int]:
+    values = list(call.args[:1]) + [k.value for k in call.keywords if k.arg == "status_code"]
+    for value in values:
+        if isinstance(value, ast.Constant) and isinstance(value.value, int):
+            return value.value
+        name = called_name(value)
+        if name and _DENY_NAMES.search(last(name)):
+            return 401 if "401" in name or "UNAUTHORIZED" in name else 403
+    return None
+
+
+def _denies(expression: Optional[ast.AST], denying_names: Set[str]) -> Optional[str]:
+    """Why raising `expression` refuses the request (None: it does not)."""
+    if expression is None:
+        return None
+    if isinstance(expression, ast.Name) and expression.id in denying_names:
+        return f"raises `{expression.id}` (401/403)"
+    name = called_name(expression)
+    if isinstance(expression, ast.Call):
+        code = _status_code(expression)
+        if code in _DENY_CODES:
+            return f"raises {code}"
+    if name and _DENY_EXCEPTIONS.search(last(name)):
+        return f"raises `{last(name)}`"
+    return None
+
+
+def _returns_none(node: FunctionNode) -> bool:
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Return) and (
+                inner.value is None or (isinstance(inner.value, ast.Constant)
+                                        and inner.value.value is None)):
+            return True
+    return False
+
+
+def _is_generator(node: FunctionNode) -> bool:
+    return any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in ast.walk(node))
+
+
+def _depends_of(node: FunctionNode) -> List[str]:
+    """The dependencies a function's own parameters declare."""
+    found = []
+    defaults = list(node.args.defaults) + [d for d in node.args.kw_defaults if d is not None]
+    annotations = [a.annotation for a in node.args.args + node.args.kwonlyargs if a.annotation]
+    for value in defaults + annotations:
+        for call in ast.walk(value):
+            if isinstance(call, ast.Call) and last(called_name(call)) in ("Depends", "Security") \
+                    and call.args:
+                target = called_name(call.args[0])
+                if target:
+                    found.append(last(target))
+    return found
+
+
+def judge_function(node: FunctionNode) -> Tuple[str, str]:
+    """(verdict, why) for one dependency: auth | optional | session | none."""
+    denying = set()
+    for inner in ast.walk(node):  # `credentials_exception = HTTPException(401, ...)`
+        if isinstance(inner, ast.Assign) and isinstance(inner.value, ast.Call) \
+                and _denies(inner.value, set()):
+            denying |= {t.id for t in inner.targets if isinstance(t, ast.Name)}
+    reasons = []
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Raise):
+            why = _denies(inner.exc, denying)
+            if why and why not in reasons:
+                reasons.append(why)
+        elif isinstance(inner, ast.Call) and inner.func is not None:
+            if isinstance(inner.func, (ast.Name, ast.Attribute)) and \
+                    last(called_name(inner.func)) in ("abort",) and inner.args and \
+                    isinstance(inner.args[0], ast.Constant) and inner.args[0].value in _DENY_CODES:
+                reasons.append(f"aborts with {inner.args[0].value}")
+    verifiers = sorted({last(called_name(c)) for c in ast.walk(node) if isinstance(c, ast.Call)
+                        and _VERIFIERS.search(last(called_name(c)) or "")})
+    if verifiers:
+        reasons.append("calls " + ", ".join(f"`{v}`" for v in verifiers[:2]))
+    optional = _returns_none(node) or "optional" in node.name.lower()
+    if reasons and optional:
+        return "optional", ("may return None, so it works with or without authentication ("
+                            + "; ".join(reasons) + ")")
+    if reasons:
+        return "auth", "; ".join(reasons)
+    if _is_generator(node) or _SESSION_NAMES.search(node.name):
+        return "session", ("yields a resource (a DB session or client), not a user"
+                           if _is_generator(node) else "returns a DB session or client, not a user")
+    return "none", "neither refuses a request nor verifies a token"
+
+
+def _dependency_names(files: List[PyFile]) -> Set[str]:
+    names: Set[str] = set()
+    for file in files:
+        for node in ast.walk(file.tree):
+            if isinstance(node, ast.Call) and last(called_name(node)) in ("Depends", "Security") \
+                    and node.args:
+                target = called_name(node.args[0])
+                if target:
+                    names.add(last(target))
+    return names
+
+
+def _definitions(files: List[PyFile]) -> Dict[str, Tuple[PyFile, ast.AST]]:
+    """Top-level functions, classes (by `__call__`) and instances of those classes."""
+    found: Dict[str, Tuple[PyFile, ast.AST]] = {}
+    classes: Dict[str, Tuple[PyFile, ast.ClassDef]] = {}
+    for file in files:
+        for node in file.tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                found.setdefault(node.name, (file, node))
+            elif isinstance(node, ast.ClassDef):
+                classes.setdefault(node.name, (file, node))
+                found.setdefault(node.name, (file, node))
+    for file in files:  # `require_admin = RoleChecker(["admin"])`
+        for node in file.tree.body:
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) \
+                    and last(called_name(node.value)) in classes:
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        found.setdefault(target.id, classes[last(called_name(node.value))])
+    return found
+
+
+def _call_method(node: ast.ClassDef) -> Optional[FunctionNode]:
+    return next((item for item in node.body if isinstance(item, (ast.FunctionDef,
+                                                                  ast.AsyncFunctionDef))
+                 and item.name == "__call__"), None)
+
+
+def _judge_dependencies(files: List[PyFile], guess: AuthGuess) -> None:
+    definitions = _definitions(files)
+    pending = sorted(_dependency_names(files))
+    judged: Dict[str, Judged] = {}
+    while pending:
+        name = pending.pop()
+        if name in judged or name not in definitions:
+            continue
+        file, node = definitions[name]
+        function = _call_method(node) if isinstance(node, ast.ClassDef) else node
+        if function is None:
+            continue
+        verdict, why = judge_function(function)
+        if isinstance(node, ast.ClassDef):
+            why += " (its `__call__`)"
+        depends = tuple(_depends_of(function))
+        judged[name] = Judged(name, f"{file.rel}:{node.lineno}", verdict, why, depends)
+        pending.extend(d for d in depends if d not in judged)
+    auth = {n for n, j in judged.items() if j.verdict == "auth"}
+
+    def reaches_auth(name: str, seen: frozenset) -> bool:
+        item = judged.get(name)
+        if item is None or name in seen:
+            return False
+        return any(d in auth or reaches_auth(d, seen | {name}) for d in item.depends_on)
+
+    for name in sorted(judged):
+        item = judged[name]
+        if item.verdict == "auth":
+            (guess.through if reaches_auth(name, frozenset()) else guess.dependencies).append(item)
+        elif reaches_auth(name, frozenset()):
+            item.why = "depends on " + ", ".join(f"`{d}`" for d in item.depends_on if d in auth
+                                                 or reaches_auth(d, frozenset()))
+            guess.through.append(item)
+        elif item.verdict == "optional":
+            guess.optional.append(item)
+        elif item.verdict == "session":
+            guess.not_auth.append(item)
+
+
+def _route_decorators(files: List[PyFile]) -> Dict[str, List[str]]:
+    """Decorator name -> the route handlers (file:line) it is stacked on."""
+    used: Dict[str, List[str]] = {}
+    for file in files:
+        for _, node in file.functions():
+            names = [called_name(d) for d in node.decorator_list]
+            if not any(last(n) in _ROUTE_DECORATORS for n in names if n):
+                continue
+            for name in names:
+                if name and last(name) not in _ROUTE_DECORATORS:
+                    used.setdefault(last(name), []).append(f"{file.rel}:{node.lineno}")
+    return used
+
+
+def _wrapper_verdict(node: FunctionNode) -> Optional[str]:
+    """A decorator whose inner wrapper refuses the request or checks the login."""
+    for inner in node.body:
+        if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            verdict, why = judge_function(inner)
+            text = ast.dump(inner)
+            if verdict == "auth":
+                return why
+            if "is_authenticated" in text or "verify_jwt_in_request" in text:
+                return "checks the login"
+    return None
+
+
+def _judge_flask(files: List[PyFile], guess: AuthGuess) -> None:
+    definitions = _definitions(files)
+    for name, handlers in sorted(_route_decorators(files).items()):
+        if name in definitions and isinstance(definitions[name][1], (ast.FunctionDef,
+                                                                      ast.AsyncFunctionDef)):
+            file, node = definitions[name]
+            why = _wrapper_verdict(node)
+            if why:
+                guess.decorators.append(Judged(name, f"{file.rel}:{node.lineno}", "auth",
+                                               f"{why}; on {len(handlers)} route handlers"))
+        elif name in _KNOWN_DECORATORS:
+            guess.decorators.append(Judged(name, handlers[0], "auth",
+                                           f"{_KNOWN_DECORATORS[name]}; on {len(handlers)} "
+                                           "route handlers"))
+    for file in files:
+        for qualname, node in file.functions():
+            if any(last(called_name(d)) == "before_request" for d in node.decorator_list):
+                verdict, why = judge_function(node)
+                if verdict == "auth" or "is_authenticated" in ast.dump(node):
+                    owner = called_name(next(d for d in node.decorator_list
+                                             if last(called_name(d)) == "before_request"))
+                    guess.hooks.append(Judged(qualname, f"{file.rel}:{node.lineno}", "auth",
+                                              f"`{owner}` runs it before every request: {why}"))
+
+
+def _judge_drf(files: List[PyFile], guess: AuthGuess) -> None:
+    for file in files:
+        for node in file.tree.body:
+            if isinstance(node, ast.ClassDef) and any(
+                    last(called_name(b)) in ("BasePermission", "IsAuthenticated")
+                    for b in node.bases):
+                methods = {i.name for i in node.body if isinstance(i, (ast.FunctionDef,
+                                                                        ast.AsyncFunctionDef))}
+                if methods & {"has_permission", "has_object_permission"}:
+                    guess.permission_classes.append(Judged(
+                        node.name, f"{file.rel}:{node.lineno}", "auth",
+                        "DRF permission class (" + ", ".join(sorted(
+                            methods & {"has_permission", "has_object_permission"})) + ")"))
+
+
+def guess_auth(source: ProjectSource) -> AuthGuess:
+    guess = AuthGuess()
+    files = source.code
+    _judge_dependencies(files, guess)
+    _judge_flask(files, guess)
+    _judge_drf(files, guess)
+    return guess

@@ -1,0 +1,233 @@
+"""Code that runs without a user JWT (system contexts), and routes that are
+public on purpose, each with the evidence that it is one.
+
+Evidence, never a name alone: a background-task decorator from a task queue
+(Celery `@shared_task` / `@app.task`, rq `@job`, dramatiq `@actor`, huey,
+APScheduler jobs, arq `WorkerSettings`), a CLI command (click, typer, Flask
+CLI, Django management commands), a script (`scripts/`, `if __name__ ==
+"__main__":`), an admin or back-office package, an internal service module,
+webhook handlers, and signature-verified webhook or health-check routes.
+Nothing under `tests/` is ever proposed.
+"""
+from __future__ import annotations
+
+import ast
+import fnmatch
+import posixpath
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+from .source import ProjectSource, PyFile, called_name, last
+
+LIMIT = 20  # suggestions written; the rest are counted
+_QUEUES = ("celery", "rq", "dramatiq", "huey", "arq", "apscheduler", "taskiq", "procrastinate")
+_TASK_DECORATORS = {"task", "shared_task", "job", "actor", "periodic_task", "db_task",
+                    "scheduled_job", "cron", "periodic"}
+_CLI_MODULES = ("click", "typer", "flask.cli", "django.core.management")
+_SCRIPT_DIRS = {"scripts", "script", "bin", "tools", "management", "commands", "cron", "crons"}
+_BACK_OFFICE = re.compile(r"^(backoffice|back_office|back-office|superadmin|super_admin|"
+                          r"staff|ops|internal|internal_api)(\.py)?$")
+_SUPERUSER = re.compile(r"is_superuser|is_staff|superadmin|super_admin|platform_admin|"
+                        r"service_role|internal_token|django\.contrib\.admin|admin\.site\.register|"
+                        r"@admin\.register")
+_SIGNATURE = re.compile(r"compare_digest|construct_event|verify_signature|verify_webhook|"
+                        r"svix|Webhook\(|X-Hub-Signature|x-signature|signature", re.I)
+_HEALTH = re.compile(r"^/?(health|healthz|healthcheck|ping|ready|readyz|live|livez|status)/?$")
+_ROUTE_METHODS = {"get", "post", "put", "patch", "delete", "route", "api_route"}
+
+
+@dataclass
+class Suggestion:
+    paths: List[str]
+    reason: str
+    evidence: str
+    functions: List[str] = field(default_factory=list)
+    script: bool = False  # a whole module run as a script or worker (directories group)
+
+
+@dataclass
+class SystemGuess:
+    contexts: List[Suggestion] = field(default_factory=list)
+    more: int = 0  # suggestions beyond LIMIT
+    public_routes: List[Tuple[str, str]] = field(default_factory=list)  # (pattern, evidence)
+
+
+def _decorated(file: PyFile, test) -> List[str]:
+    return [qualname for qualname, node in file.functions()
+            if any(test(called_name(d) or "") for d in node.decorator_list)]
+
+
+def _from_queue(file: PyFile, decorator: str) -> bool:
+    """`@shared_task` imported from celery, `@app.task` on a `Celery(...)` app."""
+    if last(decorator) not in _TASK_DECORATORS:
+        return False
+    origin = file.imported_from(decorator) or ""
+    if origin.split(".")[0] in _QUEUES:
+        return True
+    head = decorator.split(".")[0]
+    return any(mod.split(".")[0] in _QUEUES for mod in file.imports.values()) and head != decorator
+
+
+def _cli_commands(file: PyFile) -> List[str]:
+    if not any(mod.startswith(_CLI_MODULES) or mod.split(".")[0] in ("click", "typer")
+               for mod in file.imports.values()):
+        return []
+    return _decorated(file, lambda d: last(d) in ("command", "group") or d.endswith("cli.command"))
+
+
+def _has_main_guard(file: PyFile) -> bool:
+    for node in file.tree.body:
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Compare) and \
+                isinstance(node.test.left, ast.Name) and node.test.left.id == "__name__":
+            return True
+    return False
+
+
+def _route_paths(file: PyFile) -> List[Tuple[str, str, str]]:
+    """(METHOD, path as written, handler) of the routes a module declares."""
+    found = []
+    for qualname, node in file.functions():
+        for decorator in node.decorator_list:
+            name = called_name(decorator) or ""
+            if not isinstance(decorator, ast.Call) or last(name) not in _ROUTE_METHODS \
+                    or "." not in name or not decorator.args or \
+                    not isinstance(decorator.args[0], ast.Constant):
+                continue
+            method = last(name).upper()
+            if method in ("ROUTE", "API_ROUTE"):
+                methods = next((k.value for k in decorator.keywords if k.arg == "methods"), None)
+                words = [e.value for e in getattr(methods, "elts", [])
+                         if isinstance(e, ast.Constant)]
+                method = ",".join(w.upper() for w in words) if words else "*"
+            found.append((method, str(decorator.args[0].value), qualname))
+    return found
+
+
+def _pattern(method: str, path: str) -> str:
+    glob = "*" + path if path.startswith("/") else "*/" + path
+    return glob if method == "*" else f"{method} {glob}"
+
+
+def _kind(file: PyFile) -> Optional[Suggestion]:
+    rel, text = file.rel, file.text
+    parts = rel.split("/")
+    tasks = _decorated(file, lambda d: _from_queue(file, d))
+    if tasks:
+        queue = next((m.split(".")[0] for m in file.imports.values()
+                      if m.split(".")[0] in _QUEUES), "a task queue")
+        return Suggestion([rel], "background tasks: no user JWT; say which organization each "
+                                 "task acts for", f"{len(tasks)} {queue} tasks", tasks)
+    if "WorkerSettings" in text and "arq" in " ".join(file.imports.values()):
+        return Suggestion([rel], "arq worker functions: no user JWT", "arq `WorkerSettings`")
+    if "add_job(" in text and any(m.startswith("apscheduler") for m in file.imports.values()):
+        return Suggestion([rel], "scheduled jobs: no user JWT", "APScheduler `add_job`")
+    if "management/commands/" in rel and "BaseCommand" in text:
+        return Suggestion([rel], "Django management command: run by an operator",
+                          "a `BaseCommand` under management/commands")
+    commands = _cli_commands(file)
+    if commands:
+        return Suggestion([rel], "CLI commands: run by an operator, no user JWT",
+                          f"{len(commands)} CLI commands", commands)
+    if any(p in _SCRIPT_DIRS for p in parts[:-1]) and parts[-1] != "__init__.py":
+        return Suggestion([rel], "operator script: no user JWT",
+                          f"a script under `{next(p for p in parts[:-1] if p in _SCRIPT_DIRS)}/`",
+                          script=True)
+    if _has_main_guard(file) and parts[-1] not in ("__main__.py", "main.py", "manage.py",
+                                                   "app.py", "wsgi.py", "asgi.py"):
+        return Suggestion([rel], "run as a script (`python -m ...`): no user JWT",
+                          "an `if __name__ == \"__main__\":` entry point", script=True)
+    for part in parts:
+        if _BACK_OFFICE.match(part):
+            return Suggestion([rel], "back-office / internal code: say who calls it and why",
+                              f"named `{part}`" + (" (" + _SUPERUSER.search(text).group(0) + ")"
+                                                   if _SUPERUSER.search(text) else ""))
+    if any(p in ("admin", "admin.py") for p in parts) and _SUPERUSER.search(text):
+        return Suggestion([rel], "admin / back office: staff act across organizations",
+                          f"admin code using `{_SUPERUSER.search(text).group(0)}`")
+    if "webhook" in rel.lower() and not _route_paths(file) and parts[-1] != "__init__.py":
+        return Suggestion([rel], "webhook event handlers: no user JWT; rows are found by the "
+                                 "provider's ids", "webhook handlers (no routes)")
+    return None
+
+
+def _group_directories(suggestions: List[Suggestion], source: ProjectSource) -> List[Suggestion]:
+    """Every module of a directory is a script: one `dir/*.py` entry (a new
+    script there is one too; a back-office module is proposed alone)."""
+    by_dir: Dict[str, List[Suggestion]] = {}
+    for suggestion in suggestions:
+        if suggestion.script:
+            by_dir.setdefault(posixpath.dirname(suggestion.paths[0]), []).append(suggestion)
+    modules: Dict[str, int] = {}
+    for file in source.code:
+        if not file.rel.endswith("/__init__.py"):
+            modules[posixpath.dirname(file.rel)] = modules.get(posixpath.dirname(file.rel), 0) + 1
+    grouped = []
+    for suggestion in suggestions:
+        directory = posixpath.dirname(suggestion.paths[0])
+        members = by_dir.get(directory, [])
+        if not suggestion.script or not directory or len(members) != modules.get(directory):
+            grouped.append(suggestion)
+        elif members[0] is suggestion:
+            grouped.append(Suggestion([f"{directory}/*.py"], suggestion.reason,
+                                      f"{len(members)} modules: {suggestion.evidence}"
+                                      if len(members) > 1 else suggestion.evidence, script=True))
+    return grouped
+
+
+def _public_routes(files: List[PyFile]) -> List[Tuple[str, str]]:
+    found: List[Tuple[str, str]] = []
+    for file in files:
+        routes = _route_paths(file)
+        if not routes:
+            continue
+        signed = "webhook" in file.rel.lower() and _SIGNATURE.search(file.text)
+        for method, path, handler in routes:
+            if signed or ("webhook" in path.lower() and _SIGNATURE.search(file.text)):
+                found.append((_pattern(method, path), f"signature-verified webhook `{handler}` "
+                                                      f"({file.rel})"))
+            elif _HEALTH.match(path):
+                found.append((_pattern(method, path), f"health check `{handler}` ({file.rel})"))
+    return sorted(set(found))
+
+
+def _covered(rel: str, suggestions: List[Suggestion]) -> bool:
+    return any(not s.functions and any(fnmatch.fnmatchcase(rel, p) for p in s.paths)
+               for s in suggestions)
+
+
+def _called_only_from_system(source: ProjectSource, suggestions: List[Suggestion]
+                             ) -> List[Suggestion]:
+    """A function (defined once in the project) whose every caller is system code:
+    `TelephonyService.sync_all_numbers`, called by a nightly script and an
+    internal endpoint only, runs as the service too."""
+    callers: Dict[str, set] = {}
+    defined: Dict[str, List[Tuple[PyFile, str]]] = {}
+    for file in source.code:
+        for node in ast.walk(file.tree):
+            if isinstance(node, ast.Call):
+                callers.setdefault(last(called_name(node.func)), set()).add(file.rel)
+        for qualname, _ in file.functions():
+            defined.setdefault(last(qualname), []).append((file, qualname))
+    found = []
+    for name, places in sorted(defined.items()):
+        if len(places) != 1 or name.startswith("_") or len(name) < 6:
+            continue
+        file, qualname = places[0]
+        calling = callers.get(name, set())
+        if not calling or file.rel in calling or _covered(file.rel, suggestions):
+            continue
+        if all(_covered(rel, suggestions) for rel in calling):
+            found.append(Suggestion([file.rel], "called only from system contexts: runs as the "
+                                                "service", "called only from "
+                                    + ", ".join(sorted(calling)[:3]), [qualname]))
+    return found
+
+
+def guess_system_contexts(source: ProjectSource) -> SystemGuess:
+    suggestions = [s for s in (_kind(f) for f in sorted(source.code, key=lambda f: f.rel)) if s]
+    suggestions = _group_directories(suggestions, source)
+    suggestions += _called_only_from_system(source, suggestions)
+    guess = SystemGuess(suggestions[:LIMIT], max(0, len(suggestions) - LIMIT),
+                        _public_routes(source.code))
+    return guess
