@@ -135,6 +135,10 @@ def render_config(proposal: Proposal, prefix: str) -> str:
             "set yours")
     if proposal.schema_globs:
         add(f"schema = {_toml_list(proposal.schema_globs)}  # SQL migrations")
+    tests = sorted({f.rel.split("/")[0] + "/" for f in source.files if f.is_test
+                    and "/" in f.rel and f.rel.split("/")[0] in ("tests", "test")})
+    if tests:
+        add(f"exclude = {_toml_list(tests)}  # test code: it does not serve requests")
     if tenant.global_tables:
         add("# Tables that look shared by every organization (uncomment if they are):")
         add(f"# global-tables = {_toml_list([t for t, _ in tenant.global_tables])}  # "
@@ -173,15 +177,12 @@ def render_config(proposal: Proposal, prefix: str) -> str:
 
 def _auth_lines(lines: List[str], auth: AuthGuess) -> None:
     add = lines.append
-    if auth.dependencies:
-        add(f"auth-dependencies = {_toml_list([j.name for j in auth.dependencies])}")
-        for judged in auth.dependencies:
+    if auth.all_auth:
+        add(f"auth-dependencies = {_toml_list([j.name for j in auth.all_auth])}")
+        for judged in auth.all_auth:
             add(f"#   {judged.name} ({judged.where}): {_comment(judged.why)}")
     else:
         add("# auth-dependencies = []  # no FastAPI dependency that refuses a request was found")
-    if auth.through:
-        add("# found through those (no need to list): " + ", ".join(
-            j.name for j in auth.through[:12]))
     for judged in auth.optional:
         add(f"# optional auth, not listed: {judged.name} ({judged.where}): {_comment(judged.why)}")
     for judged in auth.not_auth[:8]:

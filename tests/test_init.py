@@ -170,6 +170,9 @@ AUTH = {
                 raise HTTPException(status_code=403)
             return user
 
+        def get_user_client(request):
+            return make_client(get_current_user(request.headers["token"]))
+
         class ApiKeyAuth:
             def __call__(self, key: str):
                 if key != "x":
@@ -181,7 +184,7 @@ AUTH = {
     "app/routes.py": """
         from fastapi import APIRouter, Depends
         from app.deps import api_key, get_current_user, get_db_session, get_optional_current_user
-        from app.deps import require_owner
+        from app.deps import get_user_client, require_owner
 
         router = APIRouter()
 
@@ -192,22 +195,31 @@ AUTH = {
         @router.get("/b")
         def b(user=Depends(get_optional_current_user), key=Depends(api_key)):
             return 1
+
+        @router.get("/c")
+        def c(client=Depends(get_user_client)):
+            return 1
     """,
+    "tests/test_routes.py": "from fastapi import Depends\n\ndef t(x=Depends(lambda: 1)):\n    pass\n",
 }
 
 
 def test_auth_dependencies_raise_or_verify_optional_and_sessions_are_not_auth(tmp_path):
     guess = guess_auth(read_project(_tree(tmp_path, AUTH)))
-    assert [j.name for j in guess.dependencies] == ["api_key", "get_current_user"]
+    assert [j.name for j in guess.dependencies] == ["api_key", "get_current_user",
+                                                    "get_user_client"]
     assert "raises `credentials_exception` (401/403)" in guess.dependencies[1].why
+    assert guess.dependencies[2].why == "calls `get_current_user`"  # not a Depends: listed
     assert "its `__call__`" in guess.dependencies[0].why
-    assert [j.name for j in guess.through] == ["require_owner"]  # found from get_current_user
+    assert [j.name for j in guess.through] == ["require_owner"]  # depends on get_current_user
     [optional] = guess.optional
     assert optional.name == "get_optional_current_user"
     assert "may return None" in optional.why
     assert [j.name for j in guess.not_auth] == ["get_db_session"]
     text = propose(tmp_path)[1]
-    assert 'auth-dependencies = ["api_key", "get_current_user"]' in text
+    assert ('auth-dependencies = ["api_key", "get_current_user", "get_user_client", '
+            '"require_owner"]') in text
+    assert 'exclude = ["tests/"]  # test code' in text
     assert "# optional auth, not listed: get_optional_current_user" in text
     assert "# not auth: get_db_session" in text
 
@@ -411,7 +423,8 @@ def test_appends_to_pyproject_leaving_the_rest_byte_for_byte(stripped):
     assert config.tenant_key == "clerk_org_id"
     assert config.receiver_classes == ("DatabaseService",)
     assert config.schema == ("database/migrations/*.sql",)
-    assert config.auth_dependencies == ("get_current_user", "verify_internal_token")
+    assert config.auth_dependencies == ("get_current_user", "verify_internal_token",
+                                        "get_active_org", "require_admin_role")
     assert config.system_contexts == ()  # suggested, commented out
     assert config.report_checklist and config.report_checklist[0].startswith("Identity")
 

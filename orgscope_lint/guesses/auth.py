@@ -5,8 +5,8 @@
   verifier authenticates, *unless* it may return `None` (optional auth: the
   route works without a user, so it is written commented with that reason). A
   dependency that only yields or returns a DB session or client is never auth.
-  Only the roots are proposed: a dependency that depends on an auth dependency
-  is found from it.
+  A dependency that depends on (or calls) an auth dependency is one too; all
+  are proposed, the ones found through another with that evidence.
 - Dependency classes with `__call__` are judged by `__call__`.
 - Flask: decorators on route handlers whose wrapper aborts with 401/403 or
   checks the login (plus the well-known `login_required`, `jwt_required`, ...);
@@ -49,8 +49,8 @@ class Judged:
 
 @dataclass
 class AuthGuess:
-    dependencies: List[Judged] = field(default_factory=list)  # roots to configure
-    through: List[Judged] = field(default_factory=list)  # found from the roots anyway
+    dependencies: List[Judged] = field(default_factory=list)  # authenticate by themselves
+    through: List[Judged] = field(default_factory=list)  # depend on one of those
     optional: List[Judged] = field(default_factory=list)
     not_auth: List[Judged] = field(default_factory=list)  # DB sessions, clients
     decorators: List[Judged] = field(default_factory=list)
@@ -209,6 +209,20 @@ def _judge_dependencies(files: List[PyFile], guess: AuthGuess) -> None:
         judged[name] = Judged(name, f"{file.rel}:{node.lineno}", verdict, why, depends)
         pending.extend(d for d in depends if d not in judged)
     auth = {n for n, j in judged.items() if j.verdict == "auth"}
+    changed = True
+    while changed:  # `def _client(request): return get_supabase_client(request)`
+        changed = False
+        for name, item in judged.items():
+            if item.verdict == "auth":
+                continue
+            _, node = definitions[name]
+            function = _call_method(node) if isinstance(node, ast.ClassDef) else node
+            called = sorted({last(called_name(c)) for c in ast.walk(function)
+                             if isinstance(c, ast.Call)} & auth)
+            if called:
+                item.verdict, item.why = "auth", "calls " + ", ".join(f"`{c}`" for c in called)
+                auth.add(name)
+                changed = True
 
     def reaches_auth(name: str, seen: frozenset) -> bool:
         item = judged.get(name)
