@@ -344,9 +344,9 @@ def test_system_contexts_need_evidence_and_never_come_from_tests(tmp_path):
     found = {tuple(s.paths): (s.functions, s.evidence) for s in guess.contexts}
     assert found == {
         ("app/backoffice/reports.py",): ([], "named `backoffice`"),
-        ("app/celery_app.py",): (["send_digest"], "1 celery tasks"),
-        ("app/cli.py",): (["backfill"], "1 CLI commands"),
-        ("app/worker.py",): (["nightly_rollup"], "1 celery tasks"),
+        ("app/celery_app.py",): (["send_digest"], "1 celery task"),
+        ("app/cli.py",): (["backfill"], "1 CLI command"),
+        ("app/worker.py",): (["nightly_rollup"], "1 celery task"),
         ("scripts/*.py",): ([], "a script under `scripts/`"),
         ("shop/management/commands/purge.py",): ([], "a `BaseCommand` under management/commands"),
     }

@@ -134,7 +134,8 @@ def judge_function(node: FunctionNode) -> Tuple[str, str]:
             if isinstance(inner.func, (ast.Name, ast.Attribute)) and \
                     last(called_name(inner.func)) in ("abort",) and inner.args and \
                     isinstance(inner.args[0], ast.Constant) and inner.args[0].value in _DENY_CODES:
-                reasons.append(f"aborts with {inner.args[0].value}")
+                if f"aborts with {inner.args[0].value}" not in reasons:
+                    reasons.append(f"aborts with {inner.args[0].value}")
     verifiers = sorted({last(called_name(c)) for c in ast.walk(node) if isinstance(c, ast.Call)
                         and _VERIFIERS.search(last(called_name(c)) or "")})
     if verifiers:
@@ -260,15 +261,27 @@ def _route_decorators(files: List[PyFile]) -> Dict[str, List[str]]:
 
 def _wrapper_verdict(node: FunctionNode) -> Optional[str]:
     """A decorator whose inner wrapper refuses the request or checks the login."""
-    for inner in node.body:
-        if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef)):
+    for inner in ast.walk(node):
+        if inner is not node and isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef)):
             verdict, why = judge_function(inner)
-            text = ast.dump(inner)
             if verdict == "auth":
                 return why
-            if "is_authenticated" in text or "verify_jwt_in_request" in text:
-                return "checks the login"
+            if _refuses_anonymous(inner):
+                return "turns away a caller who is not logged in"
     return None
+
+
+def _refuses_anonymous(node: ast.AST) -> bool:
+    """`if not current_user.is_authenticated: ...` (not its opposite, an
+    `anonymous_required` that sends logged-in users away), or a JWT check."""
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.If) and isinstance(inner.test, ast.UnaryOp) and \
+                isinstance(inner.test.op, ast.Not) and \
+                last(called_name(inner.test.operand)) == "is_authenticated":
+            return True
+        if isinstance(inner, ast.Call) and last(called_name(inner)) == "verify_jwt_in_request":
+            return True
+    return False
 
 
 def _judge_flask(files: List[PyFile], guess: AuthGuess) -> None:
@@ -289,7 +302,7 @@ def _judge_flask(files: List[PyFile], guess: AuthGuess) -> None:
         for qualname, node in file.functions():
             if any(last(called_name(d)) == "before_request" for d in node.decorator_list):
                 verdict, why = judge_function(node)
-                if verdict == "auth" or "is_authenticated" in ast.dump(node):
+                if verdict == "auth" or _refuses_anonymous(node):
                     owner = called_name(next(d for d in node.decorator_list
                                              if last(called_name(d)) == "before_request"))
                     guess.hooks.append(Judged(qualname, f"{file.rel}:{node.lineno}", "auth",

@@ -12,7 +12,8 @@ from typing import Dict, Iterator, List, Optional, Tuple, Union
 from ..discovery import SKIP_DIRS, discover, relative
 
 FunctionNode = Union[ast.FunctionDef, ast.AsyncFunctionDef]
-_TEST_PART = re.compile(r"^(tests?|testing|test_utils|fixtures|conftest\.py|test_.*\.py|.*_test\.py)$")
+_TEST_PART = re.compile(r"^(tests?|testing|test_utils|fixtures|conftest\.py|test_.*\.py|"
+                        r".*_tests?\.py)$")
 
 
 def is_test_path(rel: str) -> bool:

@@ -25,15 +25,19 @@ _QUEUES = ("celery", "rq", "dramatiq", "huey", "arq", "apscheduler", "taskiq", "
 _TASK_DECORATORS = {"task", "shared_task", "job", "actor", "periodic_task", "db_task",
                     "scheduled_job", "cron", "periodic"}
 _CLI_MODULES = ("click", "typer", "flask.cli", "django.core.management")
-_SCRIPT_DIRS = {"scripts", "script", "bin", "tools", "management", "commands", "cron", "crons"}
+_SCRIPT_DIRS = {"scripts", "script", "bin", "management", "commands", "cron", "crons"}
+# directories whose modules all run outside requests group into one `dir/*.py`
+_GROUPED_DIRS = _SCRIPT_DIRS | {"tasks", "jobs", "workers", "worker", "cronjobs", "maintenance"}
+_MIGRATIONS = {"migrations", "alembic", "versions"}
+_SERVERS = {"uvicorn", "socketio", "hypercorn", "waitress", "gunicorn", "web", "app"}
 _BACK_OFFICE = re.compile(r"^(backoffice|back_office|back-office|superadmin|super_admin|"
                           r"staff|ops|internal|internal_api)(\.py)?$")
 _SUPERUSER = re.compile(r"is_superuser|is_staff|superadmin|super_admin|platform_admin|"
                         r"service_role|internal_token|django\.contrib\.admin|admin\.site\.register|"
                         r"@admin\.register")
-_SIGNATURE = re.compile(r"compare_digest|construct_event|verify_signature|verify_webhook|"
-                        r"svix|Webhook\(|X-Hub-Signature|x-signature|signature", re.I)
-_HEALTH = re.compile(r"^/?(health|healthz|healthcheck|ping|ready|readyz|live|livez|status)/?$")
+_SIGNATURE = re.compile(r"compare_digest|construct_event|verify_signature|verify_webhook|svix|"
+                        r"hub-signature|-signature['\"]|hmac\.new", re.I)
+_HEALTH = re.compile(r"^/?(health|healthz|healthcheck|ping|ready|readyz|live|livez)/?$")
 _ROUTE_METHODS = {"get", "post", "put", "patch", "delete", "route", "api_route"}
 
 
@@ -54,8 +58,15 @@ class SystemGuess:
 
 
 def _decorated(file: PyFile, test) -> List[str]:
-    return [qualname for qualname, node in file.functions()
-            if any(test(called_name(d) or "") for d in node.decorator_list)]
+    """Functions with a matching decorator, by the qualname of their outermost
+    function (`register_commands` for commands declared inside it)."""
+    found = []
+    for qualname, node in file.functions():
+        if any(isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef)) and
+               any(test(called_name(d) or "") for d in inner.decorator_list)
+               for inner in ast.walk(node)):
+            found.append(qualname)
+    return found
 
 
 def _from_queue(file: PyFile, decorator: str) -> bool:
@@ -77,11 +88,19 @@ def _cli_commands(file: PyFile) -> List[str]:
 
 
 def _has_main_guard(file: PyFile) -> bool:
+    """`if __name__ == "__main__":` that runs a job, not the server (`app.run()`,
+    `uvicorn.run(...)`: the entry point of the application itself)."""
     for node in file.tree.body:
         if isinstance(node, ast.If) and isinstance(node.test, ast.Compare) and \
                 isinstance(node.test.left, ast.Name) and node.test.left.id == "__name__":
-            return True
+            calls = [called_name(c) or "" for c in ast.walk(node) if isinstance(c, ast.Call)]
+            return not any(last(c) in ("run", "serve", "run_app") and (
+                "app" in c.lower() or c.split(".")[0] in _SERVERS) for c in calls)
     return False
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def _route_paths(file: PyFile) -> List[Tuple[str, str, str]]:
@@ -109,15 +128,42 @@ def _pattern(method: str, path: str) -> str:
     return glob if method == "*" else f"{method} {glob}"
 
 
-def _kind(file: PyFile) -> Optional[Suggestion]:
+def _module_name(rel: str) -> str:
+    name = rel[:-3] if rel.endswith(".py") else rel
+    name = name[:-len("/__init__")] if name.endswith("/__init__") else name
+    return name.replace("/", ".")
+
+
+def _imported_modules(files: List[PyFile]) -> set:
+    """Every project module some other module imports (by dotted suffix)."""
+    names = set()
+    for file in files:
+        for node in ast.walk(file.tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names.add(node.module)
+                names.update(f"{node.module}.{a.name}" for a in node.names)
+            elif isinstance(node, ast.Import):
+                names.update(a.name for a in node.names)
+    return names
+
+
+def _is_imported(rel: str, imported: set) -> bool:
+    module = _module_name(rel)
+    parts = module.split(".")
+    return any(".".join(parts[i:]) in imported for i in range(len(parts)))
+
+
+def _kind(file: PyFile, imported: set) -> Optional[Suggestion]:
     rel, text = file.rel, file.text
     parts = rel.split("/")
+    if _MIGRATIONS & set(parts[:-1]):
+        return None  # proposed once per directory (`_migrations`)
     tasks = _decorated(file, lambda d: _from_queue(file, d))
     if tasks:
         queue = next((m.split(".")[0] for m in file.imports.values()
                       if m.split(".")[0] in _QUEUES), "a task queue")
         return Suggestion([rel], "background tasks: no user JWT; say which organization each "
-                                 "task acts for", f"{len(tasks)} {queue} tasks", tasks)
+                                 "task acts for", _count(len(tasks), f"{queue} task"), tasks)
     if "WorkerSettings" in text and "arq" in " ".join(file.imports.values()):
         return Suggestion([rel], "arq worker functions: no user JWT", "arq `WorkerSettings`")
     if "add_job(" in text and any(m.startswith("apscheduler") for m in file.imports.values()):
@@ -125,15 +171,15 @@ def _kind(file: PyFile) -> Optional[Suggestion]:
     if "management/commands/" in rel and "BaseCommand" in text:
         return Suggestion([rel], "Django management command: run by an operator",
                           "a `BaseCommand` under management/commands")
-    commands = _cli_commands(file)
-    if commands:
-        return Suggestion([rel], "CLI commands: run by an operator, no user JWT",
-                          f"{len(commands)} CLI commands", commands)
     if any(p in _SCRIPT_DIRS for p in parts[:-1]) and parts[-1] != "__init__.py":
         return Suggestion([rel], "operator script: no user JWT",
                           f"a script under `{next(p for p in parts[:-1] if p in _SCRIPT_DIRS)}/`",
                           script=True)
-    if _has_main_guard(file) and parts[-1] not in ("__main__.py", "main.py", "manage.py",
+    commands = _cli_commands(file)
+    if commands:
+        return Suggestion([rel], "CLI commands: run by an operator, no user JWT",
+                          _count(len(commands), "CLI command"), commands)
+    if _has_main_guard(file) and not _is_imported(rel, imported) and parts[-1] not in ("__main__.py", "main.py", "manage.py",
                                                    "app.py", "wsgi.py", "asgi.py"):
         return Suggestion([rel], "run as a script (`python -m ...`): no user JWT",
                           "an `if __name__ == \"__main__\":` entry point", script=True)
@@ -166,7 +212,8 @@ def _group_directories(suggestions: List[Suggestion], source: ProjectSource) -> 
     for suggestion in suggestions:
         directory = posixpath.dirname(suggestion.paths[0])
         members = by_dir.get(directory, [])
-        if not suggestion.script or not directory or len(members) != modules.get(directory):
+        if not suggestion.script or posixpath.basename(directory) not in _GROUPED_DIRS \
+                or len(members) != modules.get(directory):
             grouped.append(suggestion)
         elif members[0] is suggestion:
             grouped.append(Suggestion([f"{directory}/*.py"], suggestion.reason,
@@ -175,20 +222,34 @@ def _group_directories(suggestions: List[Suggestion], source: ProjectSource) -> 
     return grouped
 
 
+def _verifies_signature(file: PyFile, handler: str) -> bool:
+    """The handler checks the provider's signature itself or through a function
+    of its module (`_verify(secret, body, signature)`)."""
+    functions = dict(file.functions())
+    node = functions.get(handler)
+    if node is None:
+        return False
+    text = ast.get_source_segment(file.text, node) or ""
+    if _SIGNATURE.search(text):
+        return True
+    called = {last(called_name(c)) for c in ast.walk(node) if isinstance(c, ast.Call)}
+    return any(_SIGNATURE.search(ast.get_source_segment(file.text, functions[name]) or "")
+               for name in called if name in functions and name != handler)
+
+
 def _public_routes(files: List[PyFile]) -> List[Tuple[str, str]]:
-    found: List[Tuple[str, str]] = []
+    found: Dict[str, List[str]] = {}
     for file in files:
-        routes = _route_paths(file)
-        if not routes:
-            continue
-        signed = "webhook" in file.rel.lower() and _SIGNATURE.search(file.text)
-        for method, path, handler in routes:
-            if signed or ("webhook" in path.lower() and _SIGNATURE.search(file.text)):
-                found.append((_pattern(method, path), f"signature-verified webhook `{handler}` "
-                                                      f"({file.rel})"))
+        for method, path, handler in _route_paths(file):
+            if _verifies_signature(file, handler):
+                what = f"signature-verified webhook `{handler}` ({file.rel})"
             elif _HEALTH.match(path):
-                found.append((_pattern(method, path), f"health check `{handler}` ({file.rel})"))
-    return sorted(set(found))
+                what = f"health check `{handler}` ({file.rel})"
+            else:
+                continue
+            found.setdefault(_pattern(method, path), []).append(what)
+    return [(pattern, whats[0] + (f" and {len(whats) - 1} more" if len(whats) > 1 else ""))
+            for pattern, whats in sorted(found.items())]
 
 
 def _covered(rel: str, suggestions: List[Suggestion]) -> bool:
@@ -207,8 +268,9 @@ def _called_only_from_system(source: ProjectSource, suggestions: List[Suggestion
         for node in ast.walk(file.tree):
             if isinstance(node, ast.Call):
                 callers.setdefault(last(called_name(node.func)), set()).add(file.rel)
-        for qualname, _ in file.functions():
-            defined.setdefault(last(qualname), []).append((file, qualname))
+        for qualname, node in file.functions():
+            if not node.decorator_list:  # route handlers and tasks are called by a framework
+                defined.setdefault(last(qualname), []).append((file, qualname))
     found = []
     for name, places in sorted(defined.items()):
         if len(places) != 1 or name.startswith("_") or len(name) < 6:
@@ -224,8 +286,29 @@ def _called_only_from_system(source: ProjectSource, suggestions: List[Suggestion
     return found
 
 
+def _migrations(source: ProjectSource) -> List[Suggestion]:
+    """Schema and data migrations (Alembic, Django): an operator runs them over
+    every organization's rows."""
+    found: Dict[str, int] = {}
+    for file in source.code:
+        parts = file.rel.split("/")
+        for index, part in enumerate(parts[:-1]):
+            if part in ("migrations", "alembic"):
+                top = "/".join(parts[:index + 1])
+                found[top] = found.get(top, 0) + 1
+                break
+    if not found:
+        return []
+    return [Suggestion([f"{d}/**" for d in sorted(found)], "migrations: run by an operator "
+                       "over every organization's rows",
+                       _count(sum(found.values()), "migration module"), script=True)]
+
+
 def guess_system_contexts(source: ProjectSource) -> SystemGuess:
-    suggestions = [s for s in (_kind(f) for f in sorted(source.code, key=lambda f: f.rel)) if s]
+    imported = _imported_modules(source.code)  # a module others import is no script
+    suggestions = [s for s in (_kind(f, imported) for f in sorted(source.code,
+                                                                   key=lambda f: f.rel)) if s]
+    suggestions += _migrations(source)
     suggestions = _group_directories(suggestions, source)
     suggestions += _called_only_from_system(source, suggestions)
     guess = SystemGuess(suggestions[:LIMIT], max(0, len(suggestions) - LIMIT),
