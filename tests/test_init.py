@@ -507,3 +507,40 @@ def test_init_then_check_matches_the_hand_written_configuration(stripped):
     # with every suggestion confirmed, the findings are exactly the hand config's
     written.write_text(_accept_every_suggestion(written.read_text()))
     assert _findings(stripped) == hand
+
+
+def test_public_routes_need_a_signature_check_a_health_path_or_a_sign_in_page(tmp_path):
+    _tree(tmp_path, {"app/routes.py": """
+        import hmac
+        from flask import Blueprint
+        from flask_login import login_required
+
+        bp = Blueprint("web", __name__)
+
+        def _check(body, signature):
+            return hmac.compare_digest(body, signature)
+
+        @bp.route("/hooks/stripe", methods=["POST"])
+        def stripe_hook():
+            _check(b"", b"")
+
+        @bp.route("/hooks/email", methods=["POST"])
+        def email_hook():  # no signature check: stays a finding
+            return ""
+
+        @bp.route("/login", methods=["GET", "POST"])
+        def login():
+            return ""
+
+        @bp.route("/logout")
+        @login_required
+        def logout():
+            return ""
+
+        @bp.get("/healthz")
+        def healthz():
+            return ""
+    """})
+    guess = guess_system_contexts(read_project(tmp_path))
+    assert [p for p, _ in guess.public_routes] == ["GET */healthz", "GET,POST */login",
+                                                   "POST */hooks/stripe"]

@@ -31,7 +31,7 @@ _VERIFIERS = re.compile(r"(^|_)(verify|decode|authenticate|validate_token|check_
                         r"verify_id_token|get_user|introspect)", re.I)
 _SESSION_NAMES = re.compile(r"(^|_)(db|session|database|supabase|client|conn|connection|"
                             r"engine|repo|repository|uow|cache|redis|settings|config)(_|$)", re.I)
-_KNOWN_DECORATORS = {"login_required": "Flask-Login", "jwt_required": "Flask-JWT-Extended",
+KNOWN_DECORATORS = {"login_required": "Flask-Login", "jwt_required": "Flask-JWT-Extended",
                      "fresh_jwt_required": "Flask-JWT-Extended",
                      "auth_required": "Flask-Security", "token_required": "a token check",
                      "permission_required": "a permission check"}
@@ -294,9 +294,9 @@ def _judge_flask(files: List[PyFile], guess: AuthGuess) -> None:
             if why:
                 guess.decorators.append(Judged(name, f"{file.rel}:{node.lineno}", "auth",
                                                f"{why}; on {len(handlers)} route handlers"))
-        elif name in _KNOWN_DECORATORS:
+        elif name in KNOWN_DECORATORS:
             guess.decorators.append(Judged(name, handlers[0], "auth",
-                                           f"{_KNOWN_DECORATORS[name]}; on {len(handlers)} "
+                                           f"{KNOWN_DECORATORS[name]}; on {len(handlers)} "
                                            "route handlers"))
     for file in files:
         for qualname, node in file.functions():

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
+from .auth import KNOWN_DECORATORS
 from .source import ProjectSource, PyFile, called_name, last
 
 LIMIT = 20  # suggestions written; the rest are counted
@@ -38,6 +39,10 @@ _SUPERUSER = re.compile(r"is_superuser|is_staff|superadmin|super_admin|platform_
 _SIGNATURE = re.compile(r"compare_digest|construct_event|verify_signature|verify_webhook|svix|"
                         r"hub-signature|-signature['\"]|hmac\.new", re.I)
 _HEALTH = re.compile(r"^/?(health|healthz|healthcheck|ping|ready|readyz|live|livez)/?$")
+# sign-in and sign-up pages are public by design (there is no user yet)
+_AUTH_PAGE = re.compile(r"^/?(auth/|api/auth/)?(login|signin|sign-in|signup|sign-up|"
+                        r"register|forgot-password|reset-password|verify-email|"
+                        r"resend-verification|token|refresh)(/|$)")
 _ROUTE_METHODS = {"get", "post", "put", "patch", "delete", "route", "api_route"}
 
 
@@ -237,6 +242,18 @@ def _verifies_signature(file: PyFile, handler: str) -> bool:
                for name in called if name in functions and name != handler)
 
 
+def _behind_login(file: PyFile, handler: str) -> bool:
+    node = dict(file.functions()).get(handler)
+    return node is not None and any(last(called_name(d)) in KNOWN_DECORATORS
+                                    for d in node.decorator_list)
+
+
+def _anonymous_only(file: PyFile, handler: str) -> bool:
+    node = dict(file.functions()).get(handler)
+    return node is not None and any(re.search(r"anonymous|guest", called_name(d) or "")
+                                    for d in node.decorator_list)
+
+
 def _public_routes(files: List[PyFile]) -> List[Tuple[str, str]]:
     found: Dict[str, List[str]] = {}
     for file in files:
@@ -245,6 +262,9 @@ def _public_routes(files: List[PyFile]) -> List[Tuple[str, str]]:
                 what = f"signature-verified webhook `{handler}` ({file.rel})"
             elif _HEALTH.match(path):
                 what = f"health check `{handler}` ({file.rel})"
+            elif (_AUTH_PAGE.match(path) or _anonymous_only(file, handler)) and \
+                    not _behind_login(file, handler):
+                what = f"sign-in / sign-up page `{handler}` ({file.rel})"
             else:
                 continue
             found.setdefault(_pattern(method, path), []).append(what)
