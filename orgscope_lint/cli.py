@@ -96,18 +96,20 @@ def main() -> None:
 @click.option("--diff", "show_diff", is_flag=True,
               help="Print safe fixes as a unified diff without writing (exit 1 when there "
                    "is something to fix).")
+@click.option("--since", "since", metavar="REF",
+              help="Only findings on lines changed since the git ref REF (PR gating).")
 def check(paths: Sequence[Path], output_format: str, output: Optional[Path],
           select: Optional[str], ignore: Optional[str], strict: Optional[bool],
           exit_zero: bool, no_cache: bool, jobs: Optional[int], config_file: Optional[Path],
           statistics: bool, baseline_file: Optional[Path], write_baseline_file: Optional[Path],
-          quiet: bool, apply_fixes: bool, show_diff: bool) -> None:
+          quiet: bool, apply_fixes: bool, show_diff: bool, since: Optional[str]) -> None:
     """Check PATHS (default: the project root) for cross-tenant access."""
     if apply_fixes and show_diff:
         click.echo("orgscope-lint: --fix and --diff exclude each other", err=True)
         sys.exit(EXIT_USAGE)
     run_options = dict(jobs=jobs, use_cache=not no_cache, strict=strict,
                        select=_codes(select), ignore=_codes(ignore),
-                       baseline=_load_baseline(baseline_file))
+                       baseline=_load_baseline(baseline_file), since=since)
     config, result = _run(paths, config_file, quiet, **run_options)
     if apply_fixes or show_diff:
         result = _fix(result, config, show_diff, quiet,
@@ -133,14 +135,21 @@ def check(paths: Sequence[Path], output_format: str, output: Optional[Path],
     sys.exit(exit_code(result, config.fail_on, exit_zero))
 
 
-def _run(paths: Sequence[Path], config_file: Optional[Path], quiet: bool, **options
-         ) -> Tuple[Config, RunResult]:
+def _run(paths: Sequence[Path], config_file: Optional[Path], quiet: bool,
+         since: Optional[str] = None, **options) -> Tuple[Config, RunResult]:
     """Load the config and run the engine; config errors exit 2, bugs exit 3."""
     try:
         config = load_config(config_file, paths[0] if paths else None)
     except ConfigError as exc:
         click.echo(f"orgscope-lint: config error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+    if since is not None:
+        from .changes import ChangesError, changed_lines
+        try:
+            options["changed_lines"] = changed_lines(config.root, since)
+        except ChangesError as exc:
+            click.echo(f"orgscope-lint: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
     targets = list(paths) or [config.root]
     progress = None if quiet else DelayedProgress()
     try:

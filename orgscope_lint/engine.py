@@ -12,7 +12,7 @@ import traceback
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
 from .cache import ResultCache
 from .config import Config
@@ -25,6 +25,7 @@ from .model import FileError, Finding, RunResult
 from .routing import route_summaries
 from .rules import BY_CODE, RULES, Rule
 from .baseline import Baseline, apply_baseline
+from .changes import touches
 from .suppress import apply_suppressions, source_reader
 
 # Below this many files a process pool costs more than it saves.
@@ -44,6 +45,8 @@ class Options:
     baseline: Optional[Baseline] = None
     # in-memory sources (tests, examples): root-relative path -> text
     sources: Dict[str, str] = field(default_factory=dict)
+    # `--since REF`: report only findings on these lines (changes.ChangedLines)
+    changed_lines: Optional[Dict[str, Optional[FrozenSet[int]]]] = None
 
 
 def available_cores() -> int:
@@ -195,7 +198,10 @@ def assemble(all_facts: Sequence[FileFacts], config: Config, options: Options,
         lines = read_lines(finding.path)
         if 0 < finding.line <= len(lines):
             finding.source_line = lines[finding.line - 1]
-    _fingerprint(findings)
+    _fingerprint(findings)  # before `--since` narrows them: fingerprints stay the same
+    if options.changed_lines is not None:
+        findings = [f for f in findings
+                    if touches(options.changed_lines, f.path, f.line, f.end_line)]
     result.findings = sorted(findings, key=Finding.sort_key)
     if options.baseline is not None:
         apply_baseline(result, options.baseline, reported)
