@@ -118,3 +118,25 @@ def test_readme_rule_table_matches_the_registry():
     assert match.group(0) == rules_table(RULES), (
         "README rule table is stale: paste `orgscope-lint rules --format markdown`")
     assert invoke("rules", "--format", "markdown").output == rules_table(RULES)
+
+
+def test_readme_integrations_name_the_version_that_is_released():
+    """The pre-commit `rev:` and the workflow's clone both name the tag of
+    this version, pyproject.toml and the package agree on it, and the workflow
+    caches, uploads SARIF and gates pull requests on their changes."""
+    import sys
+    from orgscope_lint import __version__
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["version"] == __version__
+    assert re.findall(r"rev: (\S+)", readme) == [f"v{__version__}"]
+    assert f"--branch v{__version__} " in readme
+    assert "pip install orgscope-lint" not in readme  # no package index release exists
+    for needed in ("path: .orgscope-lint-cache", "upload-sarif", "--format github", "--since"):
+        assert needed in readme, needed
+    hooks = (ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")
+    assert "id: orgscope-lint" in hooks
