@@ -312,7 +312,8 @@ def _item_status(item: _Item, tenant_key: str) -> Tuple[str, str, List[str]]:
     sound = _sound_parts(item.calls, tenant_key)
     details = [f"line {f.line}: {f.rule} {f.name}: {f.message}" for f in active]
     details += [f"line {f.line}: {f.rule} accepted ({reason(f)})" for f in accepted]
-    details += [f"line {c.line}: unverified {c.operation}"
+    details += [f"line {c.line}: unverified "
+                f"{'call' if str(c.operation) == 'opaque' else c.operation}"
                 + (f" on {code(c.table)}" if c.table else "") + f": {c.detail or 'opaque filter'}"
                 for c in item.unverified]
     if sound:
