@@ -540,7 +540,11 @@ def test_public_routes_need_a_signature_check_a_health_path_or_a_sign_in_page(tm
         @bp.get("/healthz")
         def healthz():
             return ""
+
+        @bp.get("/health/ready")
+        def ready():
+            return ""
     """})
     guess = guess_system_contexts(read_project(tmp_path))
-    assert [p for p, _ in guess.public_routes] == ["GET */healthz", "GET,POST */login",
-                                                   "POST */hooks/stripe"]
+    assert [p for p, _ in guess.public_routes] == ["GET */health/ready", "GET */healthz",
+                                                   "GET,POST */login", "POST */hooks/stripe"]

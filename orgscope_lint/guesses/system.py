@@ -38,7 +38,8 @@ _SUPERUSER = re.compile(r"is_superuser|is_staff|superadmin|super_admin|platform_
                         r"@admin\.register")
 _SIGNATURE = re.compile(r"compare_digest|construct_event|verify_signature|verify_webhook|svix|"
                         r"hub-signature|-signature['\"]|hmac\.new", re.I)
-_HEALTH = re.compile(r"^/?(health|healthz|healthcheck|ping|ready|readyz|live|livez)/?$")
+_HEALTH = re.compile(r"^/?(health|healthz|healthcheck|ping|ready|readyz|live|livez)"
+                     r"(/(ready|readiness|live|liveness|db|deep))?/?$")
 # sign-in and sign-up pages are public by design (there is no user yet)
 _AUTH_PAGE = re.compile(r"^/?(auth/|api/auth/)?(login|signin|sign-in|signup|sign-up|"
                         r"register|forgot-password|reset-password|verify-email|"
