@@ -215,3 +215,12 @@ def test_routes_and_schema_are_rendered_defensively():
 
 def test_report_is_deterministic():
     assert _report() == _report()
+
+
+def test_a_long_fix_group_lists_its_first_files_and_counts_the_rest():
+    sources = {f"app/m{i:02}.py": BROKEN for i in range(65)}
+    text = head(render(run_sources(sources, config_from({}))))
+    listed = [line for line in text.splitlines() if line.startswith("   - **app/m")]
+    assert len(listed) == 60
+    assert "   - … and 5 more in 5 other files (each in its area's table below)" in text
+    assert "65 writes" in text

@@ -26,7 +26,10 @@ from .counts import Counts, counts, plural
 OK, FAIL, ACCEPTED, UNVERIFIED = "OK", "FAIL", "ACCEPTED", "UNVERIFIED"
 DASH = "–"
 EVIDENCE_LIMIT = 200  # characters of evidence in a table cell; the rest is in the details
-PLACES_IN_HEAD = 10  # file lines per fix group before "and N more"
+# file lines under the fix groups of the head: beyond it each group shows its
+# first few files and counts the rest (the area tables list every place)
+HEAD_FILE_LINES = 60
+MIN_FILES_PER_GROUP = 2
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 _OP_NOUNS = {"read": ("read", "reads"), "write": ("write", "writes"),
              "insert": ("insert", "inserts")}
@@ -65,6 +68,15 @@ class FixGroup:
     def title(self) -> str:
         return (f"{self.rule} {self.name} {DASH} {plural(len(self.places), *_subject(self.subject))}"
                 f": {self.remedy}")
+
+    def shown(self, limit: int) -> Tuple[List[Tuple[str, List[Place]]],
+                                         List[Tuple[str, List[Place]]]]:
+        """(files listed in the head, files only counted there); one file more
+        than the limit is listed rather than counted on a line of its own."""
+        files = self.by_file()
+        if len(files) <= limit + 1:
+            return files, []
+        return files[:limit], files[limit:]
 
     def by_file(self) -> List[Tuple[str, List[Place]]]:
         grouped: Dict[str, List[Place]] = OrderedDict()
@@ -111,6 +123,7 @@ class Report:
     verdicts: List[Tuple[str, str, str, str]]  # section title, anchor, status, text
     open_by_rule: List[Tuple[str, str, str, int]]  # rule, name, severity, count
     fixes: List[FixGroup]
+    files_per_group: int  # file lines each fix group lists in the head
     sections: List[Section]
     summary: List[Tuple[str, str]]
     counts: Counts
@@ -147,11 +160,21 @@ def build(result: RunResult, *, title: Optional[str] = None, sections: Sequence 
     by_rule = Counter((f.rule, f.name, f.severity) for f in result.active)
     open_by_rule = sorted(((r, n, s, c) for (r, n, s), c in by_rule.items()),
                           key=lambda item: (_SEVERITY_ORDER.get(item[2], 3), -item[3], item[0]))
+    fixes = fix_groups(result.active)
     return Report(
         title=title or f"Organization-scoping verification: {project}",
         intro=_intro(result, commit), checked=_checked(result, numbers, table_keys or {}),
-        verdicts=verdicts, open_by_rule=open_by_rule, fixes=fix_groups(result.active),
-        sections=built, summary=_summary(result, numbers, built), counts=numbers)
+        verdicts=verdicts, open_by_rule=open_by_rule, fixes=fixes,
+        files_per_group=files_per_group(fixes), sections=built,
+        summary=_summary(result, numbers, built), counts=numbers)
+
+
+def files_per_group(fixes: Sequence[FixGroup]) -> int:
+    """All files when they fit in the head's budget, else an even share of it."""
+    total = sum(len(g.by_file()) for g in fixes)
+    if total <= HEAD_FILE_LINES or not fixes:
+        return max([len(g.by_file()) for g in fixes] or [0])
+    return max(MIN_FILES_PER_GROUP, HEAD_FILE_LINES // len(fixes))
 
 
 def _paths(result: RunResult) -> List[str]:

@@ -13,7 +13,7 @@ from html import escape
 from typing import Any, List
 
 from ..model import RunResult
-from .document import DASH, PLACES_IN_HEAD, FixGroup, Report, Section, build, code
+from .document import DASH, FixGroup, Report, Section, build, code
 
 _CODE_SPAN = re.compile(r"``\s?(.+?)\s?``|`([^`]*)`")
 _STATUS_COLOURS = {"OK": "#1a7f37", "FAIL": "#cf222e", "ACCEPTED": "#9a6700",
@@ -101,7 +101,7 @@ def render_report(report: Report) -> str:
     if report.fixes:
         add('<ol class="fixes">')
         for group in report.fixes:
-            _fix_group(out, group)
+            _fix_group(out, group, report.files_per_group)
         add("</ol>")
     else:
         add("<p>None: no finding is open.</p>")
@@ -116,17 +116,16 @@ def render_report(report: Report) -> str:
     return "\n".join(out) + "\n"
 
 
-def _fix_group(out: List[str], group: FixGroup) -> None:
+def _fix_group(out: List[str], group: FixGroup, limit: int) -> None:
     out.append(f"<li><strong>{escape(group.rule)}</strong> "
                f"{_inline(group.title[len(group.rule) + 1:])}")
-    files = group.by_file()
+    shown, rest = group.shown(limit)
     out.append("<ul>")
-    for path, places in files[:PLACES_IN_HEAD]:
+    for path, places in shown:
         listed = "; ".join(_inline(f"line {p.line}" + (f" {code(p.symbol)}" if p.symbol else "")
                                    + (f" ({p.note})" if p.note else "")) for p in places)
         out.append(f"<li><strong>{escape(path)}</strong>: {listed}</li>")
     out.append("</ul>")
-    rest = files[PLACES_IN_HEAD:]
     if rest:
         out.append("<details><summary>" + escape(
             f"… and {sum(len(p) for _, p in rest)} more in {len(rest)} files") + "</summary><ul>")

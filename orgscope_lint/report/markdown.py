@@ -11,7 +11,7 @@ import re
 from typing import Any, Dict, List, Optional
 
 from ..model import RunResult
-from .document import DASH, PLACES_IN_HEAD, FixGroup, Report, Row, Section, build, code
+from .document import DASH, FixGroup, Report, Row, Section, build, code
 
 # where the head (executive summary, fixes) ends and the detail sections begin
 DETAIL_MARK = "<!-- details -->"
@@ -62,7 +62,7 @@ def render_report(report: Report) -> str:
     add("")
     if report.fixes:
         for index, group in enumerate(report.fixes, 1):
-            _fix_group(lines, index, group)
+            _fix_group(lines, index, group, report.files_per_group)
     else:
         add("None: no finding is open.")
     add("")
@@ -98,16 +98,15 @@ def _place(place) -> str:
     return f"{where} ({place.note})" if place.note else where
 
 
-def _fix_group(lines: List[str], index: int, group: FixGroup) -> None:
+def _fix_group(lines: List[str], index: int, group: FixGroup, limit: int) -> None:
     lines.append(f"{index}. **{group.rule}** {_text(group.title[len(group.rule) + 1:])}")
-    files = group.by_file()
-    for path, places in files[:PLACES_IN_HEAD]:
+    shown, rest = group.shown(limit)
+    for path, places in shown:
         lines.append(f"   - **{_text(path)}**: " + "; ".join(_text(_place(p)) for p in places))
-    rest = files[PLACES_IN_HEAD:]
     if rest:
         count = sum(len(places) for _, places in rest)
-        lines.append(f"   - … and {count} more in {len(rest)} files: "
-                     + ", ".join(_text(path) for path, _ in rest))
+        lines.append(f"   - … and {count} more in {len(rest)} other files (each in its "
+                     "area's table below)")
 
 
 def _section(lines: List[str], section: Section) -> None:
