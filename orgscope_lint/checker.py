@@ -223,6 +223,7 @@ def _analyse_module(facts: FileFacts, path: str, source: Source, module: cst.Mod
     facts.definitions = list(dict.fromkeys(info.definitions))
     facts.imports = dict(info.imports)
     facts.classes = dict(info.classes)
+    facts.functions = tuple(unit.qualname for unit in info.units if unit.node is not None)
     routes, analyses = _analyses(ctx, rules)
     ctx.tenant_values = TenantValues()
     hooks = [ctx.tenant_values] + [h for a in analyses for h in a.hooks()]

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple, Union
 
+from .callees import Callee
 from .model import DbCall, Fix, Span, TextEdit
 from .route_facts import ModuleRoutes
 
@@ -70,7 +71,7 @@ class CallSite:
 
     symbol: Optional[str]
     span: Span
-    callee: Tuple[str, ...]  # ("name", n) | ("self", Class, m) | ("dbmethod", m) | ...
+    callee: Callee  # how the call names its callee (resolved by `resolve.Resolver`)
     positional: int
     keywords: Tuple[str, ...]
     none_positions: Tuple[int, ...]
@@ -118,7 +119,9 @@ class FileFacts:
     definitions: List[str] = field(default_factory=list)
     # name -> (module, attribute or None) for every import at module level
     imports: Dict[str, Tuple[str, Optional[str]]] = field(default_factory=dict)
-    classes: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
+    classes: Dict[str, Tuple[str, ...]] = field(default_factory=dict)  # class -> bases
+    # qualified names of the functions and methods the module defines
+    functions: Tuple[str, ...] = ()
     # line -> (codes, reason) for `# orgscope: ignore[...]` comments
     suppressions: Dict[int, Tuple[Tuple[str, ...], str]] = field(default_factory=dict)
     # the route analysis' facts (None: no route, router or dependency here)

@@ -76,6 +76,7 @@ class RouteTable:
         self.project = project
         self.config = project.config
         self.modules: Dict[str, FileFacts] = project.modules
+        self.resolver = project.resolver
         self._auth: Dict[Tuple[str, str], Optional[Tuple[str, ...]]] = {}
         self.routers: Dict[Key, Tuple[FileFacts, RouterFact]] = {}
         self.parents: Dict[Key, List[Tuple[Key, FileFacts, IncludeFact]]] = {}
@@ -113,37 +114,12 @@ class RouteTable:
                     self.by_handler.setdefault((facts.path, fact.qualname), []).append(route)
 
     # -- names -----------------------------------------------------------------
-    def resolve(self, facts: FileFacts, ref: str, depth: int = 0) -> Optional[Key]:
+    def resolve(self, facts: FileFacts, ref: str) -> Optional[Key]:
         """(module, name) that `ref` (as written in `facts`' module) refers to,
         following imports and re-exports; None outside the project."""
         if ref in routes_of(facts).routers:  # includes routers local to an app factory
             return facts.module, ref
-        parts = ref.split(".")
-        head = parts[0]
-        if head in facts.imports:
-            module, attribute = facts.imports[head]
-            rest = parts[1:]
-            if attribute is not None:
-                submodule = f"{module}.{attribute}"
-                if submodule not in self.modules:
-                    return self._in_module(module, attribute, depth) if not rest else None
-                module = submodule
-            while len(rest) > 1 and f"{module}.{rest[0]}" in self.modules:
-                module = f"{module}.{rest.pop(0)}"
-            return self._in_module(module, rest[0], depth) if len(rest) == 1 else None
-        if len(parts) == 1 and head in facts.definitions:
-            return facts.module, head
-        return None
-
-    def _in_module(self, module: str, name: str, depth: int) -> Optional[Key]:
-        facts = self.modules.get(module)
-        if facts is None:
-            return None
-        if name in facts.definitions:
-            return module, name
-        if name in facts.imports and depth < 8:  # a re-export
-            return self.resolve(facts, name, depth + 1)
-        return None
+        return self.resolver.resolve(facts, ref)
 
     # -- paths ----------------------------------------------------------------------
     def mounts(self, key: Key, visiting: frozenset) -> List[Mount]:
@@ -221,12 +197,7 @@ class RouteTable:
         owner_key = self.resolve(facts, head) if head else None
         if owner_key is None or "." in attribute:
             return None
-        owner = routes_of(self.modules[owner_key[0]])
-        cls_key: Optional[Key] = owner_key
-        if owner_key[1] in owner.instances:
-            cls_key = self.resolve(self.modules[owner_key[0]], owner.instances[owner_key[1]])
-        if cls_key is None:
-            return None
+        cls_key = self.resolver.instance_class(owner_key) or owner_key
         return routes_of(self.modules[cls_key[0]]).class_constants.get(cls_key[1], {}).get(
             attribute)
 
@@ -272,11 +243,10 @@ class RouteTable:
         routes = routes_of(owner)
         declared = routes.dependencies.get(target[1]) or routes.dependencies.get(
             f"{target[1]}.__call__", ())
-        if not declared and target[1] in routes.instances:
-            cls = self.resolve(owner, routes.instances[target[1]])
-            if cls is not None:
-                owner = self.modules[cls[0]]
-                declared = routes_of(owner).dependencies.get(f"{cls[1]}.__call__", ())
+        cls = self.resolver.instance_class(target) if not declared else None
+        if cls is not None:
+            owner = self.modules[cls[0]]
+            declared = routes_of(owner).dependencies.get(f"{cls[1]}.__call__", ())
         return owner, declared
 
     def _alias_chain(self, facts, alias: str, visiting) -> Optional[Tuple[str, ...]]:
@@ -401,24 +371,10 @@ class RouteTable:
         return found
 
     def callee_units(self, facts: FileFacts, site: CallSite) -> List[Tuple[FileFacts, str]]:
-        """Project functions a call site may run (for one-level-down checks)."""
-        kind = site.callee[0]
-        target = None
-        if kind == "name":
-            target = self.resolve(facts, site.callee[1])
-            names = [target[1], f"{target[1]}.__init__"] if target else []
-        elif kind == "instance":
-            target = self.resolve(facts, site.callee[1])
-            names = [f"{target[1]}.{site.callee[2]}"] if target else []
-        elif kind == "attr":
-            module = self.project.module_alias(facts, site.callee[1])
-            target = (module, site.callee[2]) if module else None
-            names = [site.callee[2]] if module else []
-        else:
-            names = []
-        if target is None:
-            return []
-        return [(self.modules[target[0]], name) for name in names]
+        """The project function a call site runs, when known (for one-level-down
+        checks): (its module's facts, its qualified name)."""
+        target = self.resolver.callee(facts, site.callee)
+        return [(self.modules[target.module], target.qualname)] if target else []
 
 
 def _argument_sources(site: CallSite, wrapper: WrapperSummary) -> Optional[List[str]]:

@@ -1,7 +1,7 @@
 """Call sites that may reach a project function, described by how the callee
 is named (`get_call(...)`, `self.sync(...)`, `db.get_call(...)`,
 `service.assign_number(...)`), so the project stage can resolve them against
-every module's wrapper summaries without re-parsing."""
+every module's wrapper summaries without re-parsing (see `callees.py`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,6 +9,8 @@ from typing import List, Optional, Sequence, Tuple
 
 import libcst as cst
 
+from ..callees import (AttributeCallee, Callee, InstanceCallee, NameCallee, ReceiverCallee,
+                       SelfCallee)
 from .flow import Env, FlowAnalyzer
 from .module import ModuleInfo, Unit
 from .syntax import dotted
@@ -20,7 +22,7 @@ _BUILTIN_NAMES = frozenset(dir(__import__("builtins")))
 class PendingCall:
     call: cst.Call
     unit: Unit
-    callee: Tuple[str, ...]
+    callee: Callee
     statement: Optional[cst.CSTNode] = None
 
 
@@ -41,38 +43,36 @@ class CallSiteHook:
         if callee is not None:
             self.calls[call] = PendingCall(call, self.unit, callee, analyzer.statement_node)
 
-    def callee(self, func: cst.CSTNode, env: Env) -> Optional[Tuple[str, ...]]:
+    def callee(self, func: cst.CSTNode, env: Env) -> Optional[Callee]:
         if isinstance(func, cst.Name):
             name = func.value
             origins = env.defs.get(name)
             local = origins is not None and any(o.kind != "unknown" for o in origins)
             if local or (name in _BUILTIN_NAMES and name not in self.info.imports):
                 return None
-            return ("name", name)
+            return NameCallee(name)
         if not isinstance(func, cst.Attribute):
             return None
         method = func.attr.value
         base = func.value
         if isinstance(base, cst.Name) and base.value == "self" and self.unit and self.unit.cls:
-            return ("self", self.unit.cls, method)
+            return SelfCallee(self.unit.cls, method)
         receivers = [p for p in self.parts if p.is_receiver(base, env)]
         if receivers:
             if any(p.is_sink_method(method) for p in receivers):
                 return None
-            return ("dbmethod", method)
+            return ReceiverCallee(method)
         if isinstance(base, cst.Name):
             origins = env.defs.get(base.value)
             if origins:
                 classes = {dotted(o.node.func) for o in origins
                            if o.kind == "expr" and isinstance(o.node, cst.Call)}
                 if len(classes) == 1 and None not in classes and len(origins) == 1:
-                    return ("instance", classes.pop(), method)
+                    return InstanceCallee(classes.pop(), method)
                 return None
-            if base.value in self.info.imports:
-                return ("attr", base.value, method)
-        name = dotted(base)
-        if name and name.startswith("self.") and self.unit and self.unit.cls:
-            return ("selfattr", self.unit.cls, name, method)
+            if base.value in self.info.imports or base.value in self.info.definitions:
+                # a module, or a module-level instance (here or imported)
+                return AttributeCallee(base.value, method)
         return None
 
 
