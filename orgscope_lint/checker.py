@@ -29,7 +29,7 @@ from .analysis.tenant_values import TenantValues
 from .analysis.values import Origin
 from .config import Config
 from .facts import CallSite, FileFacts, RawFinding, WrapperSummary
-from .model import DbCall, Fix, Operation, Outcome, Span
+from .model import DbCall, Fix, FixChoice, Operation, Outcome, Span
 from .parsing import UnparsableSource, parse_module
 from .positions import Located, located, located_code
 from .source import Source, SourceError, decode, read_source
@@ -277,17 +277,28 @@ def _db_call(ctx: FileContext, sink: Sink, result: Classified, spans, db: DbAnal
              draft) -> DbCall:
     span = spans.get(sink.call, _BLANK)
     statement = spans.get(sink.statement) if sink.statement is not None else None
-    fix = draft
+    fix, choices = draft, None
     if draft is not None and not isinstance(draft, str):
-        from .edits import render
-        fix = render(draft, ctx.module, ctx.located.extents, ctx.located.code)
+        from .edits import ChoiceDrafts, render
+        located = ctx.located
+        if isinstance(draft, ChoiceDrafts):  # the project stage chooses
+            fix, rendered = None, []
+            for names, requires, one in draft.choices:
+                candidate = render(one, ctx.module, located.extents, located.code)
+                if isinstance(candidate, str):
+                    fix, rendered = candidate, None
+                    break
+                rendered.append(FixChoice(names, requires, candidate))
+            choices = tuple(rendered) if rendered is not None else None
+        else:
+            fix = render(draft, ctx.module, located.extents, located.code)
     return DbCall(ctx.path, span.line, db.symbol(sink.unit), sink.table, sink.operation,
                   result.outcome, result.detail, result.tenant_key,
                   preset=db.preset_of.get(sink.call, ""), method=sink.method, span=span,
                   statement_line=statement.line if statement else None,
                   snippet=snippet_of(ctx.module, sink.call)[:500],
                   fix=fix if isinstance(fix, Fix) else None,
-                  no_fix=fix if isinstance(fix, str) else None)
+                  no_fix=fix if isinstance(fix, str) else None, fix_choices=choices)
 
 
 def _wrappers_of(sink: Sink, result: Classified, ctx: FileContext) -> List[WrapperSummary]:

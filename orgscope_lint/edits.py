@@ -48,6 +48,19 @@ class FixDraft:
     edits: Tuple[NodeEdit, ...]
 
 
+@dataclass(eq=False)
+class ChoiceDrafts:
+    """Alternative drafts, each (the names holding its tenant value, the
+    dependencies that must be auth dependencies, the draft): rendered per file
+    as `FixChoice`s, chosen from at project level."""
+
+    choices: Tuple[Tuple[Tuple[str, ...], Tuple[str, ...], FixDraft], ...]
+
+    @property
+    def edits(self) -> Tuple[NodeEdit, ...]:
+        return tuple(edit for _, _, draft in self.choices for edit in draft.edits)
+
+
 Extents = Dict[cst.CSTNode, Tuple[Span, str]]  # whole extent, block indentation
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple, Union
 
 from .callees import Callee
-from .model import DbCall, Fix, Span, TextEdit
+from .model import DbCall, Fix, FixChoice, Span, TextEdit
 from .route_facts import ModuleRoutes
 
 
@@ -26,6 +26,8 @@ class RawFinding:
     # first line of the enclosing statement (suppressions may sit there)
     statement_line: Optional[int] = None
     no_fix: Optional[str] = None  # why there is no safe fix (for a fixable rule)
+    # candidate fixes the project stage chooses from (see `rules/db.py`)
+    fix_choices: Optional[Tuple[FixChoice, ...]] = None
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ class ProjectIndex:
         self.catalog = catalog  # the run's TableCatalog
         self.resolver = Resolver(self.files, config.receiver_classes)
         self.modules: Dict[str, FileFacts] = self.resolver.modules
+        self.by_path: Dict[str, FileFacts] = {f.path: f for f in self.files}
         self.wrappers: Dict[Tuple[str, str], List[WrapperSummary]] = {}
         for facts in self.files:
             for wrapper in facts.wrappers:

@@ -72,6 +72,17 @@ class Fix:
     edits: Tuple[TextEdit, ...]
 
 
+@dataclass(frozen=True)
+class FixChoice:
+    """A tenant-key fix that is safe only if each dependency in `requires` (as
+    written in the file) is an auth dependency, which only the project stage
+    can judge; `names` hold the tenant value it uses."""
+
+    names: Tuple[str, ...]
+    requires: Tuple[str, ...]
+    fix: Fix
+
+
 @dataclass
 class Finding:
     rule: str
@@ -138,6 +149,8 @@ class DbCall:
     # adding the tenant key when the call is unscoped, or why that is not safe
     fix: Optional[Fix] = None
     no_fix: Optional[str] = None
+    # or the candidates, when the choice waits for the project's auth judgement
+    fix_choices: Optional[Tuple[FixChoice, ...]] = None
 
 
 @dataclass

@@ -93,6 +93,44 @@ def dependency_of(node: cst.CSTNode) -> Optional[str]:
     return dotted(target) or None
 
 
+def param_dependency(param: cst.Param, aliases, imports) -> Optional[str]:
+    """The dependency a parameter declares (as written), or "@Alias" for an
+    annotation that may be an `Annotated` alias (a module-level one in
+    `aliases`, or an imported name); None for a plain parameter."""
+    annotation = param.annotation.annotation if param.annotation is not None else None
+    if param.default is not None:
+        dependency = dependency_of(param.default)
+        if dependency == "" and annotation is not None:
+            return dotted(annotation)
+        if dependency:
+            return dependency
+    if annotation is None:
+        return None
+    inline = annotated_dependencies(annotation)
+    if inline:
+        return inline[0]
+    name = dotted(annotation)
+    if name and (name in aliases or name.split(".")[0] in imports):
+        return "@" + name
+    return None
+
+
+def annotated_dependencies(node: cst.CSTNode) -> Tuple[str, ...]:
+    """`Annotated[dict, Depends(get_user)]` -> ("get_user",)."""
+    if not isinstance(node, cst.Subscript) or _last(dotted(node.value)) != "Annotated":
+        return ()
+    found = []
+    for element in node.slice[1:]:
+        if isinstance(element.slice, cst.Index):
+            dependency = dependency_of(element.slice.value)
+            if dependency == "":
+                first = node.slice[0].slice
+                dependency = dotted(first.value) if isinstance(first, cst.Index) else None
+            if dependency:
+                found.append(dependency)
+    return tuple(found)
+
+
 def dependency_list(node: Optional[cst.CSTNode]) -> Tuple[str, ...]:
     """`[Depends(a), Security(b)]` -> ("a", "b")."""
     if not isinstance(node, (cst.List, cst.Tuple)):
@@ -127,7 +165,7 @@ class _Declarations:
                 elif func and _last(func)[:1].isupper():
                     scan.instances[name] = func
             elif routes:
-                aliased = self._annotated_dependencies(value)
+                aliased = annotated_dependencies(value)
                 if aliased:
                     scan.aliases[name] = aliased
         scan.privileged_globals = tuple(globals_)
@@ -322,38 +360,7 @@ class _Declarations:
         return tuple(found)
 
     def _dependency_param(self, param: cst.Param) -> Optional[str]:
-        """The dependency a parameter declares, or "@Alias" for an annotation that
-        may be an imported `Annotated` alias."""
-        annotation = param.annotation.annotation if param.annotation is not None else None
-        if param.default is not None:
-            dependency = dependency_of(param.default)
-            if dependency == "" and annotation is not None:
-                return dotted(annotation)
-            if dependency:
-                return dependency
-        if annotation is None:
-            return None
-        inline = self._annotated_dependencies(annotation)
-        if inline:
-            return inline[0]
-        name = dotted(annotation)
-        if name and (name in self.scan.aliases or name.split(".")[0] in self.info.imports):
-            return "@" + name
-        return None
-
-    def _annotated_dependencies(self, node: cst.CSTNode) -> Tuple[str, ...]:
-        if not isinstance(node, cst.Subscript) or _last(dotted(node.value)) != "Annotated":
-            return ()
-        found = []
-        for element in node.slice[1:]:
-            if isinstance(element.slice, cst.Index):
-                dependency = dependency_of(element.slice.value)
-                if dependency == "":
-                    first = node.slice[0].slice
-                    dependency = dotted(first.value) if isinstance(first, cst.Index) else None
-                if dependency:
-                    found.append(dependency)
-        return tuple(found)
+        return param_dependency(param, self.scan.aliases, self.info.imports)
 
     def _param(self, param: cst.Param, path: str, kind: str) -> ParamFact:
         name = param.name.value

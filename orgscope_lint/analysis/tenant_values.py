@@ -7,17 +7,24 @@ from the auth context (`clerk_org_id = current_user["clerk_org_id"]`, where
 same function already uses as the tenant key of another DB call (the wrapper
 summary: `assign_number(self, organization_id, ...)`). Request input and
 `a or b` mixtures are never trusted.
+
+Whether a dependency is an auth dependency is the project stage's judgement
+(the route analysis's: `require_admin_role` is one because its own parameter
+depends on `get_current_user`, in whichever module it is defined), so each
+trusted value comes with the dependencies, as written here, it relies on.
 """
 from __future__ import annotations
 
-from typing import Dict, FrozenSet, List, Mapping, Optional, Set
+from dataclasses import dataclass
+from typing import Dict, FrozenSet, List, Mapping, Optional, Set, Tuple
 
 import libcst as cst
 
 from ..model import Outcome
 from .dbcalls import Sink
 from .flow import Env, FlowAnalyzer
-from .syntax import dotted, iter_children, string_value
+from .routes import annotated_dependencies, param_dependency
+from .syntax import called_name, iter_children, string_value
 from .values import Origin
 
 
@@ -38,9 +45,20 @@ class TenantValues:
             self.envs.setdefault(call, []).append(env)
 
 
-def trusted_tenant_names(ctx, sink: Sink) -> List[str]:
-    """Names holding one trusted tenant value at `sink`: aliases of the same
-    value count once; an empty or longer list means there is no single choice."""
+@dataclass(frozen=True)
+class TenantChoice:
+    """One trusted tenant value in scope: the names holding it (sorted), the one
+    to use, and the dependencies (as written in the module) that must be auth
+    dependencies for it to be trusted."""
+
+    names: Tuple[str, ...]
+    value: str
+    requires: Tuple[str, ...]
+
+
+def tenant_choices(ctx, sink: Sink) -> List[TenantChoice]:
+    """The distinct trusted tenant values in scope at `sink`: aliases of the
+    same value count once."""
     hook: Optional[TenantValues] = ctx.tenant_values
     envs = hook.envs.get(sink.call, []) if hook else []
     if not envs:
@@ -49,7 +67,7 @@ def trusted_tenant_names(ctx, sink: Sink) -> List[str]:
     common: Optional[Dict[str, FrozenSet[Origin]]] = None
     for env in envs:
         here = {name: origins for name, origins in env.defs.items()
-                if origins and all(judge.trusted(o) for o in origins)
+                if origins and all(judge.trusted(o) is not None for o in origins)
                 and (all(o.kind == "param" for o in origins)
                      or _assigned_before(sink.unit, name, sink.call))}
         common = here if common is None else {
@@ -57,11 +75,28 @@ def trusted_tenant_names(ctx, sink: Sink) -> List[str]:
     groups: Dict[FrozenSet[Origin], List[str]] = {}
     for name, origins in sorted((common or {}).items()):
         groups.setdefault(origins, []).append(name)
-    if len(groups) != 1:
-        return sorted(name for names in groups.values() for name in names)
-    (names,) = groups.values()
-    preferred = [n for n in names if n == ctx.config.tenant_key]
-    return [(preferred or names)[0]]
+    choices = []
+    for origins, names in groups.items():
+        preferred = [n for n in names if n == ctx.config.tenant_key]
+        requires: Set[str] = set()
+        for origin in origins:
+            requires |= judge.trusted(origin) or frozenset()
+        choices.append(TenantChoice(tuple(names), (preferred or names)[0],
+                                    tuple(sorted(requires))))
+    return sorted(choices, key=lambda c: c.names)
+
+
+def trusted_tenant_names(ctx, sink: Sink) -> List[str]:
+    """Names holding one trusted tenant value at `sink`, judged in this file
+    alone (a dependency is authentication when it is configured as one): for
+    a preset's own fix. An empty or longer list means there is no single
+    choice. The default fix leaves the judgement to the project stage."""
+    configured = {d.split(".")[-1] for d in ctx.config.auth_dependencies}
+    choices = [c for c in tenant_choices(ctx, sink)
+               if all(r.split(".")[-1] in configured for r in c.requires)]
+    if len(choices) != 1:
+        return sorted(name for choice in choices for name in choice.names)
+    return [choices[0].value]
 
 
 def _assigned_before(unit, name: str, call: cst.Call) -> bool:
@@ -98,83 +133,69 @@ def contains(root: cst.CSTNode, node: cst.CSTNode) -> bool:
     return False
 
 
+Requires = Optional[FrozenSet[str]]  # None: not trusted; else the auth dependencies relied on
+
+
 class _Judge:
     def __init__(self, ctx, sink: Sink) -> None:
         config = ctx.config
         self.claims: Set[str] = ({config.tenant_key} | set(config.tenant_columns)
                                  | set(config.table_keys.values()))
-        self.auth_dependencies = {d.split(".")[-1] for d in config.auth_dependencies}
         unit = sink.unit
-        self.auth_params = {p.name.value for p in unit.params if self._auth_param(p)}
+        aliases = {name for name, value in ctx.info.module_assignments.items()
+                   if annotated_dependencies(value)}  # `CurrentUser = Annotated[...]`
+        # parameter -> the dependency it declares, as the route analysis reads it
+        self.dependencies: Dict[str, str] = {}
+        for param in unit.params:
+            dependency = param_dependency(param, aliases, ctx.info.imports)
+            if dependency:
+                self.dependencies[param.name.value] = dependency
         db = ctx.db
         self.tenant_params = {
             origin.name for other in db.sinks if other.unit is unit
             and db.classified[other.call].outcome == Outcome.SCOPED
             for origin in db.classified[other.call].tenant_origins if origin.kind == "param"}
 
-    def trusted(self, origin: Origin) -> bool:
+    def trusted(self, origin: Origin) -> Requires:
         if origin.kind == "param":
-            return origin.name in self.tenant_params
+            return frozenset() if origin.name in self.tenant_params else None
         if origin.kind == "expr" and origin.node is not None:
             return self._claim_read(origin.node, origin.defs or {})
-        return False
+        return None
 
-    def _claim_read(self, node: cst.CSTNode, defs: Mapping) -> bool:
+    def _claim_read(self, node: cst.CSTNode, defs: Mapping) -> Requires:
         """`auth["clerk_org_id"]`, `auth.get("clerk_org_id")`, `auth.clerk_org_id`."""
         if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(
                 node.slice[0].slice, cst.Index):
-            return (string_value(node.slice[0].slice.value) in self.claims
-                    and self._auth_context(node.value, defs))
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+            if string_value(node.slice[0].slice.value) in self.claims:
+                return self._auth_context(node.value, defs)
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
                 and node.func.attr.value == "get" and node.args \
                 and node.args[0].keyword is None:
-            return (string_value(node.args[0].value) in self.claims
-                    and self._auth_context(node.func.value, defs))
-        if isinstance(node, cst.Attribute):
-            return node.attr.value in self.claims and self._auth_context(node.value, defs)
-        return False
+            if string_value(node.args[0].value) in self.claims:
+                return self._auth_context(node.func.value, defs)
+        elif isinstance(node, cst.Attribute):
+            if node.attr.value in self.claims:
+                return self._auth_context(node.value, defs)
+        return None
 
-    def _auth_context(self, node: cst.CSTNode, defs: Mapping) -> bool:
+    def _auth_context(self, node: cst.CSTNode, defs: Mapping) -> Requires:
+        """A name bound only to a dependency parameter or to the result of a call
+        (`await get_current_user(request)`): trusted if those are auth dependencies."""
         if not isinstance(node, cst.Name):
-            return False
+            return None
         origins = defs.get(node.value)
         if not origins:
-            return False
+            return None
+        requires: Set[str] = set()
         for origin in origins:
-            if origin.kind == "param":
-                if origin.name not in self.auth_params:
-                    return False
+            if origin.kind == "param" and origin.name in self.dependencies:
+                requires.add(self.dependencies[origin.name])
             elif origin.kind == "expr" and origin.node is not None:
-                if not self._auth_call(origin.node):
-                    return False
+                called = called_name(origin.node)
+                if called is None:
+                    return None
+                requires.add(called)
             else:
-                return False
-        return True
-
-    def _auth_call(self, node: cst.CSTNode) -> bool:
-        if isinstance(node, cst.Await):
-            node = node.expression
-        if isinstance(node, cst.Call):
-            name = dotted(node.func)
-            return bool(name) and name.split(".")[-1] in self.auth_dependencies
-        return False
-
-    def _auth_param(self, param: cst.Param) -> bool:
-        """`user = Depends(get_current_user)` or `Annotated[dict, Depends(...)]`."""
-        if param.default is not None and self._depends_on_auth(param.default):
-            return True
-        annotation = param.annotation.annotation if param.annotation else None
-        if isinstance(annotation, cst.Subscript) and dotted(annotation.value) in (
-                "Annotated", "typing.Annotated", "typing_extensions.Annotated"):
-            return any(isinstance(e.slice, cst.Index) and self._depends_on_auth(e.slice.value)
-                       for e in annotation.slice[1:])
-        return False
-
-    def _depends_on_auth(self, node: cst.CSTNode) -> bool:
-        if not isinstance(node, cst.Call):
-            return False
-        name = dotted(node.func)
-        if not name or name.split(".")[-1] not in ("Depends", "Security") or not node.args:
-            return False
-        target = dotted(node.args[0].value)
-        return bool(target) and target.split(".")[-1] in self.auth_dependencies
+                return None
+        return frozenset(requires)

@@ -41,7 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..analysis.values import Value
     from ..catalog import TableCatalog, TableFact
     from ..config import Config
-    from ..edits import FixDraft
+    from ..edits import ChoiceDrafts, FixDraft
 
 # (root-relative path, absolute path or None, bytes or None) as the engine lists files
 FileItem = Tuple[str, Optional[str], Optional[bytes]]
@@ -118,10 +118,11 @@ class ModulePart:
         return False
 
     # -- the fix ----------------------------------------------------------------
-    def tenant_fix(self, ctx, sink: "Sink", result) -> Union["FixDraft", str]:
+    def tenant_fix(self, ctx, sink: "Sink", result) -> Union["FixDraft", "ChoiceDrafts", str]:
         """The fix that scopes an unscoped `sink` (`result` is its
-        classification): a draft of node edits (see `edits.py`), or why there
-        is no safe one. By default the tenant key goes into the dict literal
+        classification): a draft of node edits (see `edits.py`), alternative
+        drafts for the project stage to choose from by its auth judgement
+        (`ChoiceDrafts`), or why there is no safe one. By default the tenant key goes into the dict literal
         of the filter or row, which fits every dict-shaped style; a style with
         other shapes (`.where(M.tenant_id == x)`) overrides this."""
         from ..analysis.tenant_fix import tenant_key_fix

@@ -1,10 +1,12 @@
 """Tenant scoping of database calls: ORG101–ORG106."""
 from __future__ import annotations
 
-from typing import ClassVar, List, Tuple
+import dataclasses
+from typing import ClassVar, List, Optional, Tuple
 
 from ..facts import FileFacts, RawFinding
-from ..model import DbCall, Operation, Outcome, Span
+from ..model import DbCall, Fix, FixChoice, Operation, Outcome, Span
+from ..routing import route_table
 from .base import Example, Rule
 
 CONDITIONAL, EMPTY_FILTER, UNKNOWN, UNSCOPED = (Outcome.CONDITIONAL, Outcome.EMPTY,
@@ -37,7 +39,8 @@ class _DbOutcomeRule(Rule):
                 self.code, call.span or Span(call.line, 1, call.line, 1), message,
                 call.symbol, call.table, call.method, call.snippet,
                 fix=call.fix if self.fixable else None, statement_line=call.statement_line,
-                no_fix=call.no_fix if self.fixable else None))
+                no_fix=call.no_fix if self.fixable else None,
+                fix_choices=call.fix_choices if self.fixable else None))
         return found
 
     def reports_unknown(self, call: DbCall) -> bool:
@@ -47,6 +50,29 @@ class _DbOutcomeRule(Rule):
 
     def message(self, call: DbCall) -> str:
         raise NotImplementedError
+
+    def revise(self, project, path: str, finding: RawFinding) -> Optional[RawFinding]:
+        """Choose the tenant-key fix: the one candidate whose value is trusted
+        once its dependencies are judged as the route analysis judges them."""
+        if finding.fix_choices is None:
+            return finding
+        table = route_table(project)
+        facts = project.by_path[path]
+        fix, reason = _choose(finding.fix_choices,
+                              lambda dependency: table.auth_chain(facts, dependency) is not None)
+        return dataclasses.replace(finding, fix=fix, no_fix=reason, fix_choices=None)
+
+
+def _choose(choices: Tuple[FixChoice, ...], is_auth) -> Tuple[Optional[Fix], Optional[str]]:
+    """(the fix, None) or (None, why there is no safe one)."""
+    usable = [c for c in choices if all(is_auth(d) for d in c.requires)]
+    if not usable:
+        return None, ("no trusted tenant value in scope (a local read from the auth context "
+                      "or the function's tenant parameter)")
+    if len(usable) > 1:
+        names = sorted(name for choice in usable for name in choice.names)
+        return None, f"several tenant values in scope ({', '.join(names)}): choose one"
+    return usable[0].fix, None
 
 
 class UnscopedRead(_DbOutcomeRule):
