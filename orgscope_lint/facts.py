@@ -124,6 +124,8 @@ class FileFacts:
     classes: Dict[str, Tuple[str, ...]] = field(default_factory=dict)  # class -> bases
     # qualified names of the functions and methods the module defines
     functions: Tuple[str, ...] = ()
+    # module-level `name = Class(...)`: name -> the class as written
+    instances: Dict[str, str] = field(default_factory=dict)
     # line -> (codes, reason) for `# orgscope: ignore[...]` comments
     suppressions: Dict[int, Tuple[Tuple[str, ...], str]] = field(default_factory=dict)
     # the route analysis' facts (None: no route, router or dependency here)

@@ -95,8 +95,7 @@ class Resolver:
     def instance_class(self, key: Key) -> Optional[Key]:
         """The class of a module-level `instance = Class(...)`, as resolved."""
         facts = self.modules.get(key[0])
-        routes = facts.routes if facts is not None else None
-        written = routes.instances.get(key[1]) if routes is not None else None
+        written = facts.instances.get(key[1]) if facts is not None else None
         return self.resolve(facts, written) if written else None
 
     def bases(self, cls: Key) -> List[Key]:

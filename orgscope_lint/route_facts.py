@@ -111,8 +111,6 @@ class ModuleRoutes:
     # as above)
     # (`Class` for `__init__`, `Class.__call__` for callable instances)
     dependencies: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
-    # module-level `instance = Class(...)`: instance -> class as written
-    instances: Dict[str, str] = field(default_factory=dict)
     # module-level `CurrentUser = Annotated[dict, Depends(get_current_user)]`
     aliases: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
     # module-level names bound to a privileged client (`admin_db = DatabaseAdminService()`)

@@ -5,6 +5,8 @@ the resolver itself."""
 import pickle
 from textwrap import dedent
 
+import pytest
+
 from orgscope_lint.callees import (AttributeCallee, InstanceCallee, NameCallee, ReceiverCallee,
                                    SelfCallee)
 from orgscope_lint.engine import Options, check_files
@@ -28,8 +30,8 @@ def get_current_user():
 """
 
 
-def _run(sources):
-    result = run_sources({k: dedent(v) for k, v in sources.items()}, config_from({}))
+def _run(sources, config=None):
+    result = run_sources({k: dedent(v) for k, v in sources.items()}, config_from(config or {}))
     assert not result.internal_errors, result.internal_errors
     return result
 
@@ -86,7 +88,12 @@ def test_reexport_chains_and_aliases_are_followed():
     assert _lines(result, "ORG106", "app/api/calls.py") == [6, 9]
 
 
-def test_module_level_instance_imported_from_another_module():
+ROUTE_RULES_OFF = {"severity": {code: "off" for code in ("ORG201", "ORG202", "ORG203", "ORG204")}}
+
+
+@pytest.mark.parametrize("config", [{}, ROUTE_RULES_OFF])
+def test_module_level_instance_imported_from_another_module(config):
+    """Resolution needs no route facts: it holds with the route rules off."""
     result = _run({
         "app/services/telephony.py": """
             class TelephonyService:
@@ -102,7 +109,7 @@ def test_module_level_instance_imported_from_another_module():
                 telephony_service.release(db, number_id, org_id=org)
                 telephony_service.release(db, number_id)
         """,
-    })
+    }, config)
     assert _lines(result, "ORG106", "app/api/numbers.py") == [6]
 
 

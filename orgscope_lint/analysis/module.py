@@ -161,6 +161,19 @@ def _collect_small(small: cst.CSTNode, info: ModuleInfo) -> None:
                     info.constants[target.value] = value
 
 
+def module_instances(info: ModuleInfo) -> Dict[str, str]:
+    """Module-level `name = Class(...)` (a capitalised callee): name -> the class
+    as written, for the project stage to resolve (`telephony_service.release(...)`
+    from another module, `settings.API_V1_STR` in a route prefix)."""
+    found = {}
+    for name, value in info.module_assignments.items():
+        if isinstance(value, cst.Call):
+            func = dotted(value.func)
+            if func and func.rsplit(".", 1)[-1][:1].isupper():
+                found[name] = func
+    return found
+
+
 def _collect_self_assignments(body, into: Dict[str, cst.BaseExpression]) -> None:
     """`self.x = <expr>` anywhere in a method body (flow-insensitive)."""
     stack = list(body.body) if isinstance(body, cst.BaseSuite) else []

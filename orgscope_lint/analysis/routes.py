@@ -67,7 +67,6 @@ class _Scan:
     includes: List[IncludeFact] = field(default_factory=list)
     routes: List[_Route] = field(default_factory=list)
     dependencies: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
-    instances: Dict[str, str] = field(default_factory=dict)
     aliases: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
     privileged_globals: Tuple[str, ...] = ()
     class_constants: Dict[str, Dict[str, str]] = field(default_factory=dict)
@@ -148,9 +147,10 @@ class _Declarations:
         self.scan = _Scan()
 
     def run(self, module: cst.Module, routes: bool) -> _Scan:
-        """Module-level instances and string constants always (a prefix may be
-        `settings.API_V1_STR` from another module); routes, routers, includes and
-        dependencies only when `routes` (the text can declare them)."""
+        """Privileged globals and class string constants always (a prefix may be
+        `settings.API_V1_STR` from another module; module-level instances are
+        `FileFacts.instances`); routes, routers, includes and dependencies only
+        when `routes` (the text can declare them)."""
         scan = self.scan
         privileged = set(self.config.privileged_clients)
         globals_: List[str] = []
@@ -162,8 +162,6 @@ class _Declarations:
                     scan.routers[name] = self._router(name, kind, value)
                 elif _last(func) in privileged:
                     globals_.append(name)
-                elif func and _last(func)[:1].isupper():
-                    scan.instances[name] = func
             elif routes:
                 aliased = annotated_dependencies(value)
                 if aliased:
@@ -581,7 +579,7 @@ class RouteAnalysis:
     def finish(self, facts, spans) -> None:
         scan = self.hook.scan
         if not (scan.routes or scan.routers or scan.includes or scan.dependencies
-                or scan.aliases or scan.privileged_globals or scan.instances
+                or scan.aliases or scan.privileged_globals
                 or scan.class_constants or self.hook.uses or scan.tenant_headers
                 or self.ctx.info.constants):
             return
@@ -592,7 +590,7 @@ def _finish(ctx, hook: RouteHook, tenant_values, spans) -> ModuleRoutes:
     scan = hook.scan
     blank = Span(1, 1, 1, 1)
     facts = ModuleRoutes(dict(scan.routers), list(scan.includes), [], dict(scan.dependencies),
-                         dict(scan.instances), dict(scan.aliases), scan.privileged_globals,
+                         dict(scan.aliases), scan.privileged_globals,
                          constants=dict(ctx.info.constants),
                          class_constants=dict(scan.class_constants))
     headers = ctx.config.tenant_headers
