@@ -9,7 +9,7 @@ import pytest
 
 from orgscope_lint.callees import (AttributeCallee, InstanceCallee, NameCallee, ReceiverCallee,
                                    SelfCallee)
-from orgscope_lint.engine import Options, check_files
+from orgscope_lint.engine import check_files
 from orgscope_lint.index import ProjectIndex
 from orgscope_lint.resolve import Target
 from orgscope_lint.testing import config_from, run_sources
