@@ -22,8 +22,7 @@ from . import presets
 from .analysis.calls import CallSiteHook, PendingCall, describe_arguments
 from .analysis.dbcalls import Classified, Sink, classify
 from .analysis.flow import Env, FlowAnalyzer
-from .analysis.module import (ModuleInfo, Unit, collect_module, module_instances,
-                              module_name_for, unit_for_function)
+from .analysis.module import ModuleInfo, Unit, collect_module, module_name_for, unit_for_function
 from .analysis.names import NameAnalysis
 from .analysis.routes import RouteAnalysis
 from .analysis.tenant_values import TenantValues
@@ -225,7 +224,7 @@ def _analyse_module(facts: FileFacts, path: str, source: Source, module: cst.Mod
     facts.imports = dict(info.imports)
     facts.classes = dict(info.classes)
     facts.functions = tuple(unit.qualname for unit in info.units if unit.node is not None)
-    facts.instances = module_instances(info)
+    facts.instances = dict(info.instances)
     routes, analyses = _analyses(ctx, rules)
     ctx.tenant_values = TenantValues()
     hooks = [ctx.tenant_values] + [h for a in analyses for h in a.hooks()]

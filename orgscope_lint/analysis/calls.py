@@ -70,8 +70,8 @@ class CallSiteHook:
                 if len(classes) == 1 and None not in classes and len(origins) == 1:
                     return InstanceCallee(classes.pop(), method)
                 return None
-            if base.value in self.info.imports or base.value in self.info.definitions:
-                # a module, or a module-level instance (here or imported)
+            if base.value in self.info.imports or base.value in self.info.instances:
+                # a module or an imported name, or a module-level instance
                 return AttributeCallee(base.value, method)
         return None
 

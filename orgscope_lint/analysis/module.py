@@ -37,6 +37,8 @@ class ModuleInfo:
     # per-class names assigned in methods: class -> {attribute: value expr}
     self_assignments: Dict[str, Dict[str, cst.BaseExpression]] = field(default_factory=dict)
     module_assignments: Dict[str, cst.BaseExpression] = field(default_factory=dict)
+    # module-level `name = Class(...)`: name -> the class as written
+    instances: Dict[str, str] = field(default_factory=dict)
 
 
 def module_name_for(path: str) -> Tuple[str, bool]:
@@ -88,6 +90,7 @@ def collect_module(module: cst.Module, name: str, is_package: bool) -> ModuleInf
     info = ModuleInfo(name, is_package)
     info.units.append(Unit("<module>", None, module.body))
     _collect_block(module.body, info, prefix="", cls=None, top=True)
+    info.instances = _instances(info.module_assignments)
     return info
 
 
@@ -161,12 +164,12 @@ def _collect_small(small: cst.CSTNode, info: ModuleInfo) -> None:
                     info.constants[target.value] = value
 
 
-def module_instances(info: ModuleInfo) -> Dict[str, str]:
+def _instances(assignments: Dict[str, cst.BaseExpression]) -> Dict[str, str]:
     """Module-level `name = Class(...)` (a capitalised callee): name -> the class
     as written, for the project stage to resolve (`telephony_service.release(...)`
     from another module, `settings.API_V1_STR` in a route prefix)."""
     found = {}
-    for name, value in info.module_assignments.items():
+    for name, value in assignments.items():
         if isinstance(value, cst.Call):
             func = dotted(value.func)
             if func and func.rsplit(".", 1)[-1][:1].isupper():
