@@ -37,6 +37,9 @@ class Resolver:
         self._functions: Dict[str, FrozenSet[str]] = {
             module: frozenset(facts.functions) for module, facts in self.modules.items()}
         self._mro: Dict[Key, Tuple[Key, ...]] = {}
+        # memos: a project has many call sites naming few distinct callees
+        self._callees: Dict[Tuple[str, Callee], Optional[Target]] = {}
+        self._receiver_methods: Dict[str, Tuple[Target, ...]] = {}
         self.receivers = self._receivers(set(receiver_classes))
 
     # -- names ---------------------------------------------------------------------
@@ -148,6 +151,12 @@ class Resolver:
         """The project function a call in `facts`' module runs, when the way the
         call names it pins one down (a DB receiver's class is not known: see
         `receiver_methods`)."""
+        memo = (facts.path, callee)
+        if memo not in self._callees:
+            self._callees[memo] = self._callee(facts, callee)
+        return self._callees[memo]
+
+    def _callee(self, facts: FileFacts, callee: Callee) -> Optional[Target]:
         if isinstance(callee, NameCallee):
             key = self.resolve(facts, callee.name)
             return self._called(key) if key else None
@@ -182,9 +191,11 @@ class Resolver:
 
     def receiver_methods(self, method: str) -> Tuple[Target, ...]:
         """`method` on each DB receiver class that has it (in module order)."""
-        found: List[Target] = []
-        for cls in self.receivers:
-            target = self.method(cls, method)
-            if target is not None and target not in found:
-                found.append(target)
-        return tuple(found)
+        if method not in self._receiver_methods:
+            found: List[Target] = []
+            for cls in self.receivers:
+                target = self.method(cls, method)
+                if target is not None and target not in found:
+                    found.append(target)
+            self._receiver_methods[method] = tuple(found)
+        return self._receiver_methods[method]
