@@ -67,6 +67,8 @@ class TableCatalog:
 
     def add(self, fact: TableFact) -> None:
         name = self._name(fact.name)
+        if fact.model:  # several models may share one table (single-table inheritance)
+            self.models[fact.model] = name
         known = self.tables.get(name)
         if known is not None:  # migrations and models both know it: one table
             fact = TableFact(
@@ -76,8 +78,6 @@ class TableCatalog:
                 tuple(dict.fromkeys((*known.foreign_keys, *fact.foreign_keys))),
                 known.model or fact.model)
         self.tables[name] = fact
-        if fact.model:
-            self.models[fact.model] = name
         self.schema_keys[name] = next((c for c in self.candidates if c in fact.columns), None)
 
     def fingerprint(self) -> str:
