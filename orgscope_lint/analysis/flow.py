@@ -105,6 +105,9 @@ class ValueModel(Protocol):
                 analyzer: "FlowAnalyzer") -> Optional[Tuple[str, Value]]:
         ...
 
+    def stored(self, current: Value, attribute: str, origins: Origins) -> Optional[Value]:
+        ...
+
 _DICT_MUTATORS = frozenset({"update", "setdefault", "pop", "clear", "append", "extend",
                             "copy", "popitem"})
 
@@ -245,6 +248,17 @@ class FlowAnalyzer:
                     return env.set_value(name, DictVal(current.must, current.may, True,
                                                        current.values))
                 return env.set_value(name, current.with_key(key, origins))
+            return env
+        if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name):
+            # `row.tenant_id = org` on an object a value model tracks (an ORM row)
+            env = self.expr(target, env)
+            current = env.vals.get(target.value.value)
+            if current is not None:
+                origins = evaluated[1] if evaluated else frozenset({UNKNOWN_ORIGIN})
+                for model in self.value_models:
+                    stored = model.stored(current, target.attr.value, origins)
+                    if stored is not None:
+                        return env.set_value(target.value.value, stored)
             return env
         if isinstance(target, (cst.Tuple, cst.List)):
             for element in target.elements:

@@ -105,6 +105,11 @@ class ModulePart:
         """(variable, new value) when `call` changes a tracked variable in place."""
         return None
 
+    def stored(self, current: "Value", attribute: str, origins) -> Optional["Value"]:
+        """The new value of a tracked object after `obj.<attribute> = v`
+        (`origins`: where v came from), or None when this preset does not model it."""
+        return None
+
     # -- for the call-site analysis ------------------------------------------
     def is_receiver(self, node: "cst.CSTNode", env: "Env") -> bool:
         """`node` is an object whose other methods are project code
