@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Dict, List
 
 from .base import ModulePart, Preset
 from .dbservice import DbServicePreset
+from .sqlalchemy import SqlAlchemyPreset
 from .supabase import SupabasePreset
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -41,5 +42,6 @@ def active(config: "Config") -> List[Preset]:
 
 register(DbServicePreset())
 register(SupabasePreset())
+register(SqlAlchemyPreset())
 
 __all__ = ["ModulePart", "Preset", "REGISTRY", "active", "register", "unregister"]

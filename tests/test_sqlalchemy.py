@@ -1,0 +1,401 @@
+"""The sqlalchemy preset: the model pre-pass as the table catalog, every query
+form scoped and unscoped, and the fixture backend whose marks are its findings."""
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from orgscope_lint.catalog import ForeignKey, TableCatalog
+from orgscope_lint.config import ConfigError, load_config
+from orgscope_lint.engine import Options, run
+from orgscope_lint.presets.sqlalchemy_models import model_facts
+from orgscope_lint.testing import config_from, found, marks_in, run_sources
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "sqlalchemy_backend"
+
+# --- the fixture ------------------------------------------------------------------------
+
+
+def _sources():
+    return {p.relative_to(FIXTURE).as_posix(): p.read_text(encoding="utf-8")
+            for p in sorted(FIXTURE.rglob("*.py"))}
+
+
+def test_fixture_findings_equal_marks():
+    config = load_config(None, FIXTURE)
+    result = run([FIXTURE], config, Options(jobs=1, use_cache=False))
+    assert not result.internal_errors and not result.errors
+    expected_active, expected_accepted = marks_in(_sources())
+    active, accepted = found(result)
+    assert sorted(active) == sorted(expected_active)
+    assert sorted(accepted) == sorted(expected_accepted)
+    assert len(expected_active) >= 20
+    presets = {c.preset for c in result.db_calls}
+    assert presets == {"sqlalchemy"}
+
+
+def test_fixture_raw_sql_is_an_unverified_call():
+    config = load_config(None, FIXTURE)
+    result = run([FIXTURE], config, Options(jobs=1, use_cache=False))
+    raw = [c for c in result.db_calls if c.operation == "opaque"]
+    assert [(c.path, c.method, c.outcome) for c in raw] == [
+        ("app/api/projects.py", "execute", "unknown")]
+    assert "raw SQL (text(...))" in raw[0].detail
+
+
+# --- the model pre-pass -------------------------------------------------------------------
+
+MODELS = {
+    "app/base.py": """
+        from sqlalchemy import Column, ForeignKey, Integer, Table
+        from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
+
+        class Base(DeclarativeBase):
+            pass
+
+        class OrgMixin:
+            @declared_attr
+            def org_id(cls):
+                return Column(Integer, ForeignKey("orgs.id"))
+
+        class Org(Base):
+            __tablename__ = "orgs"
+            id: Mapped[int] = mapped_column(primary_key=True)
+            members: Mapped[list["Member"]] = relationship()
+
+        class Owned(OrgMixin, Base):
+            __abstract__ = True
+            id: Mapped[int] = mapped_column(primary_key=True)
+
+        class Agent(Owned):
+            __tablename__ = "agents"
+            name: Mapped[str]
+            parent: Mapped["Org"] = relationship()
+
+        class Robot(Agent):
+            pass
+
+        class Call(Base):
+            __tablename__ = "calls"
+            id = Column(Integer, primary_key=True)
+            agent_id = Column(ForeignKey(Agent.id))
+
+        tags = Table("agent_tags", Base.metadata, Column("agent_id", ForeignKey("agents.id")),
+                     Column("org_id", Integer))
+    """,
+    "app/legacy.py": """
+        from flask_sqlalchemy import SQLAlchemy
+        from sqlmodel import Field, SQLModel
+        db = SQLAlchemy()
+
+        class AuditEntry(db.Model):
+            id = db.Column(db.Integer, primary_key=True)
+            org_id = db.Column(db.Integer)
+
+        class Hero(SQLModel, table=True):
+            id: int = Field(primary_key=True)
+            team_id: int = Field(foreign_key="teams.id")
+
+        class HeroRead(SQLModel):
+            name: str
+
+        class Plain:
+            __tablename__ = "not_a_model"
+    """,
+    "app/custom_base.py": """
+        from sqlalchemy import Column, Integer
+        from sqlalchemy.orm import declarative_base, declared_attr
+
+        class CustomBase:
+            @declared_attr
+            def __tablename__(cls):
+                return cls.__name__.lower()
+
+        Base = declarative_base(cls=CustomBase)
+
+        class IncidentType(Base):
+            id = Column(Integer, primary_key=True)
+    """,
+}
+
+
+def _facts():
+    items = [(path, None, textwrap.dedent(code).encode()) for path, code in MODELS.items()]
+    return {f.model: f for f in model_facts(items)}
+
+
+def test_models_become_table_facts_with_inherited_columns():
+    facts = _facts()
+    agent = facts["Agent"]
+    assert agent.name == "agents"
+    assert set(agent.columns) == {"org_id", "id", "name"}  # mixin, abstract base, own
+    assert agent.primary_key == ("id",)
+    assert agent.foreign_keys == (ForeignKey("org_id", "orgs", "id"),)
+    assert "members" not in facts["Org"].columns and "parent" not in agent.columns
+    assert facts["Robot"].name == "agents"  # single-table inheritance
+    assert facts["Call"].foreign_keys == (ForeignKey("agent_id", "agents", "id"),)  # Agent.id
+    assert facts["tags"].name == "agent_tags" and facts["tags"].columns == ("agent_id", "org_id")
+    assert facts["AuditEntry"].name == "audit_entry"  # Flask-SQLAlchemy's default
+    assert facts["Hero"].name == "hero" and facts["Hero"].columns == ("id", "team_id")
+    assert facts["Hero"].foreign_keys == (ForeignKey("team_id", "teams", "id"),)
+    assert facts["IncidentType"].name == "incident_type"  # the custom base's declared_attr
+    assert "HeroRead" not in facts and "Plain" not in facts and "Owned" not in facts
+    assert "Base" not in facts and "OrgMixin" not in facts
+
+
+def test_catalog_knows_every_model_of_a_shared_table():
+    config = config_from({"tenant-key": "org_id"})
+    catalog = TableCatalog(config, _facts().values())
+    assert catalog.table_of_model("Agent") == catalog.table_of_model("Robot") == "agents"
+    assert catalog.is_tenant_table("agents") and not catalog.is_tenant_table("orgs")
+
+
+# --- query forms, scoped and unscoped ------------------------------------------------------
+
+PRELUDE = """
+from sqlalchemy import and_, delete, insert, not_, or_, select, text, update
+from app.models import Agent, Call, Note, Org, tags
+"""
+
+MODEL_FILE = {"app/models.py": textwrap.dedent("""
+    from sqlalchemy import Column, ForeignKey, Integer, String, Table
+    from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+    class Base(DeclarativeBase):
+        pass
+
+    class Org(Base):
+        __tablename__ = "orgs"
+        id: Mapped[int] = mapped_column(primary_key=True)
+
+    class Agent(Base):
+        __tablename__ = "agents"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"))
+        name: Mapped[str] = mapped_column(String)
+
+    class Call(Base):
+        __tablename__ = "calls"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        org_id: Mapped[int] = mapped_column(Integer)
+        agent_id: Mapped[int] = mapped_column(ForeignKey(Agent.id))
+
+    class Note(Base):
+        __tablename__ = "notes"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        agent_id: Mapped[int] = mapped_column(ForeignKey(Agent.id))
+
+    tags = Table("agent_tags", Base.metadata, Column("agent_id", Integer),
+                 Column("org_id", Integer))
+""")}
+
+CONFIG = {"tenant-key": "org_id", "db": {"presets": ["sqlalchemy"]}}
+
+VALID = [
+    "s.execute(select(Agent).where(Agent.org_id == org, Agent.id == x))",
+    "s.execute(select(Agent).where(org == Agent.org_id))",
+    "s.scalars(select(Agent.id, Agent.name).where(Agent.org_id == org))",
+    "s.execute(select(Agent).where(Agent.id == x).where(Agent.org_id == org))",
+    "s.execute(select(Agent).filter(Agent.org_id == org))",
+    "s.execute(select(Agent).filter_by(id=x, org_id=org))",
+    "s.execute(select(Agent).where(and_(Agent.org_id == org, Agent.id == x)))",
+    "s.execute(select(Agent).where((Agent.org_id == org) & (Agent.id == x)))",
+    "s.execute(select(Agent).where(or_(Agent.org_id == org, Agent.org_id == x)))",
+    "s.execute(select(Agent).where(Agent.org_id.in_([org])))",
+    "s.execute(select(Agent).where(Agent.org_id.is_(org)))",
+    "s.scalar_one(select(Agent).where(Agent.org_id == org))",
+    "s.stream(select(Agent).where(Agent.org_id == org))",
+    "s.execute(update(Agent).where(Agent.org_id == org).values(name=x))",
+    "s.execute(delete(Agent).where(Agent.org_id == org, Agent.id == x))",
+    "s.execute(insert(Agent).values(name=x, org_id=org))",
+    "s.execute(insert(Agent).values([{'name': x, 'org_id': org}]))",
+    "s.execute(insert(Agent), [{'name': x, 'org_id': org}])",
+    "s.query(Agent).filter(Agent.id == x).filter_by(org_id=org).first()",
+    "s.query(Agent).filter_by(org_id=org).all()",
+    "s.query(Agent).filter_by(org_id=org).one_or_none()",
+    "s.query(Agent).filter_by(org_id=org).count()",
+    "s.query(Agent).filter_by(org_id=org).update({'name': x})",
+    "s.query(Agent).filter_by(org_id=org).delete()",
+    "Agent.query.filter_by(org_id=org).first_or_404()",
+    "s.add(Agent(name=x, org_id=org))",
+    "s.merge(Agent(name=x, org_id=org))",
+    "s.add_all([Agent(name=x, org_id=org), Agent(name=y, org_id=org)])",
+    "s.execute(select(Call).join(Agent).where(Agent.org_id == org, Call.id == x))",
+    "s.execute(select(Call).join(Agent, Call.agent_id == Agent.id).where(Agent.org_id == org))",
+    "s.execute(select(Note).where(Note.id == x))",  # notes has no tenant column
+    "s.execute(tags.select().where(tags.c.org_id == org))",
+    "s.execute(select(tags).where(tags.c.org_id == org))",
+    "s.get(Org, x)",  # orgs is the tenant table itself, with no tenant column
+]
+
+INVALID = [
+    ("s.execute(select(Agent).where(Agent.id == x))", "ORG101"),
+    ("s.scalars(select(Agent.id, Agent.name).where(Agent.name == x))", "ORG101"),
+    ("s.execute(select(Agent))", "ORG105"),
+    ("s.execute(select(Agent).where(or_(Agent.org_id == org, Agent.id == x)))", "ORG104"),
+    ("s.execute(select(Agent).where(Agent.org_id != org))", "ORG101"),
+    ("s.execute(select(Agent).where(Agent.org_id < org))", "ORG101"),
+    ("s.execute(select(Agent).where(Agent.org_id.like(org)))", "ORG101"),
+    ("s.execute(select(Agent).where(not_(Agent.org_id == org)))", "ORG101"),
+    ("s.execute(select(Agent).where(~(Agent.org_id == org)))", "ORG101"),
+    ("s.scalar_one(select(Agent).filter_by(id=x))", "ORG101"),
+    ("s.execute(update(Agent).where(Agent.id == x).values(name=x))", "ORG102"),
+    ("s.execute(delete(Agent).where(Agent.id == x))", "ORG102"),
+    ("s.execute(delete(Agent))", "ORG105"),
+    ("s.execute(insert(Agent).values(name=x))", "ORG103"),
+    ("s.execute(insert(Agent), [{'name': x}])", "ORG103"),
+    ("s.query(Agent).filter(Agent.id == x).first()", "ORG101"),
+    ("s.query(Agent).all()", "ORG105"),
+    ("s.query(Agent).filter_by(id=x).update({'name': x})", "ORG102"),
+    ("s.query(Agent).filter_by(id=x).delete()", "ORG102"),
+    ("s.get(Agent, x)", "ORG101"),
+    ("s.get_one(Agent, x)", "ORG101"),
+    ("db.get_or_404(Agent, x)", "ORG101"),
+    ("Agent.query.get(x)", "ORG101"),
+    ("Agent.query.get_or_404(x)", "ORG101"),
+    ("Agent.query.filter_by(id=x).first_or_404()", "ORG101"),
+    ("s.add(Agent(name=x))", "ORG103"),
+    ("s.merge(Agent(name=x))", "ORG103"),
+    ("s.add_all([Agent(name=x, org_id=org), Agent(name=y)])", "ORG103"),
+    ("s.execute(select(Call).join(Agent).where(Call.id == x))", "ORG101"),
+    ("s.execute(select(Call).join(Agent, Call.id == Agent.id).where(Agent.org_id == org))",
+     "ORG101"),
+    ("s.execute(tags.select().where(tags.c.agent_id == x))", "ORG101"),
+    ("s.execute(tags.insert().values(agent_id=x))", "ORG103"),
+]
+
+
+def _run(body, extra=""):
+    code = PRELUDE + extra + "\n\ndef handler(s, db, org, x, y):\n    " + body + "\n"
+    sources = dict(MODEL_FILE, **{"app/handler.py": code})
+    result = run_sources(sources, config_from(CONFIG))
+    assert not result.internal_errors, result.internal_errors
+    return result
+
+
+@pytest.mark.parametrize("body", VALID)
+def test_scoped_forms(body):
+    result = _run(body)
+    assert found(result)[0] == []
+    assert [c.preset for c in result.db_calls] == ["sqlalchemy"]
+
+
+@pytest.mark.parametrize("body,code", INVALID)
+def test_unscoped_forms(body, code):
+    result = _run(body)
+    assert found(result)[0] == [("app/handler.py", 7, code)]
+
+
+STATEMENTS = [
+    # refined under `if`: scoped on one path only
+    ("""
+def handler(s, org, x, admin):
+    stmt = select(Agent).where(Agent.id == x)
+    if admin:
+        stmt = stmt.where(Agent.org_id == org)
+    return s.execute(stmt)  # expect: ORG104
+""", 1),
+    ("""
+def handler(s, org, x):
+    stmt = select(Agent)
+    stmt = stmt.where(Agent.id == x)
+    stmt = stmt.where(Agent.org_id == org)
+    return s.execute(stmt)
+""", 0),
+    ("""
+def handler(s, org, words):
+    stmt = select(Agent).where(Agent.org_id == org)
+    for word in words:
+        stmt = stmt.where(Agent.name == word)
+    return s.execute(stmt)
+""", 0),
+    ("""
+async def handler(engine, org, x):
+    async with AsyncSession(engine) as session:
+        await session.execute(select(Agent).where(Agent.id == x))  # expect: ORG101
+        result = await session.scalars(select(Agent).where(Agent.org_id == org))
+    return result
+""", 1),
+    ("""
+def handler(s, org, x):
+    query = s.query(Agent).filter(Agent.id == x)
+    if org:
+        query = query.filter_by(org_id=org)
+    query.update({"name": "x"})  # expect: ORG104
+""", 1),
+    ("""
+def handler(s, org, x):
+    agent = Agent(name=x)
+    agent.org_id = org
+    s.add(agent)
+""", 0),
+    ("""
+def handler(s, org, x, flag):
+    agent = Agent(name=x)
+    if flag:
+        agent.org_id = org
+    s.add(agent)  # expect: ORG104
+""", 1),
+    ("""
+def handler(s, x):
+    agent = s.get(Agent, x)  # expect: ORG101
+    agent.name = "renamed"
+    s.add(agent)
+""", 1),
+    ("""
+def handler(s, x):
+    s.execute(text("DELETE FROM agents WHERE id = :x"), {"x": x})
+    s.execute("SELECT 1")
+""", 0),
+]
+
+
+@pytest.mark.parametrize("code,count", STATEMENTS)
+def test_statements_kept_in_variables(code, count):
+    source = PRELUDE + "from sqlalchemy.ext.asyncio import AsyncSession\n" + code
+    sources = dict(MODEL_FILE, **{"app/handler.py": source})
+    result = run_sources(sources, config_from(CONFIG))
+    assert not result.internal_errors
+    expected, _ = marks_in(sources)
+    assert sorted(found(result)[0]) == sorted(expected)
+    assert len(expected) == count
+
+
+def test_raw_sql_is_opaque_and_never_flagged():
+    result = _run('s.execute(text("DELETE FROM agents"))')
+    [call] = result.db_calls
+    assert (call.operation, call.outcome) == ("opaque", "unknown")
+    assert found(result)[0] == []
+
+
+def test_generic_repository_statement_is_infrastructure():
+    result = _run("return None", extra=textwrap.dedent("""
+        class Repo:
+            def by_id(self, s, x):
+                return s.execute(select(self.model).where(self.model.id == x))
+    """))
+    [call] = result.db_calls
+    assert call.outcome == "infrastructure"
+
+
+def test_explicit_config_names_a_model_class():
+    config = dict(CONFIG, **{"global-tables": ["Agent"]})
+    sources = dict(MODEL_FILE, **{"app/handler.py": PRELUDE + (
+        "\ndef handler(s, x):\n    return s.get(Agent, x)\n")})
+    result = run_sources(sources, config_from(config))
+    assert found(result)[0] == []
+    assert [c.outcome for c in result.db_calls] == ["global"]
+
+
+def test_without_the_preset_nothing_is_seen():
+    sources = dict(MODEL_FILE, **{"app/handler.py": PRELUDE + (
+        "\ndef handler(s, x):\n    return s.get(Agent, x)\n")})
+    assert run_sources(sources, config_from({"tenant-key": "org_id"})).db_calls == []
+
+
+def test_sessions_setting_is_validated():
+    assert config_from({"db": {"presets": ["sqlalchemy"], "sessions": ["uow.session"]}})
+    with pytest.raises(ConfigError, match="did you mean `sessions`"):
+        config_from({"db": {"presets": ["sqlalchemy"], "session": ["s"]}})
+    with pytest.raises(ConfigError, match="must be a list of strings"):
+        config_from({"db": {"presets": ["sqlalchemy"], "sessions": "s"}})
