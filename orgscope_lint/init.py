@@ -58,6 +58,8 @@ class Proposal:
     helpers: List[Helper]
     checklist: List[str]
     notes: List[str] = field(default_factory=list)
+    # the models the sqlalchemy preset's pre-pass judged tenant-owned (the tenant key)
+    tenant_models: List[str] = field(default_factory=list)
 
 
 def detect_presets(source: ProjectSource) -> List[PresetGuess]:
@@ -85,9 +87,23 @@ def inspect_project(root: Path) -> Proposal:
     auth = guess_auth(source)
     tenant = guess_tenant_key(source, auth)
     schema = _schema_globs(source)
-    return Proposal(source, tenant, auth, detect_presets(source), schema,
+    presets = detect_presets(source)
+    return Proposal(source, tenant, auth, presets, schema,
                     guess_system_contexts(source), guess_scoping_helpers(source, tenant.key),
-                    default_checklist(source, tenant.key, auth, schema))
+                    default_checklist(source, tenant.key, auth, schema),
+                    tenant_models=_sqlalchemy_tenant_models(source, presets, tenant.key))
+
+
+def _sqlalchemy_tenant_models(source: ProjectSource, presets: List[PresetGuess],
+                              key: Optional[str]) -> List[str]:
+    """The sqlalchemy preset's model pre-pass: the models with the tenant key
+    (or a default tenant column), directly or inherited from a mixin or base."""
+    if key is None or not any(p.name == "sqlalchemy" for p in presets):
+        return []
+    from .presets.sqlalchemy_models import model_facts
+    facts = model_facts([(f.rel, None, f.text.encode("utf-8")) for f in source.code])
+    columns = {key, *_DEFAULT_TENANT_COLUMNS}
+    return sorted({f.model for f in facts if f.model and columns & set(f.columns)})
 
 
 # --- rendering -----------------------------------------------------------------
@@ -145,6 +161,10 @@ def render_config(proposal: Proposal, prefix: str) -> str:
             + _comment("; ".join(f"{t}: {why}" for t, why in tenant.global_tables)))
     else:
         add("# global-tables = []  # tables shared by every organization")
+    if proposal.tenant_models:
+        shown = proposal.tenant_models[:30]
+        add("# tenant-owned models (with the tenant column; the sqlalchemy preset): "
+            + ", ".join(shown) + (", ..." if len(proposal.tenant_models) > 30 else ""))
     _auth_lines(lines, auth)
     _public_lines(lines, proposal.system)
     add("")

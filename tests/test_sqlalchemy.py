@@ -399,3 +399,19 @@ def test_sessions_setting_is_validated():
         config_from({"db": {"presets": ["sqlalchemy"], "session": ["s"]}})
     with pytest.raises(ConfigError, match="must be a list of strings"):
         config_from({"db": {"presets": ["sqlalchemy"], "sessions": "s"}})
+
+
+# --- init ------------------------------------------------------------------------------------
+
+
+def test_init_proposes_the_preset_the_tenant_column_and_the_tenant_owned_models():
+    from orgscope_lint.init import inspect_project, render_config
+    text = render_config(inspect_project(FIXTURE), "")
+    assert any(line.startswith('presets = ["sqlalchemy"]') for line in text.splitlines())
+    assert any(line.startswith('tenant-key = "tenant_id"') for line in text.splitlines())
+    [models] = [line for line in text.splitlines() if "tenant-owned models" in line]
+    owned = models.split(": ", 1)[1].split(", ")
+    assert owned == ["AdminUser", "Attachment", "ImageAttachment", "Invoice", "InvoiceLine",
+                     "Membership", "Project", "Report", "ReportShare", "Task",
+                     "project_watchers"]
+    assert "Plan" not in owned and "Comment" not in owned and "User" not in owned

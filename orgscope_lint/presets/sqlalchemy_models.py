@@ -380,3 +380,4 @@ def model_facts(files: Sequence[Tuple[str, Optional[str], Optional[bytes]]]) -> 
             continue
         decls.append(scan_file(path, data.decode("utf-8", "replace")))
     return resolve(decls)
+
