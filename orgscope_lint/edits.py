@@ -222,6 +222,28 @@ def add_dict_entry(literal: cst.Dict, key: str, value: str) -> cst.Dict:
         elements=elements, rbrace=literal.rbrace.with_changes(whitespace_before=closing))
 
 
+def add_argument(call: cst.Call, text: str) -> cst.Call:
+    """`call` with the argument `text` (`tenant_id=org`, `Agent.tenant_id == org`)
+    appended, laid out like its other arguments."""
+    try:
+        parsed = cst.parse_expression(f"f({text})")
+    except cst.ParserSyntaxError:
+        raise EditError(f"`{text}` is not an argument") from None
+    assert isinstance(parsed, cst.Call) and len(parsed.args) == 1
+    new = parsed.args[0]
+    if new.keyword is not None and any(a.keyword is not None and a.keyword.value ==
+                                       new.keyword.value for a in call.args):
+        raise EditError(f"the call already has `{new.keyword.value}=`")
+    if new.keyword is None and any(a.keyword is not None or a.star for a in call.args):
+        raise EditError("a condition cannot follow keyword or starred arguments")
+    args, _ = insert_element(call.args, len(call.args), new, call.whitespace_before_args, None)
+    if len(args) >= 2:  # the space before `)` stays last: `f(\n    a\n)`
+        tail = args[-2].whitespace_after_arg
+        args[-2] = args[-2].with_changes(whitespace_after_arg=cst.SimpleWhitespace(""))
+        args[-1] = args[-1].with_changes(whitespace_after_arg=tail)
+    return call.with_changes(args=args)
+
+
 def _string(node: cst.CSTNode) -> Optional[str]:
     if isinstance(node, cst.SimpleString):
         value = node.evaluated_value

@@ -415,3 +415,54 @@ def test_init_proposes_the_preset_the_tenant_column_and_the_tenant_owned_models(
                      "Membership", "Project", "Report", "ReportShare", "Task",
                      "project_watchers"]
     assert "Plan" not in owned and "Comment" not in owned and "User" not in owned
+
+
+# --- fixes -------------------------------------------------------------------------------------
+
+FIX_HANDLER = (PRELUDE + '''
+from fastapi import Depends
+
+from app.auth import get_current_user
+
+
+async def handler(s, x, user: dict = Depends(get_current_user)):
+    org = user["org_id"]
+    await s.execute(select(Agent).where(Agent.id == x))
+    await s.execute(delete(Agent).where(Agent.id == x,
+                                        Agent.name == "old"))
+    s.query(Agent).filter_by(id=x).update({"name": "y"})
+    s.add(Agent(name="new"))
+    await s.execute(insert(Agent).values(name="other"))
+    await s.scalar(select(func.count()).select_from(Agent).where(Agent.name == x))
+    s.get(Agent, x)
+''').replace("from sqlalchemy import", "from sqlalchemy import func,")
+
+
+def test_fixes_add_the_tenant_key_to_filters_and_rows(tmp_path):
+    from orgscope_lint.fix import plan_fixes, write_fixes
+    from orgscope_lint.engine import active_rules
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.orgscope-lint]\ntenant-key = "org_id"\n[tool.orgscope-lint.db]\n'
+        'presets = ["sqlalchemy"]\n')
+    for path, text in {**MODEL_FILE, "app/auth.py": "def get_current_user():\n    return {}\n",
+                       "app/handler.py": FIX_HANDLER}.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+    config = load_config(None, tmp_path)
+    result = run([tmp_path], config, Options(jobs=1, use_cache=False))
+    assert len(found(result)[0]) == 7, found(result)[0]
+    plan = plan_fixes(result, config, active_rules(config))
+    assert write_fixes(plan) == []
+    text = (tmp_path / "app/handler.py").read_text()
+    assert "select(Agent).where(Agent.id == x, Agent.org_id == org)" in text
+    pad = "\n" + " " * 40  # one argument per line stays so
+    assert f'delete(Agent).where(Agent.id == x,{pad}Agent.name == "old",{pad}Agent.org_id == org))' \
+        in text
+    assert "filter_by(id=x, org_id=org).update" in text
+    assert 's.add(Agent(name="new", org_id=org))' in text
+    assert 'insert(Agent).values(name="other", org_id=org)' in text
+    assert "select_from(Agent).where(Agent.name == x, Agent.org_id == org)" in text
+    assert [(f.rule, reason) for f, reason in plan.unfixed] == [
+        ("ORG101", "no safe fix: the filter is not a dict literal in the call")]
+    after = run([tmp_path], config, Options(jobs=1, use_cache=False))
+    assert [rule for _, _, rule in found(after)[0]] == ["ORG101"]  # only the get() is left

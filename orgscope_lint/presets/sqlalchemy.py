@@ -40,7 +40,7 @@ is infrastructure, checked where the repository is used.
 """
 from __future__ import annotations
 
-from typing import Any, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..lazy import lazy
 from ..model import Operation
@@ -137,6 +137,9 @@ class SqlAlchemyModule(ModulePart):
         self.explicit = frozenset((*config.tenant_tables, *config.global_tables,
                                    *config.table_keys))
         self.session_params: frozenset = frozenset()
+        # sink call -> (the call that takes the tenant key as one more argument,
+        # its template: `{key}={value}` or `Agent.{key} == {value}`)
+        self.fix_sites: Dict[Any, Tuple[Any, str]] = {}
 
     def start_unit(self, unit) -> None:
         self.unit = unit
@@ -488,14 +491,15 @@ class SqlAlchemyModule(ModulePart):
             if operation == Operation.INSERT:
                 rows = syntax.argument(call, 1, "params")
                 value = query.data
-                node = None
+                node, template = self._values_site(statement)
                 if rows is not None:
                     value = analyzer.value_of(rows, env)
-                    node = rows
-                self._sink(call, query.method, operation, query, value, node, analyzer)
+                    node, template = rows, None
+                self._sink(call, query.method, operation, query, value, node, analyzer, template)
                 return
             value = self.filter_value(query)
-            self._sink(call, query.method, operation, query, value, None, analyzer)
+            node, template = self._filter_site(statement)
+            self._sink(call, query.method, operation, query, value, node, analyzer, template)
             return
         raw = self._raw_sql(statement)
         if raw is not None and (raw[1] or self.is_session(call.func.value, env)):
@@ -541,7 +545,8 @@ class SqlAlchemyModule(ModulePart):
         if not isinstance(row, values.QueryVal) or row.method != "row":
             return  # an object loaded earlier: an update of a row already read
         value_node = node if isinstance(node, cst.Call) else self._constructor(node, env)
-        self._sink(call, method, Operation.INSERT, row, row.data, value_node, analyzer)
+        self._sink(call, method, Operation.INSERT, row, row.data, value_node, analyzer,
+                   "{key}={value}")
 
     def _constructor(self, node, env):
         if isinstance(node, cst.Name):
@@ -573,8 +578,9 @@ class SqlAlchemyModule(ModulePart):
             if method == "update":
                 rows = syntax.argument(call, 0, "values")
                 data = analyzer.value_of(rows, env) if rows is not None else None
+            node, template = self._filter_site(call.func.value)
             self._sink(call, method, Operation.WRITE, query.replace(data=data),
-                       self.filter_value(query), None, analyzer)
+                       self.filter_value(query), node, analyzer, template)
             return
         filters = query.filters
         if method in ("get", "get_or_404"):
@@ -583,7 +589,70 @@ class SqlAlchemyModule(ModulePart):
                 return
             filters = self._by_primary_key(query, ident, env, analyzer)
         value = self.filter_value(query.replace(filters=filters))
-        self._sink(call, method, Operation.READ, query, value, None, analyzer)
+        node, template = (None, None) if method in ("get", "get_or_404") \
+            else self._filter_site(call.func.value)
+        self._sink(call, method, Operation.READ, query, value, node, analyzer, template)
+
+    # -- where a fix adds the tenant key -------------------------------------------
+    def _links(self, node):
+        """The calls of a literal chain, outermost first, and its root."""
+        links = []
+        while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            links.append(node)
+            node = node.func.value
+        return links, node
+
+    def _filter_site(self, node):
+        """(call, argument template) for the fix of a filter: the outermost
+        `.filter_by(...)` gets `key=value`; else the outermost `.where(...)` /
+        `.filter(...)` gets `Model.key == value`."""
+        links, root = self._links(node)
+        for link in links:
+            method = link.func.attr.value
+            if method == "filter_by":
+                return link, "{key}={value}"
+            if method in ("where", "filter"):
+                chosen = next((l for l in links if l.func.attr.value == "select_from"
+                               and l.args), None)
+                model = self._model_text(None, chosen.args[0].value) if chosen is not None \
+                    else self._model_text(links[-1] if links else None, root)
+                if model is None:
+                    return None, None
+                return link, model + ".{key} == {value}"
+        return None, None
+
+    def _model_text(self, innermost, root):
+        """The source of the model a chain starts from (`Agent`, `self.model`)."""
+        first = None
+        if self.model_of(root) is not None and not isinstance(root, cst.Call):
+            first = root  # `.select_from(M)`
+        elif isinstance(root, cst.Attribute) and root.attr.value == "query":  # `M.query`
+            first = root.value
+        elif isinstance(root, cst.Call) and root.args:  # `select(M)`
+            first = root.args[0].value
+        elif innermost is not None and innermost.args:  # `session.query(M)`
+            first = innermost.args[0].value
+        if first is None:
+            return None
+        if self.model_of(first) is None:
+            ref = self.column_ref(first)
+            if ref is None or not isinstance(first, cst.Attribute):
+                return None
+            first = first.value
+        name = syntax.dotted(first)
+        return name if name and "." not in name else None
+
+    def _values_site(self, node):
+        """The `.values(...)` of an insert: its dict literal, or the call for keywords."""
+        links, _ = self._links(node)
+        for link in links:
+            if link.func.attr.value == "values":
+                if len(link.args) == 1 and isinstance(link.args[0].value, cst.Dict):
+                    return link.args[0].value, None
+                if all(a.keyword is not None for a in link.args):
+                    return link, "{key}={value}"
+                return None, None
+        return None, None
 
     def filter_value(self, query):
         """The filter a sink classifies: joins resolved along foreign keys
@@ -606,10 +675,41 @@ class SqlAlchemyModule(ModulePart):
             return values.NONE
         return filters
 
-    def _sink(self, call, method, operation, query, value, node, analyzer) -> None:
+    def _sink(self, call, method, operation, query, value, node, analyzer,
+              template=None) -> None:
+        if template is not None and isinstance(node, cst.Call):
+            self.fix_sites[call] = (node, template)
         self.record(dbcalls.Sink(call, self.unit, method, operation, query.table,
                                  query.table_source, value, node,
                                  statement=analyzer.statement_node))
+
+    # -- the fix ----------------------------------------------------------------------
+    def tenant_fix(self, ctx, sink, result):
+        """`tenant_id=<trusted>` into a `.filter_by(...)` / a constructor / an
+        insert's `.values(...)`, `M.tenant_id == <trusted>` into the outermost
+        `.where(...)` / `.filter(...)`: when the statement is written in the
+        call, one draft per trusted tenant value (the project stage chooses)."""
+        site = self.fix_sites.get(sink.call)
+        if site is None:
+            return super().tenant_fix(ctx, sink, result)  # a dict literal, or why not
+        from ..analysis.tenant_values import contains, tenant_choices
+        from ..edits import ChoiceDrafts, EditError, FixDraft, NodeEdit, add_argument
+        what = "row" if sink.operation == Operation.INSERT else "filter"
+        if result.outcome not in (dbcalls.UNSCOPED, dbcalls.EMPTY_FILTER):
+            return f"the {what} is not visible to the tool"
+        node, template = site
+        if not contains(sink.call, node):
+            return f"the {what} is not part of the call"
+        choices = []
+        for choice in tenant_choices(ctx, sink):
+            text = template.format(key=result.tenant_key, value=choice.value)
+            try:
+                fixed = add_argument(node, text)
+            except EditError as exc:
+                return str(exc)
+            draft = FixDraft(f"add `{text}` to the {what}", (NodeEdit(node, fixed),))
+            choices.append((choice.names, choice.requires, draft))
+        return ChoiceDrafts(tuple(choices))
 
 
 SqlAlchemyPreset.part = SqlAlchemyModule
