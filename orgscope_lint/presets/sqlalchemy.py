@@ -40,6 +40,7 @@ is infrastructure, checked where the repository is used.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..lazy import lazy
@@ -52,6 +53,7 @@ dbcalls = lazy("orgscope_lint.analysis.dbcalls")
 values = lazy("orgscope_lint.analysis.values")
 
 _MODULES = ("sqlalchemy", "sqlmodel", "flask_sqlalchemy")
+_MODEL_ATTRIBUTES = frozenset({"model", "model_class", "__model__", "_model", "model_cls"})
 _ROOTS = {"select": "select", "update": "update", "delete": "delete", "insert": "insert"}
 _STATEMENT_OPERATION = {"select": Operation.READ, "update": Operation.WRITE,
                         "delete": Operation.WRITE, "insert": Operation.INSERT}
@@ -83,6 +85,14 @@ _OPERATOR_WORDS = {"NotEqual": "!=", "LessThan": "<", "GreaterThan": ">", "LessT
                    "GreaterThanEqual": ">=", "Is": "is", "IsNot": "is not", "In": "in",
                    "NotIn": "not in"}
 JOIN = "\u22c8"  # filter keys for joined tables: "⋈parents"
+
+# project helpers handed a statement that they run (`await repo.get_one_or_none(stmt)`,
+# `self.paginate(stmt, ...)`): the call is the sink, through the helper
+_RUNNER = re.compile(r"^_?(get|list|find|fetch|one|first|all|count|paginate|stream|execute|run|"
+                     r"scalars?|exists|load|read)(_|$)")
+# project helpers that return a statement on the repository's `model`
+# (`self.get_base_statement()`, `self.base_query()`, `self.get_readable_statement(user)`)
+_STATEMENT_HELPER = re.compile(r"(statement|query|select|stmt)$")
 
 DEFAULT_SESSIONS = ("session", "db", "db.session", "self.session", "self.db", "self._session",
                     "conn", "connection", "async_session", "s", "sess", "tx")
@@ -140,6 +150,36 @@ class SqlAlchemyModule(ModulePart):
         # sink call -> (the call that takes the tenant key as one more argument,
         # its template: `{key}={value}` or `Agent.{key} == {value}`)
         self.fix_sites: Dict[Any, Tuple[Any, str]] = {}
+        self.class_models = self._class_models()
+
+    def _class_models(self) -> Dict[str, str]:
+        """Repository classes of this module: class -> the model of its `model = M`
+        class attribute (own, or from a base class of the same module)."""
+        own: Dict[str, str] = {}
+        module_unit = next((u for u in self.info.units if u.node is None), None)
+        body = module_unit.body if module_unit is not None else []
+        for statement in body:
+            if not isinstance(statement, cst.ClassDef):
+                continue
+            for item in statement.body.body:
+                if isinstance(item, cst.SimpleStatementLine):
+                    for small in item.body:
+                        target = value = None
+                        if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                            target, value = small.targets[0].target, small.value
+                        elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                            target, value = small.target, small.value
+                        if isinstance(target, cst.Name) and target.value in _MODEL_ATTRIBUTES \
+                                and syntax.dotted(value):
+                            own[statement.name.value] = syntax.last_part(syntax.dotted(value))
+        models = dict(own)
+        for name, bases in self.info.classes.items():
+            if name not in models:
+                inherited = next((own[syntax.last_part(b)] for b in bases
+                                  if syntax.last_part(b) in own), None)
+                if inherited is not None:
+                    models[name] = inherited
+        return models
 
     def start_unit(self, unit) -> None:
         self.unit = unit
@@ -167,9 +207,15 @@ class SqlAlchemyModule(ModulePart):
         name = syntax.dotted(node)
         if name is None:
             return None
-        if name in ("self.model", "cls.model", "self.model_class", "self.__model__",
-                    "cls.__model__", "self._model"):
-            return (None, "param")
+        head, _, attribute = name.partition(".")
+        if head in ("self", "cls") and attribute in _MODEL_ATTRIBUTES:
+            # a repository: its own `model = M` says the table; a generic base
+            # class leaves it a parameter (checked where a subclass is used)
+            model = self.class_models.get((self.unit.cls or "").split(".")[0]) \
+                if self.unit is not None else None
+            if model is None:
+                return (None, "param")
+            name = model
         last = syntax.last_part(name)
         if last in self.explicit:
             return (last, "literal")
@@ -284,7 +330,7 @@ class SqlAlchemyModule(ModulePart):
                 return values.QueryVal(target[0], target[1], "query")
             return None
         if last not in _ROOTS:
-            return None
+            return self._helper_statement(call, func, name, last)
         if isinstance(func, cst.Attribute) and not self._from_sqlalchemy(name):
             owner = self.model_of(func.value)  # `watchers.insert()` on a Table object
             if owner is None or owner[1] != "literal":
@@ -309,6 +355,21 @@ class SqlAlchemyModule(ModulePart):
         if method == "insert":
             data = values.NONE
         return values.QueryVal(table, source, method, data=data)
+
+    def _helper_statement(self, call, func, name, last):
+        """`self.get_base_statement()` in a repository with `model = M`: a
+        select on M's table whose filters the tool cannot see when the helper
+        is handed anything (`get_readable_statement(auth_subject)`: it may scope)."""
+        if not (isinstance(func, cst.Attribute) and name.split(".")[0] in ("self", "cls")
+                and _STATEMENT_HELPER.search(last)):
+            return None
+        model = self.model_of(cst.Attribute(cst.Name("self"), cst.Name("model")))
+        if model is None or model[0] is None:
+            return None
+        query = values.QueryVal(model[0], model[1], "select")
+        if call.args:
+            query = query.replace(filters=values.OPAQUE)
+        return query
 
     def _column_table(self, node):
         ref = self.column_ref(node)
@@ -478,6 +539,22 @@ class SqlAlchemyModule(ModulePart):
             self._added_all(call, env, analyzer)
         if method in _QUERY_READS or method in _QUERY_WRITES:
             self._query_end(call, method, env, analyzer)
+        if method not in _EXECUTORS and _RUNNER.match(method) and call.args:
+            self._run_by_helper(call, method, env, analyzer)
+
+    def _run_by_helper(self, call, method, env, analyzer) -> None:
+        """`await self.get_one_or_none(statement)`: a project helper runs it."""
+        statement = call.args[0].value
+        if call.args[0].keyword is not None or call.args[0].star:
+            return
+        query = self.chain_value(statement, env, analyzer)
+        if not isinstance(query, values.QueryVal) or query.method not in _STATEMENT_OPERATION:
+            return
+        operation = _STATEMENT_OPERATION[query.method]
+        value = query.data if operation == Operation.INSERT else self.filter_value(query)
+        node, template = (self._values_site(statement) if operation == Operation.INSERT
+                          else self._filter_site(statement))
+        self._sink(call, method, operation, query, value, node, analyzer, template)
 
     def _executed(self, call, method, env, analyzer) -> None:
         statement = syntax.argument(call, 0, "statement")
