@@ -466,3 +466,48 @@ def test_fixes_add_the_tenant_key_to_filters_and_rows(tmp_path):
         ("ORG101", "no safe fix: the filter is not a dict literal in the call")]
     after = run([tmp_path], config, Options(jobs=1, use_cache=False))
     assert [rule for _, _, rule in found(after)[0]] == ["ORG101"]  # only the get() is left
+
+
+# --- routes --------------------------------------------------------------------------------------
+
+
+def _route_table():
+    config = load_config(None, FIXTURE)
+    result = run([FIXTURE], config, Options(jobs=1, use_cache=False))
+    return {(tuple(r["methods"]), r["path"]): (r["handler"], tuple(r["auth"]))
+            for r in result.routes}
+
+
+def test_route_table_lists_every_resource_route_with_its_path_and_auth():
+    table = _route_table()
+    login = ("login_required",)
+    assert {k: v for k, v in table.items() if k[1].startswith("/api/v1/")} == {
+        (("GET",), "/api/v1/reports"): ("ReportList.get", login),  # per-method decorator
+        (("POST",), "/api/v1/reports"): ("ReportList.post", ()),
+        (("GET",), "/api/v1/reports/<int:report_id>"): ("ReportResource.get", login),
+        (("DELETE",), "/api/v1/reports/<int:report_id>"): ("ReportResource.delete", login),
+        # add_namespace(path=...) replaces the namespace's own path; two add_resource paths
+        (("GET",), "/api/v1/shares/<int:report_id>"): ("ShareList.get", login),
+        (("POST",), "/api/v1/shares/<int:report_id>"): ("ShareList.post", login),
+        (("GET",), "/api/v1/shares/by-report/<int:report_id>"): ("ShareList.get", login),
+        (("POST",), "/api/v1/shares/by-report/<int:report_id>"): ("ShareList.post", login),
+    }
+
+
+def test_route_table_lists_every_api_router_route_with_its_path_and_auth():
+    table = _route_table()
+    fastapi = {k: v for k, v in table.items() if not k[1].startswith(("/api/v1/", "/admin/"))}
+    source = (FIXTURE / "app/api/projects.py").read_text()
+    assert sum(1 for (methods, path) in fastapi if path.startswith("/api/projects")) == \
+        source.count("@router.")
+    assert all(auth == ("get_current_user",) for (_, path), (_, auth) in fastapi.items()
+               if path.startswith("/api/projects"))
+    # the project's APIRouter subclass, Annotated aliases from another module,
+    # Depends(Authenticator(...)) instances and a local router factory
+    assert fastapi[(("GET",), "/api/invoices/{number}")] == ("get_invoice", ("get_current_user",))
+    assert fastapi[(("POST",), "/api/invoices/{invoice_id}/paid")] == (
+        "mark_paid", ("Authenticator", "get_current_user"))
+    assert fastapi[(("GET",), "/api/admin/members/{member_id}")] == (
+        "get_member", ("Authenticator", "get_current_user"))
+    assert fastapi[(("GET",), "/health")] == ("health", ())
+    assert len([k for k in table if k[1].startswith("/admin/")]) == 8  # the Flask blueprint

@@ -20,6 +20,8 @@ import libcst as cst
 from ..model import Span
 from ..route_facts import (EXPRESSION, IncludeFact, ModuleRoutes, ParamFact, PrivilegedUse,
                            RouteFact, RouterFact, TenantValueFact, is_tenant_header)
+from . import routes_flask_resources
+from .routes_project_routers import project_router_kind
 from .flow import Env, FlowAnalyzer
 from .syntax import argument, dotted, iter_children, string_value
 from .module import Unit, _blocks_of
@@ -42,7 +44,7 @@ _REGISTRATIONS = {"add_api_route": (1, "endpoint"), "add_websocket_route": (1, "
                   "add_url_rule": (2, "view_func")}
 _PATH_PARAM = re.compile(r"{(\w+)(?::[^}]*)?}")
 # Files without any of these cannot declare routes, dependencies or aliases.
-_ROUTE_TEXT = re.compile(rb"APIRouter|FastAPI|Blueprint|Flask|Depends|Security|Annotated|"
+_ROUTE_TEXT = re.compile(rb"APIRouter|FastAPI|Blueprint|Flask|Depends|Security|Annotated|Resource|"
                          rb"include_router|register_blueprint|\.mount\(|"
                          rb"\.add_(?:api_route|url_rule|websocket_route)\(|"
                          rb"@[\w.]+\.(?:get|post|put|patch|delete|head|options|trace|api_route|"
@@ -144,6 +146,7 @@ class _Declarations:
     def __init__(self, ctx) -> None:
         self.info = ctx.info
         self.config = ctx.config
+        self.module = ctx.module
         self.scan = _Scan()
 
     def run(self, module: cst.Module, routes: bool) -> _Scan:
@@ -192,6 +195,7 @@ class _Declarations:
                             key = stmt.name.value if item.name.value == "__init__" \
                                 else f"{stmt.name.value}.__call__"
                             scan.dependencies[key] = deps
+        routes_flask_resources.collect(self, statements)  # Flask-RESTX / RESTful resources
         return scan
 
     def _string(self, node: Optional[cst.CSTNode]) -> Optional[str]:
@@ -212,16 +216,19 @@ class _Declarations:
         if not func:
             return None
         kind = ROUTER_CONSTRUCTORS.get(_last(func))
-        if kind is None:
-            return None
         head = func.split(".")[0]
         imported = self.info.imports.get(head)
-        if imported is not None and not imported[0].startswith(_FRAMEWORK_MODULES):
-            return None  # a project class that happens to be called APIRouter
+        if kind is None or (imported is not None
+                            and not imported[0].startswith(_FRAMEWORK_MODULES)):
+            # a project subclass or factory of APIRouter
+            return project_router_kind(self.info, self.module, func)
         return kind
 
     def _router(self, name: str, kind: str, call: cst.Call) -> RouterFact:
-        prefix = self._string(argument(call, None, "prefix" if kind == "fastapi" else "url_prefix"))
+        prefix_node = argument(call, None, "prefix" if kind == "fastapi" else "url_prefix")
+        if prefix_node is None and _last(dotted(call.func)) not in ROUTER_CONSTRUCTORS:
+            prefix_node = argument(call, 0, None)  # a factory: `make_router("/admin")`
+        prefix = self._string(prefix_node)
         deps = dependency_list(argument(call, None, "dependencies"))
         return RouterFact(name, kind, prefix or "", deps,
                           app=_last(dotted(call.func)) in APP_CONSTRUCTORS)
