@@ -60,6 +60,7 @@ _SCHEMA: Dict[str, Any] = {
     "public-routes": STRLIST,
     "privileged-clients": STRLIST,
     "tenant-headers": STRLIST,
+    "tenant-sources": STRLIST,
     "require-suppression-reason": BOOL,
     "report": (TABLE, {
         "title": STR,
@@ -114,6 +115,9 @@ class Config:
                                            "get_admin_db")
     tenant_headers: Tuple[str, ...] = ("x-client-id", "x-org-id", "x-tenant-id",
                                        "x-organization-id", "x-workspace-id")
+    # expressions (`current_user.active_org_id`) or functions (`get_current_tenant`)
+    # whose value is the caller's tenant id: trusted like a claim of the auth context
+    tenant_sources: Tuple[str, ...] = ()
     require_suppression_reason: bool = False
     report_title: Optional[str] = None
     report_sections: Tuple[ReportSection, ...] = ()
@@ -311,6 +315,7 @@ def _build(section: Mapping[str, Any], path: Optional[Path], root: Path) -> Conf
         "strict": "strict", "auth-dependencies": "auth_dependencies",
         "auth-decorators": "auth_decorators", "public-routes": "public_routes",
         "privileged-clients": "privileged_clients", "tenant-headers": "tenant_headers",
+        "tenant-sources": "tenant_sources",
         "require-suppression-reason": "require_suppression_reason",
     }
     for key, attr in simple.items():

@@ -511,3 +511,59 @@ def test_route_table_lists_every_api_router_route_with_its_path_and_auth():
         "get_member", ("Authenticator", "get_current_user"))
     assert fastapi[(("GET",), "/health")] == ("health", ())
     assert len([k for k in table if k[1].startswith("/admin/")]) == 8  # the Flask blueprint
+
+
+SOURCES_HANDLER = (PRELUDE + '''
+from flask_login import current_user
+
+from app.tenancy import get_current_tenant
+
+
+def from_flask_login(s, x):
+    org = current_user.org_id
+    s.query(Agent).filter_by(id=x).delete()
+
+
+def from_a_configured_function(s, x):
+    org = get_current_tenant()
+    s.query(Agent).filter_by(id=x).delete()
+
+
+def from_a_configured_expression(s, x, g):
+    org = g.tenant.org_id
+    s.query(Agent).filter_by(id=x).delete()
+
+
+def untrusted(s, x, request):
+    org = request.args["org_id"]
+    s.query(Agent).filter_by(id=x).delete()
+''')
+
+
+def test_tenant_sources_and_flask_login_current_user_are_trusted_values(tmp_path):
+    from orgscope_lint.engine import active_rules
+    from orgscope_lint.fix import plan_fixes, write_fixes
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.orgscope-lint]\ntenant-key = "org_id"\n'
+        'tenant-sources = ["get_current_tenant", "g.tenant.org_id"]\n'
+        '[tool.orgscope-lint.db]\npresets = ["sqlalchemy"]\n')
+    for path, text in {**MODEL_FILE, "app/tenancy.py": "def get_current_tenant():\n    pass\n",
+                       "app/handler.py": SOURCES_HANDLER}.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+    config = load_config(None, tmp_path)
+    assert config.tenant_sources == ("get_current_tenant", "g.tenant.org_id")
+    result = run([tmp_path], config, Options(jobs=1, use_cache=False))
+    assert [rule for _, _, rule in found(result)[0]] == ["ORG102"] * 4
+    plan = plan_fixes(result, config, active_rules(config))
+    assert write_fixes(plan) == []
+    text = (tmp_path / "app/handler.py").read_text()
+    assert text.count("filter_by(id=x, org_id=org).delete()") == 3
+    assert [reason for _, reason in plan.unfixed] == [
+        "no safe fix: no trusted tenant value in scope (a local read from the auth context "
+        "or the function's tenant parameter)"]
+
+
+def test_tenant_sources_is_a_list_of_strings():
+    with pytest.raises(ConfigError, match="tenant-sources"):
+        config_from({"tenant-sources": "get_current_tenant"})

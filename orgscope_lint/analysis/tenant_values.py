@@ -24,7 +24,7 @@ from ..model import Outcome
 from .dbcalls import Sink
 from .flow import Env, FlowAnalyzer
 from .routes import annotated_dependencies, param_dependency
-from .syntax import called_name, iter_children, string_value
+from .syntax import called_name, dotted, iter_children, string_value
 from .values import Origin
 
 
@@ -141,6 +141,10 @@ class _Judge:
         config = ctx.config
         self.claims: Set[str] = ({config.tenant_key} | set(config.tenant_columns)
                                  | set(config.table_keys.values()))
+        self.sources = set(config.tenant_sources)
+        # flask_login's `current_user` is the authenticated user (a global proxy)
+        self.auth_globals = {name for name, (module, attr) in ctx.info.imports.items()
+                             if module.split(".")[0] == "flask_login" and attr == "current_user"}
         unit = sink.unit
         aliases = {name for name, value in ctx.info.module_assignments.items()
                    if annotated_dependencies(value)}  # `CurrentUser = Annotated[...]`
@@ -164,7 +168,19 @@ class _Judge:
         return None
 
     def _claim_read(self, node: cst.CSTNode, defs: Mapping) -> Requires:
-        """`auth["clerk_org_id"]`, `auth.get("clerk_org_id")`, `auth.clerk_org_id`."""
+        """`auth["clerk_org_id"]`, `auth.get("clerk_org_id")`, `auth.clerk_org_id`;
+        a configured `tenant-sources` expression or call, and flask_login's
+        `current_user.<tenant key>`: trusted whatever the auth dependencies are."""
+        if self.sources:
+            target = node.expression if isinstance(node, cst.Await) else node
+            called = dotted(target.func) if isinstance(target, cst.Call) else None
+            name = dotted(target)
+            if (name and name in self.sources) or (called and (
+                    called in self.sources or called.split(".")[-1] in self.sources)):
+                return frozenset()
+        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) \
+                and node.value.value in self.auth_globals and node.value.value not in defs:
+            return frozenset() if node.attr.value in self.claims else None
         if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(
                 node.slice[0].slice, cst.Index):
             if string_value(node.slice[0].slice.value) in self.claims:
