@@ -509,6 +509,11 @@ def test_route_table_lists_every_api_router_route_with_its_path_and_auth():
         "mark_paid", ("Authenticator", "get_current_user"))
     assert fastapi[(("GET",), "/api/admin/members/{member_id}")] == (
         "get_member", ("Authenticator", "get_current_user"))
+    # an instance made by an auth dependency class, and a dependency factory's closure
+    assert fastapi[(("GET",), "/api/invoices/{invoice_id}/lines")] == (
+        "invoice_lines", ("_billing_reader", "get_current_user"))
+    assert fastapi[(("POST",), "/api/invoices")] == (
+        "create_invoice", ("RoleGuard", "Authenticator", "get_current_user"))
     assert fastapi[(("GET",), "/health")] == ("health", ())
     assert len([k for k in table if k[1].startswith("/admin/")]) == 8  # the Flask blueprint
 
@@ -567,3 +572,32 @@ def test_tenant_sources_and_flask_login_current_user_are_trusted_values(tmp_path
 def test_tenant_sources_is_a_list_of_strings():
     with pytest.raises(ConfigError, match="tenant-sources"):
         config_from({"tenant-sources": "get_current_tenant"})
+
+
+def test_an_instance_made_by_a_configured_auth_factory_authenticates():
+    sources = {
+        "app/auth.py": textwrap.dedent("""
+            from typing import Annotated
+            from fastapi import Depends
+
+            def Authenticator(scopes):
+                return object()  # a factory: the tool cannot see what it builds
+
+            _read = Authenticator({"read"})
+            Reader = Annotated[dict, Depends(_read)]
+        """),
+        "app/api.py": textwrap.dedent("""
+            from fastapi import APIRouter
+            from app import auth
+
+            router = APIRouter(prefix="/things")
+
+            @router.get("")
+            async def things(user: auth.Reader):
+                return []
+        """),
+    }
+    result = run_sources(sources, config_from({"auth-dependencies": ["Authenticator"]}))
+    [route] = result.routes
+    assert route["auth"] == ["_read", "Authenticator"]
+    assert found(result)[0] == []

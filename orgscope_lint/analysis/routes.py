@@ -300,7 +300,7 @@ class _Declarations:
     # functions, handlers and their parameters
     def _function(self, node: cst.FunctionDef, qualname: str, local: Dict[str, str]) -> None:
         if not local:
-            deps = self._param_dependencies(node)
+            deps = self._param_dependencies(node) or self._closure_dependencies(node)
             if deps:
                 self.scan.dependencies[qualname] = deps
         routes = 0
@@ -355,6 +355,29 @@ class _Declarations:
         fact = RouteFact(qualname, router, methods, path, kind, Span(0, 0, 0, 0),
                          dependency_list(argument(call, None, "dependencies")), others, params)
         return _Route(fact, anchor, node, param_nodes)
+
+    def _closure_dependencies(self, node: cst.FunctionDef) -> Tuple[str, ...]:
+        """A dependency factory (`Depends(PolicyGuard(policy))`) that returns a
+        nested function: FastAPI resolves the nested function's parameters."""
+        if not isinstance(node.body, cst.IndentedBlock):
+            return ()
+        nested = {stmt.name.value: stmt for stmt in node.body.body
+                  if isinstance(stmt, cst.FunctionDef)}
+        if not nested:
+            return ()
+        local: Dict[str, str] = {}  # `_auth = Authenticator(...)` inside the factory
+        for stmt in node.body.body:
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.Assign) and len(small.targets) == 1 \
+                            and isinstance(small.targets[0].target, cst.Name) \
+                            and isinstance(small.value, cst.Call) and dotted(small.value.func):
+                        local[small.targets[0].target.value] = dotted(small.value.func)
+                    if isinstance(small, cst.Return) and isinstance(small.value, cst.Name) \
+                            and small.value.value in nested:
+                        return tuple(local.get(d, d) for d in
+                                     self._param_dependencies(nested[small.value.value]))
+        return ()
 
     def _param_dependencies(self, node: cst.FunctionDef) -> Tuple[str, ...]:
         found = []
