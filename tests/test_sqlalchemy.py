@@ -39,8 +39,16 @@ def test_fixture_raw_sql_is_an_unverified_call():
     result = run([FIXTURE], config, Options(jobs=1, use_cache=False))
     raw = [c for c in result.db_calls if c.operation == "opaque"]
     assert [(c.path, c.method, c.outcome) for c in raw] == [
-        ("app/api/projects.py", "execute", "unknown")]
+        ("app/api/projects.py", "execute", "unknown"),
+        # the generic repository's runners are handed statements: unverified there,
+        # checked at their callers
+        ("app/repositories/base.py", "scalar", "unknown"),
+        ("app/repositories/base.py", "scalars", "unknown")]
     assert "raw SQL (text(...))" in raw[0].detail
+    assert "cannot follow" in raw[1].detail
+    generic = [c for c in result.db_calls if c.path == "app/repositories/base.py"
+               and c.operation != "opaque"]
+    assert [c.outcome for c in generic] == ["infrastructure", "infrastructure"]
 
 
 # --- the model pre-pass -------------------------------------------------------------------

@@ -61,6 +61,9 @@ _STATEMENT_OPERATION = {"select": Operation.READ, "update": Operation.WRITE,
 _EXECUTORS = frozenset({"execute", "scalars", "scalar", "scalar_one", "scalar_one_or_none",
                         "stream", "stream_scalars", "paginate", "first_or_404", "one_or_404",
                         "exec"})  # SQLModel's session.exec
+# session methods only a database session has (`session.get(url)` may be `requests`)
+_SESSION_RUNS = frozenset({"execute", "scalars", "scalar", "scalar_one", "scalar_one_or_none",
+                           "stream", "stream_scalars", "exec"})
 _PK_LOADERS = frozenset({"get", "get_one", "get_or_404"})
 _QUERY_READS = frozenset({"all", "first", "one", "one_or_none", "scalar", "count",
                           "first_or_404", "one_or_404", "paginate", "get", "get_or_404"})
@@ -333,10 +336,12 @@ class SqlAlchemyModule(ModulePart):
             return self._helper_statement(call, func, name, last)
         if isinstance(func, cst.Attribute) and not self._from_sqlalchemy(name):
             owner = self.model_of(func.value)  # `watchers.insert()` on a Table object
-            if owner is None or owner[1] != "literal":
+            if owner is not None and owner[1] == "literal":
+                return values.QueryVal(owner[0], owner[1], _ROOTS[last],
+                                       data=values.NONE if last == "insert" else None)
+            # `sql.select(M)` through a project module that re-exports SQLAlchemy's
+            if first is None or self.model_of(first) is None or last == "delete":
                 return None
-            return values.QueryVal(owner[0], owner[1], _ROOTS[last],
-                                   data=values.NONE if last == "insert" else None)
         if isinstance(func, cst.Name) and not self._from_sqlalchemy(name) and (
                 first is None or self.model_of(first) is None):
             return None
@@ -364,7 +369,7 @@ class SqlAlchemyModule(ModulePart):
                 and _STATEMENT_HELPER.search(last)):
             return None
         model = self.model_of(cst.Attribute(cst.Name("self"), cst.Name("model")))
-        if model is None or model[0] is None:
+        if model is None:
             return None
         query = values.QueryVal(model[0], model[1], "select")
         if call.args:
@@ -584,6 +589,13 @@ class SqlAlchemyModule(ModulePart):
                                      None, None, analyzer.statement_node,
                                      f"raw SQL ({raw[0]}): not verified by the sqlalchemy "
                                      "preset"))
+        elif raw is None and method in _SESSION_RUNS and self.is_session(call.func.value, env):
+            # a statement built where the tool cannot follow it (another module's
+            # helper, a parameter): a DB call all the same, unverified
+            self.record(dbcalls.Sink(call, self.unit, method, Operation.OPAQUE, None, "unknown",
+                                     None, None, analyzer.statement_node,
+                                     "a statement built where the tool cannot follow it "
+                                     "(a parameter or another module's helper)"))
 
     def _raw_sql(self, node) -> Optional[Tuple[str, bool]]:
         """(how shown, certain) for `text("...")` or a SQL string."""
