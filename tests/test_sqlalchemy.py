@@ -242,6 +242,7 @@ INVALID = [
     ("s.execute(select(Agent))", "ORG105"),
     ("s.execute(select(Agent).where(or_(Agent.org_id == org, Agent.id == x)))", "ORG104"),
     ("s.execute(select(Agent).where(Agent.org_id != org))", "ORG101"),
+    ("s.execute(select(Agent).where(or_(Agent.id == x, Agent.name == y)))", "ORG101"),
     ("s.execute(select(Agent).where(Agent.org_id < org))", "ORG101"),
     ("s.execute(select(Agent).where(Agent.org_id.like(org)))", "ORG101"),
     ("s.execute(select(Agent).where(not_(Agent.org_id == org)))", "ORG101"),
@@ -367,6 +368,18 @@ def test_statements_kept_in_variables(code, count):
     expected, _ = marks_in(sources)
     assert sorted(found(result)[0]) == sorted(expected)
     assert len(expected) == count
+
+
+def test_starred_conditions_are_unverified_not_an_empty_filter():
+    result = _run("s.execute(select(Agent).where(*y))")
+    assert found(result)[0] == []
+    assert [c.outcome for c in result.db_calls] == ["unknown"]
+
+
+def test_or_of_other_columns_is_named_in_the_message():
+    result = _run("s.execute(select(Agent).where(or_(Agent.id == x, Agent.name == y)))")
+    [finding] = result.findings
+    assert "filters by or_(id, name) only" in finding.message
 
 
 def test_raw_sql_is_opaque_and_never_flagged():

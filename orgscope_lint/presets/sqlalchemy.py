@@ -389,7 +389,9 @@ class SqlAlchemyModule(ModulePart):
         if method in ("where", "filter"):
             filters = query.filters
             for arg in link.args:
-                if arg.keyword is None and not arg.star:
+                if arg.star:  # `.where(*conditions)`: conditions the tool cannot see
+                    filters = _opaque(filters)
+                elif arg.keyword is None:
                     filters = filters.merged(self.condition(arg.value, query, env, analyzer))
             return query.replace(filters=filters)
         if method == "filter_by":
@@ -816,9 +818,14 @@ def _all_of(parts):
 
 
 def _any_of(parts):
+    """`or_(a, b)`: pins what every branch pins; the others stay visible as
+    one filter (`or_(access_token, refresh_token)`) that pins no column."""
     result = parts[0]
     for part in parts[1:]:
         result = result.join(part)
+    lost = sorted(set().union(*(p.must for p in parts)) - result.must)
+    if lost and not any(k.startswith(JOIN) for k in lost):
+        result = result.with_key(f"or_({', '.join(lost)})", frozenset())
     return result
 
 
