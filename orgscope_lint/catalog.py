@@ -40,6 +40,9 @@ class TableFact:
     primary_key: Tuple[str, ...] = ()
     foreign_keys: Tuple[ForeignKey, ...] = ()
     model: Optional[str] = None  # ORM class name, when a model declared it
+    # columns every ORM read of it is filtered by, session-wide (SQLAlchemy's
+    # `with_loader_criteria` in a `do_orm_execute` listener)
+    read_criteria: Tuple[str, ...] = ()
 
 
 class TableCatalog:
@@ -76,7 +79,8 @@ class TableCatalog:
                 known.source if fact.source == known.source else f"{known.source}, {fact.source}",
                 known.primary_key or fact.primary_key,
                 tuple(dict.fromkeys((*known.foreign_keys, *fact.foreign_keys))),
-                known.model or fact.model)
+                known.model or fact.model,
+                tuple(dict.fromkeys((*known.read_criteria, *fact.read_criteria))))
         self.tables[name] = fact
         self.schema_keys[name] = next((c for c in self.candidates if c in fact.columns), None)
 
@@ -86,7 +90,7 @@ class TableCatalog:
         blob = json.dumps(sorted(
             (name, key, sorted(self.tables[name].primary_key),
              sorted((f.column, f.table, f.target) for f in self.tables[name].foreign_keys),
-             self.tables[name].model)
+             self.tables[name].model, sorted(self.tables[name].read_criteria))
             for name, key in self.schema_keys.items()))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -100,6 +104,10 @@ class TableCatalog:
 
     def table_of_model(self, model: str) -> Optional[str]:
         return self.models.get(model)
+
+    def read_criteria(self, table: str) -> Tuple[str, ...]:
+        fact = self.tables.get(self._name(table))
+        return fact.read_criteria if fact is not None else ()
 
     def is_tenant_table(self, table: str) -> bool:
         if table in self.config.global_tables:

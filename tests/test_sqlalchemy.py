@@ -622,3 +622,57 @@ def test_an_instance_made_by_a_configured_auth_factory_authenticates():
     [route] = result.routes
     assert route["auth"] == ["_read", "Authenticator"]
     assert found(result)[0] == []
+
+
+LOADER_CRITERIA = {
+    "app/models.py": textwrap.dedent("""
+        from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+        class Base(DeclarativeBase):
+            pass
+
+        class OrgScoped:
+            org_id: Mapped[int] = mapped_column()
+
+        class Agent(OrgScoped, Base):
+            __tablename__ = "agents"
+            id: Mapped[int] = mapped_column(primary_key=True)
+
+        class Call(Base):
+            __tablename__ = "calls"
+            id: Mapped[int] = mapped_column(primary_key=True)
+            org_id: Mapped[int] = mapped_column()
+    """),
+    "app/db.py": textwrap.dedent("""
+        from sqlalchemy import event
+        from sqlalchemy.orm import Session, with_loader_criteria
+        from app.context import current_org
+        from app.models import OrgScoped
+
+        @event.listens_for(Session, "do_orm_execute")
+        def _scope_to_tenant(state):
+            if state.is_select:
+                state.statement = state.statement.options(with_loader_criteria(
+                    OrgScoped, lambda cls: cls.org_id == current_org.get(), include_aliases=True))
+    """),
+    "app/handler.py": textwrap.dedent("""
+        from sqlalchemy import delete, select
+        from app.models import Agent, Call
+
+        def handler(s, x):
+            s.get(Agent, x)
+            s.execute(select(Agent).where(Agent.id == x))
+            s.query(Agent).filter_by(id=x).first()
+            s.execute(select(Call).where(Call.id == x))  # expect: ORG101
+            s.execute(delete(Agent).where(Agent.id == x))  # expect: ORG102
+    """),
+}
+
+
+def test_with_loader_criteria_scopes_every_orm_read_of_the_models_it_names():
+    result = run_sources(LOADER_CRITERIA, config_from(CONFIG))
+    expected, _ = marks_in(LOADER_CRITERIA)
+    assert sorted(found(result)[0]) == sorted(expected)
+    facts = {f.model: f for f in model_facts(
+        [(p, None, t.encode()) for p, t in LOADER_CRITERIA.items()])}
+    assert facts["Agent"].read_criteria == ("org_id",) and facts["Call"].read_criteria == ()

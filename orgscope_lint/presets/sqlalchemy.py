@@ -558,7 +558,8 @@ class SqlAlchemyModule(ModulePart):
         if not isinstance(query, values.QueryVal) or query.method not in _STATEMENT_OPERATION:
             return
         operation = _STATEMENT_OPERATION[query.method]
-        value = query.data if operation == Operation.INSERT else self.filter_value(query)
+        value = query.data if operation == Operation.INSERT else self.filter_value(
+            query, read=operation == Operation.READ)
         node, template = (self._values_site(statement) if operation == Operation.INSERT
                           else self._filter_site(statement))
         self._sink(call, method, operation, query, value, node, analyzer, template)
@@ -581,7 +582,7 @@ class SqlAlchemyModule(ModulePart):
                     node, template = rows, None
                 self._sink(call, query.method, operation, query, value, node, analyzer, template)
                 return
-            value = self.filter_value(query)
+            value = self.filter_value(query, read=operation == Operation.READ)
             node, template = self._filter_site(statement)
             self._sink(call, query.method, operation, query, value, node, analyzer, template)
             return
@@ -616,7 +617,8 @@ class SqlAlchemyModule(ModulePart):
             return
         query = values.QueryVal(target[0], target[1], "select")
         ident = call.args[1].value
-        filters = self._by_primary_key(query, ident, env, analyzer)
+        filters = self.filter_value(query.replace(
+            filters=self._by_primary_key(query, ident, env, analyzer)), read=True)
         self._sink(call, method, Operation.READ, query, filters, None, analyzer)
 
     def _by_primary_key(self, query, ident, env, analyzer):
@@ -679,7 +681,7 @@ class SqlAlchemyModule(ModulePart):
             if ident is None:
                 return
             filters = self._by_primary_key(query, ident, env, analyzer)
-        value = self.filter_value(query.replace(filters=filters))
+        value = self.filter_value(query.replace(filters=filters), read=True)
         node, template = (None, None) if method in ("get", "get_or_404") \
             else self._filter_site(call.func.value)
         self._sink(call, method, Operation.READ, query, value, node, analyzer, template)
@@ -745,11 +747,16 @@ class SqlAlchemyModule(ModulePart):
                 return None, None
         return None, None
 
-    def filter_value(self, query):
+    def filter_value(self, query, read=False):
         """The filter a sink classifies: joins resolved along foreign keys
         (`Parent.tenant_id == x` on a joined parent pins the child), join
-        markers dropped; no key at all is no filter."""
+        markers dropped, and for an ORM read the columns a session-wide
+        `with_loader_criteria` pins; no key at all is no filter."""
         filters = query.filters
+        if read and self.catalog is not None and query.table is not None:
+            for column in self.catalog.read_criteria(query.table):
+                if column not in filters.must:
+                    filters = filters.with_key(column, frozenset())
         joined = [k[len(JOIN):] for k in filters.must if k.startswith(JOIN)]
         if joined and self.catalog is not None and query.table is not None:
             key = self.catalog.tenant_key_for(query.table)

@@ -26,7 +26,8 @@ from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from ..catalog import ForeignKey, TableFact
 
-MARKER = re.compile(rb"__tablename__|__table__|mapped_column|\bColumn\(|\bTable\(|table\s*=\s*True")
+MARKER = re.compile(rb"__tablename__|__table__|mapped_column|\bColumn\(|\bTable\(|table\s*=\s*True|"
+                    rb"with_loader_criteria")
 
 _COLUMN_CALLS = frozenset({"Column", "mapped_column"})
 _NOT_COLUMNS = frozenset({"relationship", "Relationship", "relation", "backref",
@@ -87,6 +88,9 @@ class FileDecls:
     roots: Set[str] = field(default_factory=set)  # `Base = declarative_base()` names
     # `Base = declarative_base(cls=CustomBase)`: Base -> CustomBase (its __tablename__ rule)
     root_classes: Dict[str, str] = field(default_factory=dict)
+    # `with_loader_criteria(M, lambda cls: cls.tenant_id == ...)` in a
+    # `do_orm_execute` listener: class -> the columns its criteria compare
+    criteria: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
 
 
 def _foreign_key(call: ast.Call) -> Optional[Tuple[str, str]]:
@@ -240,10 +244,31 @@ def scan_file(path: str, text: str) -> FileDecls:
             elif func == "Table" and node.value.args and isinstance(
                     node.value.args[0], ast.Constant) and isinstance(node.value.args[0].value, str):
                 found.tables.append(_table_object(name, node.value, path))
+    listener = "do_orm_execute" in text
     for node in ast.walk(tree):
         if isinstance(node, ast.ClassDef):
             found.classes.append(_class_decl(node, path, found.roots))
+        elif listener and isinstance(node, ast.Call) and _last(node.func) == \
+                "with_loader_criteria" and len(node.args) >= 2:
+            target = _last(node.args[0])
+            if target:
+                pinned = tuple(sorted({n.attr for n in ast.walk(node.args[1])
+                                       if isinstance(n, ast.Attribute) and _equality_side(
+                                           n, node.args[1])}))
+                if pinned:
+                    found.criteria[target] = tuple(dict.fromkeys(
+                        (*found.criteria.get(target, ()), *pinned)))
     return found
+
+
+def _equality_side(attribute: ast.Attribute, criteria: ast.AST) -> bool:
+    """`cls.tenant_id == x` (either side) inside the criteria."""
+    for node in ast.walk(criteria):
+        if isinstance(node, ast.Compare) and len(node.ops) == 1 \
+                and isinstance(node.ops[0], ast.Eq) \
+                and (node.left is attribute or node.comparators[0] is attribute):
+            return True
+    return False
 
 
 def _table_object(variable: str, call: ast.Call, path: str) -> TableFact:
@@ -264,10 +289,13 @@ def resolve(files: Iterable[FileDecls]) -> List[TableFact]:
     classes: Dict[str, ClassDecl] = {}
     roots: Set[str] = set(_DECLARATIVE_BASES)
     root_classes: Dict[str, str] = {}
+    criteria: Dict[str, Tuple[str, ...]] = {}
     facts: List[TableFact] = []
     for decls in files:
         roots |= decls.roots
         root_classes.update(decls.root_classes)
+        for target, columns in decls.criteria.items():
+            criteria[target] = tuple(dict.fromkeys((*criteria.get(target, ()), *columns)))
         facts.extend(decls.tables)
         for decl in decls.classes:
             classes.setdefault(decl.name, decl)
@@ -342,9 +370,12 @@ def resolve(files: Iterable[FileDecls]) -> List[TableFact]:
                 columns.extend(ancestor.annotated)
             primary.extend(ancestor.primary_key)
             keys.extend(ancestor.foreign_keys)
+        # criteria on the class or on any base or mixin (`with_loader_criteria(TenantMixin, ...)`)
+        pinned = tuple(dict.fromkeys(c for a in chain for c in criteria.get(a.name, ())))
         facts.append(TableFact(table, tuple(dict.fromkeys(columns)),
                                f"sqlalchemy ({decl.path})", tuple(dict.fromkeys(primary)),
-                               tuple(keys), model=name))  # type: ignore[arg-type]
+                               tuple(keys), model=name,  # type: ignore[arg-type]
+                               read_criteria=pinned))
     # `ForeignKey(Org.id)` names a class: now its table is known
     resolved: List[TableFact] = []
     for fact in facts:
@@ -360,7 +391,8 @@ def resolve(files: Iterable[FileDecls]) -> List[TableFact]:
                     continue
             keys_out.append(ForeignKey(column, table, target))
         resolved.append(TableFact(fact.name, fact.columns, fact.source, fact.primary_key,
-                                  tuple(dict.fromkeys(keys_out)), fact.model))
+                                  tuple(dict.fromkeys(keys_out)), fact.model,
+                                  fact.read_criteria))
     return resolved
 
 
