@@ -227,7 +227,7 @@ class RouteTable:
         if f"{module}.{target_name}" in configured:
             return (target_name,)
         # `_read = Authenticator(scopes)` then `Depends(_read)`: made by an auth dependency
-        made_by = routes_of(self.modules[module]).instances.get(target_name, "")
+        made_by = self.modules[module].instances.get(target_name, "")
         if made_by and made_by.rsplit(".", 1)[-1] in configured:
             return (target_name, made_by.rsplit(".", 1)[-1])
         owner, declared = self.declared(target)
