@@ -376,10 +376,26 @@ def test_starred_conditions_are_unverified_not_an_empty_filter():
     assert [c.outcome for c in result.db_calls] == ["unknown"]
 
 
+def test_paths_filtering_by_different_columns_are_not_an_empty_filter():
+    code = PRELUDE + textwrap.dedent("""
+        def handler(s, x, kind):
+            stmt = select(Agent)
+            if kind == "a":
+                stmt = stmt.where(Agent.id == x)
+            else:
+                stmt = stmt.where(Agent.name == x)
+            return s.execute(stmt)
+    """)
+    result = run_sources(dict(MODEL_FILE, **{"app/handler.py": code}), config_from(CONFIG))
+    [finding] = result.findings
+    assert finding.rule == "ORG101"
+    assert "filters by (id | name) only" in finding.message
+
+
 def test_or_of_other_columns_is_named_in_the_message():
     result = _run("s.execute(select(Agent).where(or_(Agent.id == x, Agent.name == y)))")
     [finding] = result.findings
-    assert "filters by or_(id, name) only" in finding.message
+    assert "filters by (id | name) only" in finding.message
 
 
 def test_raw_sql_is_opaque_and_never_flagged():

@@ -68,12 +68,18 @@ class DictVal:
                        self.opaque or other.opaque, values)
 
     def join(self, other: "DictVal") -> "DictVal":
-        """Control-flow join: must = intersection, may = union."""
+        """Control-flow join: must = intersection, may = union. Paths that each
+        filter by something, but by different keys, still filter: that stays
+        visible as one key no value pins (`(access_token | refresh_token)`)."""
         values = dict(self.values)
         for key, origins in other.values.items():
             values[key] = values.get(key, frozenset()) | origins
-        return DictVal(self.must & other.must, self.may | other.may,
-                       self.opaque or other.opaque, values)
+        must = self.must & other.must
+        if self.must and other.must and not must:
+            label = "(" + " | ".join(sorted({_alternative(self.must), _alternative(other.must)})) + ")"
+            must = frozenset({label})
+            values[label] = frozenset()
+        return DictVal(must, self.may | other.may | must, self.opaque or other.opaque, values)
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, DictVal) and self.must == other.must
@@ -82,6 +88,14 @@ class DictVal:
 
     def __hash__(self) -> int:
         return hash((self.must, self.may, self.opaque))
+
+
+def _alternative(keys: FrozenSet[str]) -> str:
+    """One path's keys, as a `(a | b)` label shows them."""
+    if len(keys) == 1:
+        (key,) = keys
+        return key[1:-1] if key.startswith("(") and key.endswith(")") else key
+    return " & ".join(sorted(keys))
 
 
 OPAQUE = DictVal(opaque=True)

@@ -825,14 +825,11 @@ def _all_of(parts):
 
 
 def _any_of(parts):
-    """`or_(a, b)`: pins what every branch pins; the others stay visible as
-    one filter (`or_(access_token, refresh_token)`) that pins no column."""
+    """`or_(a, b)`: pins what every branch pins, like paths joining (branches
+    pinning different columns stay visible as `(a | b)`, which pins nothing)."""
     result = parts[0]
     for part in parts[1:]:
         result = result.join(part)
-    lost = sorted(set().union(*(p.must for p in parts)) - result.must)
-    if lost and not any(k.startswith(JOIN) for k in lost):
-        result = result.with_key(f"or_({', '.join(lost)})", frozenset())
     return result
 
 
