@@ -500,7 +500,8 @@ def test_fixes_add_the_tenant_key_to_filters_and_rows(tmp_path):
     assert 'insert(Agent).values(name="other", org_id=org)' in text
     assert "select_from(Agent).where(Agent.name == x, Agent.org_id == org)" in text
     assert [(f.rule, reason) for f, reason in plan.unfixed] == [
-        ("ORG101", "no safe fix: the filter is not a dict literal in the call")]
+        ("ORG101", "no safe fix: `get` loads by primary key: there is no filter to add the "
+                   "tenant key to (select with a where instead)")]
     after = run([tmp_path], config, Options(jobs=1, use_cache=False))
     assert [rule for _, _, rule in found(after)[0]] == ["ORG101"]  # only the get() is left
 

@@ -717,6 +717,12 @@ class SqlAlchemyModule(ModulePart):
     def _model_text(self, innermost, root):
         """The source of the model a chain starts from (`Agent`, `self.model`)."""
         first = None
+        if isinstance(root, cst.Name) and root.value in ("self", "cls") \
+                and isinstance(innermost, cst.Call) \
+                and _STATEMENT_HELPER.search(innermost.func.attr.value):
+            # `self.get_base_statement().where(...)` in a repository with `model = M`
+            model = self.model_of(cst.Attribute(cst.Name("self"), cst.Name("model")))
+            return f"{root.value}.model" if model is not None and model[0] is not None else None
         if self.model_of(root) is not None and not isinstance(root, cst.Call):
             first = root  # `.select_from(M)`
         elif isinstance(root, cst.Attribute) and root.attr.value == "query":  # `M.query`
@@ -733,7 +739,14 @@ class SqlAlchemyModule(ModulePart):
                 return None
             first = first.value
         name = syntax.dotted(first)
-        return name if name and "." not in name else None
+        if not name:
+            return None
+        head, _, rest = name.partition(".")
+        if rest in ("c", "columns") and self.model_of(first.value) is not None:
+            return name  # a Table object: `watchers.c.tenant_id == x`
+        if head in ("self", "cls") and rest in _MODEL_ATTRIBUTES:
+            return name
+        return name if "." not in name else None
 
     def _values_site(self, node):
         """The `.values(...)` of an insert: its dict literal, or the call for keywords."""
@@ -782,6 +795,18 @@ class SqlAlchemyModule(ModulePart):
                                  statement=analyzer.statement_node))
 
     # -- the fix ----------------------------------------------------------------------
+    @staticmethod
+    def _no_fix_reason(sink) -> str:
+        what = "row" if sink.operation == Operation.INSERT else "filter"
+        if sink.method in _PK_LOADERS:
+            return (f"`{sink.method}` loads by primary key: there is no filter to add the "
+                    "tenant key to (select with a where instead)")
+        if sink.operation == Operation.INSERT:
+            return "the row is not built in the call (construct it there, or add the key)"
+        if sink.value is values.NONE:
+            return "the statement has no where/filter_by to add the tenant key to"
+        return f"the {what} is not written in the call (the statement is built elsewhere)"
+
     def tenant_fix(self, ctx, sink, result):
         """`tenant_id=<trusted>` into a `.filter_by(...)` / a constructor / an
         insert's `.values(...)`, `M.tenant_id == <trusted>` into the outermost
@@ -789,7 +814,9 @@ class SqlAlchemyModule(ModulePart):
         call, one draft per trusted tenant value (the project stage chooses)."""
         site = self.fix_sites.get(sink.call)
         if site is None:
-            return super().tenant_fix(ctx, sink, result)  # a dict literal, or why not
+            if isinstance(sink.value_node, cst.Dict):
+                return super().tenant_fix(ctx, sink, result)  # `.values({...})`, rows
+            return self._no_fix_reason(sink)
         from ..analysis.tenant_values import contains, tenant_choices
         from ..edits import ChoiceDrafts, EditError, FixDraft, NodeEdit, add_argument
         what = "row" if sink.operation == Operation.INSERT else "filter"
