@@ -472,6 +472,7 @@ async def handler(s, x, user: dict = Depends(get_current_user)):
     await s.execute(insert(Agent).values(name="other"))
     await s.scalar(select(func.count()).select_from(Agent).where(Agent.name == x))
     s.get(Agent, x)
+    await s.execute(select(tags.c.agent_id).where(tags.c.agent_id == x))
 ''').replace("from sqlalchemy import", "from sqlalchemy import func,")
 
 
@@ -487,7 +488,7 @@ def test_fixes_add_the_tenant_key_to_filters_and_rows(tmp_path):
         (tmp_path / path).write_text(text)
     config = load_config(None, tmp_path)
     result = run([tmp_path], config, Options(jobs=1, use_cache=False))
-    assert len(found(result)[0]) == 7, found(result)[0]
+    assert len(found(result)[0]) == 8, found(result)[0]
     plan = plan_fixes(result, config, active_rules(config))
     assert write_fixes(plan) == []
     text = (tmp_path / "app/handler.py").read_text()
@@ -499,6 +500,7 @@ def test_fixes_add_the_tenant_key_to_filters_and_rows(tmp_path):
     assert 's.add(Agent(name="new", org_id=org))' in text
     assert 'insert(Agent).values(name="other", org_id=org)' in text
     assert "select_from(Agent).where(Agent.name == x, Agent.org_id == org)" in text
+    assert "where(tags.c.agent_id == x, tags.c.org_id == org)" in text  # a Table object
     assert [(f.rule, reason) for f, reason in plan.unfixed] == [
         ("ORG101", "no safe fix: `get` loads by primary key: there is no filter to add the "
                    "tenant key to (select with a where instead)")]
