@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, FrozenSet, Iterable, List, Optional, Sequence, Tuple
 
 from .config import Config
 from .model import DbCall, Outcome
@@ -45,6 +45,19 @@ class TableFact:
     read_criteria: Tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class SqlFunction:
+    """A database function the migrations create (`CREATE FUNCTION`)."""
+
+    name: str
+    params: Tuple[str, ...]  # argument names, in order ("" for an unnamed one)
+    body: str
+    language: str  # sql | plpgsql | ...
+    security_definer: bool
+    path: str
+    line: int
+
+
 class TableCatalog:
     def __init__(self, config: Config, facts: Iterable[TableFact] = ()) -> None:
         self.config = config
@@ -56,6 +69,10 @@ class TableCatalog:
         self.models: Dict[str, str] = {}  # model class name -> table
         # table -> its tenant column, or None for a table without one
         self.schema_keys: Dict[str, Optional[str]] = {}
+        # preset name -> its `project()` pre-pass facts (plain data)
+        self.project_facts: Dict[str, Any] = {}
+        # database functions from the migrations (supabase `.rpc()` bodies)
+        self.functions: Dict[str, "SqlFunction"] = {}
         for fact in facts:
             self.add(fact)
 
@@ -66,7 +83,10 @@ class TableCatalog:
         if schema is not None:
             found = [TableFact(name, tuple(table.columns), "migrations")
                      for name, table in schema.tables.items()]
-        return cls(config, [*found, *facts])
+        catalog = cls(config, [*found, *facts])
+        if schema is not None:
+            catalog.functions = dict(getattr(schema, "functions", {}))
+        return catalog
 
     def add(self, fact: TableFact) -> None:
         name = self._name(fact.name)
@@ -92,12 +112,19 @@ class TableCatalog:
              sorted((f.column, f.table, f.target) for f in self.tables[name].foreign_keys),
              self.tables[name].model, sorted(self.tables[name].read_criteria))
             for name, key in self.schema_keys.items()))
+        blob += json.dumps(self.project_facts, sort_keys=True, default=repr)
+        blob += json.dumps(sorted((f.name, f.params, f.body, f.language, f.security_definer)
+                                  for f in self.functions.values()))
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     @staticmethod
     def _name(table: str) -> str:
         """Code names tables as PostgREST does: unqualified; the schema model lower-cases."""
         return table.rsplit(".", 1)[-1].lower()
+
+    def columns_of(self, table: str) -> Optional[Tuple[str, ...]]:
+        fact = self.tables.get(self._name(table))
+        return fact.columns if fact is not None else None
 
     def in_schema(self, table: str) -> bool:
         return self._name(table) in self.schema_keys
@@ -147,6 +174,12 @@ def build_catalog(config: Config, schema: Optional["Schema"],
     preset's project pre-pass contributes (run once, before any file is checked)."""
     from . import presets
     contributed: List[TableFact] = []
+    project: Dict[str, Any] = {}
     for preset in presets.active(config):
         contributed.extend(preset.catalog(config, files))
-    return TableCatalog.from_schema(config, schema, contributed)
+        facts = preset.project(config, files)
+        if facts is not None:
+            project[preset.name] = facts
+    catalog = TableCatalog.from_schema(config, schema, contributed)
+    catalog.project_facts = project
+    return catalog

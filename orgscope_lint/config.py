@@ -101,6 +101,8 @@ class Config:
     clients: Tuple[str, ...] = ("supabase", "client", "self.client", "self.supabase",
                                 "get_supabase_client", "get_db", "get_supabase",
                                 "get_supabase_admin_client", "create_client")
+    sql_functions: Tuple[str, ...] = ()  # sql preset: functions run SQL handed to them
+    rpc_tenant_params: Tuple[str, ...] = ()  # supabase: rpc parameters carrying the tenant
     select: Tuple[str, ...] = ()
     ignore: Tuple[str, ...] = ()
     per_file_ignores: Dict[str, Tuple[str, ...]] = field(default_factory=dict)

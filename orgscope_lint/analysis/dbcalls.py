@@ -32,6 +32,13 @@ class Sink:
     statement: Optional[cst.CSTNode] = None
     # why an opaque operation cannot be verified (a database function)
     detail: str = ""
+    # why this call cannot be verified at all (SQL text the tool cannot read or
+    # parse): its outcome is unknown, whatever the table
+    unverified: str = ""
+    # added to the classification's detail (the SQL statement's other tables)
+    note: str = ""
+    # no fix can be built for this call: why (`--diff` says it)
+    fix_reason: str = ""
 
     def join(self, value: Optional[Value]) -> None:
         from .values import join_values
@@ -50,6 +57,16 @@ class Classified:
 def classify(sink: Sink, config: Config, tenant_key_for=None,
              is_tenant_table=None) -> Classified:
     """scoped / conditional / unscoped / empty / unknown (or global, infrastructure)."""
+    result = _classify(sink, config, tenant_key_for, is_tenant_table)
+    if sink.note and result.outcome not in (SCOPED, GLOBAL):
+        result.detail = f"{result.detail} ({sink.note})" if result.detail else sink.note
+    return result
+
+
+def _classify(sink: Sink, config: Config, tenant_key_for, is_tenant_table) -> Classified:
+    if sink.unverified:
+        key = (tenant_key_for or config.tenant_key_for)(sink.table) if sink.table else None
+        return Classified(UNKNOWN, key, sink.unverified)
     if sink.operation == Operation.OPAQUE:
         return Classified(UNKNOWN, None, sink.detail)
     if sink.table_source == "param":

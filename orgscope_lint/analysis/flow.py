@@ -195,6 +195,11 @@ class FlowAnalyzer:
                 merged = current.merged(other) if isinstance(other, DictVal) else \
                     DictVal(current.must, current.may, True, current.values)
                 return env.set_value(name, merged)
+            if name and isinstance(node.operator, cst.AddAssign):
+                # `sql += " AND ..."`: the value is `sql + ...` (text built in steps)
+                grown = cst.BinaryOperation(node.target, cst.Add(), node.value)
+                return env.assign(name, None, frozenset({Origin("expr", node=grown,
+                                                                defs=env.defs)}))
             if name:
                 return env.assign(name, None, frozenset({UNKNOWN_ORIGIN}))
             return self.expr(node.target, env)

@@ -93,6 +93,9 @@ class SchemaError:
 @dataclass
 class Schema:
     tables: dict[str, Table] = field(default_factory=dict)
+    # database functions (`CREATE FUNCTION`), by unqualified lower-case name:
+    # catalog.SqlFunction (their bodies judge supabase `.rpc()` calls)
+    functions: dict = field(default_factory=dict)
     errors: list[SchemaError] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
 
@@ -144,7 +147,7 @@ _COMMENTS = frozenset({"SQL_COMMENT", "C_COMMENT"})
 _MAX_GLUE = 200  # pieces tried when gluing a statement back together
 _MAX_NEAR = 60  # characters of the offending text quoted in a message
 _VERBS = frozenset({"CREATE", "ALTER", "DROP"})
-_OBJECTS = frozenset({"TABLE", "POLICY"})
+_OBJECTS = frozenset({"TABLE", "POLICY", "FUNCTION"})
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
@@ -331,6 +334,7 @@ def _key(relation: ast.RangeVar) -> str:
 class _Applier:
     def __init__(self, schema: Schema) -> None:
         self.tables = schema.tables
+        self.functions = schema.functions
         # Columns of each policy's USING and WITH CHECK kept apart, so that an
         # ALTER POLICY naming one clause keeps the other's columns. Keyed by
         # id(); the value holds the policy so that the id stays unique.
@@ -340,6 +344,29 @@ class _Applier:
         handler = getattr(self, "_" + type(stmt).__name__, None)
         if handler is not None:
             handler(stmt, location)
+
+    def _CreateFunctionStmt(self, stmt: ast.CreateFunctionStmt, location: Location) -> None:
+        from ..catalog import SqlFunction
+        name = stmt.funcname[-1].sval.lower()
+        params = tuple(p.name or "" for p in stmt.parameters or ()
+                       if str(getattr(p.mode, "value", p.mode)) in ("i", "b", "d", "v"))
+        body, language, definer = "", "", False
+        for option in stmt.options or ():
+            if option.defname == "as":
+                parts = option.arg if isinstance(option.arg, (list, tuple)) else [option.arg]
+                body = parts[0].sval if parts and isinstance(parts[0], ast.String) else ""
+            elif option.defname == "language":
+                language = option.arg.sval.lower()
+            elif option.defname == "security":
+                definer = bool(option.arg.boolval)
+        if stmt.sql_body is not None:  # BEGIN ATOMIC ... END / RETURN expr
+            language = language or "sql"
+            try:
+                body = body or RawStream()(stmt.sql_body)
+            except Exception:  # a body shape the printer does not know: unknown body
+                body = ""
+        self.functions[name] = SqlFunction(name, params, body, language, definer,
+                                           location.path, location.line)
 
     def _CreateStmt(self, stmt: ast.CreateStmt, location: Location) -> None:
         key = _key(stmt.relation)

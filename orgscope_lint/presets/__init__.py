@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Dict, List
 
 from .base import ModulePart, Preset
 from .dbservice import DbServicePreset
+from .sql import SqlPreset
 from .sqlalchemy import SqlAlchemyPreset
 from .supabase import SupabasePreset
 
@@ -42,6 +43,7 @@ def active(config: "Config") -> List[Preset]:
 
 register(DbServicePreset())
 register(SupabasePreset())
+register(SqlPreset())
 register(SqlAlchemyPreset())
 
 __all__ = ["ModulePart", "Preset", "REGISTRY", "active", "register", "unregister"]

@@ -15,6 +15,13 @@ registered with one line in `presets/__init__.py`. It owns:
 - `catalog()`: an optional project pre-pass, run once before any file is
   checked, that contributes `TableFact`s (ORM models, ...) to the one table
   catalog, beside the migrations;
+- `project()`: an optional project pre-pass for facts about code in other
+  modules that a file's part needs (functions that run the SQL handed to
+  them, properties that return a client): plain picklable data, carried by
+  the catalog to every worker (and into the result cache's key), read by the
+  part as `self.project`. It runs on every run, warm ones too: read files
+  with `project_trees()` (the standard library's `ast`, only files with the
+  preset's marker), never libcst;
 - `module()`: the per-module part (`ModulePart`), a flow hook and value
   model that the flow analysis consults for every call: it turns calls into
   `Sink`s (operation, table, the filter or rows value, the value node) and
@@ -27,8 +34,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import (TYPE_CHECKING, Any, ClassVar, Dict, List, Mapping, Optional, Pattern,
-                    Sequence, Tuple, Union)
+from typing import (TYPE_CHECKING, Any, ClassVar, Dict, Iterator, List, Mapping, Optional,
+                    Pattern, Sequence, Tuple, Union)
 
 if TYPE_CHECKING:  # pragma: no cover
     import ast
@@ -77,6 +84,9 @@ class ModulePart:
         self.catalog = catalog
         self.sinks: Dict["cst.Call", "Sink"] = {}
         self.unit: Optional["Unit"] = None
+        # this preset's `project()` facts (None without a catalog or a pre-pass)
+        self.project: Any = catalog.project_facts.get(self.preset) \
+            if catalog is not None and hasattr(catalog, "project_facts") else None
 
     # -- flow hook ------------------------------------------------------------
     def start_unit(self, unit: "Unit") -> None:
@@ -130,6 +140,8 @@ class ModulePart:
         (`ChoiceDrafts`), or why there is no safe one. By default the tenant key goes into the dict literal
         of the filter or row, which fits every dict-shaped style; a style with
         other shapes (`.where(M.tenant_id == x)`) overrides this."""
+        if sink.fix_reason:  # the part that made the sink knows there is none
+            return sink.fix_reason
         from ..analysis.tenant_fix import tenant_key_fix
         return tenant_key_fix(ctx, sink, result)
 
@@ -162,6 +174,11 @@ class Preset:
         """Table facts this preset's declarations (models) contribute."""
         return ()
 
+    def project(self, config: "Config", files: Sequence[FileItem]) -> Any:
+        """Facts about the whole project for the per-module parts (picklable,
+        JSON-able for the cache key), or None."""
+        return None
+
     def module(self, info: "ModuleInfo", config: "Config",
                catalog: Optional["TableCatalog"]) -> ModulePart:
         if self.part is None:
@@ -172,3 +189,30 @@ class Preset:
 def word_marker(*words: str) -> Pattern[bytes]:
     """A marker matching any of `words` as a whole word."""
     return re.compile(rb"\b(?:" + b"|".join(re.escape(w.encode()) for w in words) + rb")\b")
+
+
+def project_trees(files: Sequence[FileItem], marker: Optional[Pattern[bytes]]
+                  ) -> "Iterator[Tuple[str, ast.Module]]":
+    """(path, stdlib `ast` tree) of each Python file with `marker`, for a
+    project pre-pass; unreadable and unparsable files are skipped (the
+    per-file check reports them)."""
+    import ast
+    import warnings
+    for path, absolute, data in files:
+        if not path.endswith(".py"):
+            continue
+        if data is None:
+            try:
+                with open(absolute or path, "rb") as handle:
+                    data = handle.read()
+            except OSError:
+                continue
+        if marker is not None and marker.search(data) is None:
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree = ast.parse(data)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        yield path, tree
