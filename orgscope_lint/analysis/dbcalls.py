@@ -68,6 +68,10 @@ def _classify(sink: Sink, config: Config, tenant_key_for, is_tenant_table) -> Cl
         key = (tenant_key_for or config.tenant_key_for)(sink.table) if sink.table else None
         return Classified(UNKNOWN, key, sink.unverified)
     if sink.operation == Operation.OPAQUE:
+        if isinstance(sink.value, DictVal) and config.tenant_key in sink.value.must:
+            # a database function given its tenant parameter (db.rpc-tenant-params)
+            return Classified(SCOPED, config.tenant_key, sink.detail,
+                              sink.value.values.get(config.tenant_key, frozenset()))
         return Classified(UNKNOWN, None, sink.detail)
     if sink.table_source == "param":
         return Classified(INFRASTRUCTURE, None, "table is a parameter (generic wrapper)")

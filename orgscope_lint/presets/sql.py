@@ -333,39 +333,47 @@ class SqlModule(ModulePart):
             self.record(sink)
 
     def _worst(self, call, method, judged, arguments, analyzer):
-        # table -> (use, joined value, paths that touch it)
-        tables: Dict[Tuple[str, str], list] = {}
-        for judgement, holes in judged:
-            for use in judgement.uses:
-                value = _use_value(use, arguments, holes, analyzer)
-                entry = tables.setdefault((use.table, use.operation), [use, None, 0])
-                entry[1] = value if entry[1] is None else entry[1].join(value)
-                entry[2] += 1
-        if not tables:
-            return None
-        ranked = []
-        for (table, operation), (use, value, count) in tables.items():
-            if use.key is None:
-                rank = 4
-            elif use.key in value.must and count == len(judged):
-                rank = 3
-            elif use.key in value.may:
-                rank = 1
-            else:
-                rank = 0
-            ranked.append((rank, len(ranked), use, value))
-        ranked.sort(key=lambda r: (r[0], r[1]))
-        _, _, use, value = ranked[0]
-        others = [r[2].table for r in ranked[1:] if r[0] < 3 and r[2].table != use.table]
-        note = f"also not scoped: {', '.join(dict.fromkeys(others))}" if others else ""
-        if use.why:
-            note = f"{use.why}; {note}" if note else use.why
-        return dbcalls.Sink(call, self.unit, f"{method}({use.statement})",
-                            _OPERATIONS[use.operation], use.table, "literal", value, None,
-                            analyzer.statement_node, note=note, fix_reason=FIX_REASON)
+        return worst_sink(call, self.unit, method, judged, analyzer.statement_node,
+                          lambda use, holes: _use_value(use, arguments, holes, analyzer))
 
 
 SqlPreset.part = SqlModule
+
+
+def worst_sink(call, unit, method: str, judged, statement, value_for, note: str = ""):
+    """One sink for a call whose SQL (on each path) touches several tables: the
+    worst table (unscoped, then only on some paths, then scoped, then global),
+    the others' names in the note. `judged` = [(Judgement, holes)] per path;
+    `value_for(use, holes)` gives a use's filter or row value."""
+    tables: Dict[Tuple[str, str], list] = {}
+    for judgement, holes in judged:
+        for use in judgement.uses:
+            value = value_for(use, holes)
+            entry = tables.setdefault((use.table, use.operation), [use, None, 0])
+            entry[1] = value if entry[1] is None else entry[1].join(value)
+            entry[2] += 1
+    if not tables:
+        return None
+    ranked = []
+    for (_table, _operation), (use, value, count) in tables.items():
+        if use.key is None:
+            rank = 4
+        elif use.key in value.must and count == len(judged):
+            rank = 3
+        elif use.key in value.may:
+            rank = 1
+        else:
+            rank = 0
+        ranked.append((rank, len(ranked), use, value))
+    ranked.sort(key=lambda r: (r[0], r[1]))
+    _, _, use, value = ranked[0]
+    others = [r[2].table for r in ranked[1:] if r[0] < 3 and r[2].table != use.table]
+    notes = [n for n in (use.why, note) if n]
+    if others:
+        notes.append(f"also not scoped: {', '.join(dict.fromkeys(others))}")
+    return dbcalls.Sink(call, unit, f"{method}({use.statement})", _OPERATIONS[use.operation],
+                        use.table, "literal", value, None, statement, note="; ".join(notes),
+                        fix_reason=FIX_REASON)
 
 
 def judge_text(text: str, catalog, config, names: Mapping[str, str] = {}):

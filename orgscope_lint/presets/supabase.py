@@ -17,11 +17,12 @@ with an opaque operation, always unverified, never flagged.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, FrozenSet, List, Mapping, Optional, Tuple
+import re
+from typing import TYPE_CHECKING, Any, Dict, FrozenSet, List, Mapping, Optional, Tuple
 
 from ..lazy import lazy
 from ..model import Operation
-from .base import Detection, ModulePart, Preset, word_marker
+from .base import Detection, ModulePart, Preset, project_trees, word_marker
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..analysis.flow import Env, FlowAnalyzer
@@ -30,6 +31,7 @@ cst = lazy("libcst")
 syntax = lazy("orgscope_lint.analysis.syntax")
 dbcalls = lazy("orgscope_lint.analysis.dbcalls")
 values = lazy("orgscope_lint.analysis.values")
+sqltext = lazy("orgscope_lint.analysis.sqltext")
 
 OPERATIONS = {"select": "read", "update": "write", "delete": "write",
               "insert": "insert", "upsert": "insert"}
@@ -50,6 +52,9 @@ _MODIFIERS = frozenset({
     "returning", "on_conflict", "count", "head", "options", "schema", "geojson",
 })
 _SUPABASE_CLIENT_CLASSES = frozenset({"Client", "AsyncClient", "SyncClient"})
+# supabase-py's own ways to build a client
+CONSTRUCTORS = frozenset({"create_client", "acreate_client", "create_async_client",
+                          "AsyncClient", "SyncClient"})
 _BUILDER_METHODS = (frozenset(OPERATIONS) | _EQUALITY_FILTERS | _OTHER_FILTERS | _MODIFIERS
                     | {"match", "filter", "execute"})
 
@@ -57,6 +62,95 @@ _BUILDER_METHODS = (frozenset(OPERATIONS) | _EQUALITY_FILTERS | _OTHER_FILTERS |
 DEFAULT_CLIENTS = ("supabase", "client", "self.client", "self.supabase",
                    "get_supabase_client", "get_db", "get_supabase",
                    "get_supabase_admin_client", "create_client")
+
+
+class SupabasePreset(Preset):
+    name = "supabase"
+    settings = {"clients": "a list of strings", "rpc-tenant-params": "a list of strings"}
+    # every chain runs through one of these methods
+    marker = word_marker("execute", "rpc")
+    # files that can build or hand out a client
+    provider_marker = word_marker("supabase", "Client", "AsyncClient", *CONSTRUCTORS)
+
+    def configure(self, config, db: Mapping[str, Any], where: str) -> None:
+        if "clients" in db:
+            config.clients = tuple(db["clients"])
+        if "rpc-tenant-params" in db:
+            config.rpc_tenant_params = tuple(db["rpc-tenant-params"])
+
+    def project(self, config, files) -> Dict[str, List[str]]:
+        """Client providers across the project: functions (`get_client()`),
+        properties (`await db.client`) and attributes (`self._client`) whose
+        value is a client: built by a constructor or factory, annotated
+        `Client` / `AsyncClient`, or returned from another provider."""
+        import ast
+        factories = set(CONSTRUCTORS) | {n.rsplit(".", 1)[-1] for n in config.clients
+                                         if "(" not in n}
+        functions: List[Any] = []
+        assignments: List[Any] = []
+        for _path, tree in project_trees(files, self.provider_marker):
+            for node in ast.walk(tree):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    functions.append(node)
+                elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                    assignments.append(node)
+        found: Dict[str, set] = {"functions": set(), "properties": set(), "attributes": set()}
+
+        def is_client(node) -> bool:
+            if isinstance(node, ast.Await):
+                node = node.value
+            if isinstance(node, ast.Call):
+                name = _ast_last(node.func)
+                return name in factories or name in found["functions"]
+            if isinstance(node, ast.Attribute):
+                return node.attr in found["attributes"] or node.attr in found["properties"]
+            if isinstance(node, ast.BoolOp):
+                return all(is_client(v) for v in node.values)
+            return False
+
+        for _round in range(4):
+            before = sum(len(v) for v in found.values())
+            for node in assignments:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                annotated = isinstance(node, ast.AnnAssign) and _ast_client_annotation(
+                    node.annotation)
+                if annotated or (node.value is not None and is_client(node.value)):
+                    for target in targets:
+                        if isinstance(target, ast.Attribute):
+                            found["attributes"].add(target.attr)
+            for function in functions:
+                kind = "properties" if any(_ast_last(d) in ("property", "cached_property")
+                                           for d in function.decorator_list) else "functions"
+                if function.name in found[kind]:
+                    continue
+                local = {t.id for n in ast.walk(function) if isinstance(n, ast.Assign)
+                         and is_client(n.value) for t in n.targets if isinstance(t, ast.Name)}
+                returns = [n.value for n in ast.walk(function)
+                           if isinstance(n, ast.Return) and n.value is not None]
+                if (function.returns is not None and _ast_client_annotation(function.returns)) \
+                        or (returns and all(is_client(r) or (isinstance(r, ast.Name)
+                                                             and r.id in local)
+                                            for r in returns)):
+                    found[kind].add(function.name)
+            if sum(len(v) for v in found.values()) == before:
+                break
+        return {kind: sorted(names) for kind, names in found.items()}
+
+    def detect(self, tree, text: str) -> Detection:
+        """Filter calls (`.eq(...)`) outside DB wrapper classes (a wrapper's
+        own query-builder calls are not the project's style)."""
+        import ast
+
+        from .dbservice import DBSERVICE_METHODS, _method_names
+        inside = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef) and len(
+                    _method_names(node) & set(DBSERVICE_METHODS)) >= 3:
+                inside.update(id(inner) for inner in ast.walk(node))
+        count = sum(1 for node in ast.walk(tree) if isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute) and node.func.attr == "eq"
+                    and id(node) not in inside)
+        return Detection(count)
 
 
 class SupabaseModule(ModulePart):
@@ -68,7 +162,13 @@ class SupabaseModule(ModulePart):
         super().__init__(info, config, catalog)
         self.client_names: FrozenSet[str] = frozenset()
         # `get_db()`, `deps.get_db()`: plain names in `db.clients` are also factories
-        self.factories = frozenset(name for name in config.clients if "." not in name)
+        self.factories = frozenset(name for name in config.clients if "." not in name) \
+            | CONSTRUCTORS
+        providers = self.project or {}
+        self.factories |= frozenset(providers.get("functions", ()))
+        # `x.client`, `await db.client`, `self._client`: attributes that hold a client
+        self.client_attributes = frozenset(providers.get("properties", ())) | frozenset(
+            providers.get("attributes", ()))
         self.module_clients = frozenset(
             name for name, value in info.module_assignments.items() if self._is_factory_call(value))
 
@@ -89,6 +189,8 @@ class SupabaseModule(ModulePart):
     def _is_factory_call(self, node: cst.CSTNode) -> bool:
         if isinstance(node, cst.Await):
             node = node.expression
+        if isinstance(node, cst.Attribute) and node.attr.value in self.client_attributes:
+            return True  # a provider property or an attribute assigned a client
         if not isinstance(node, cst.Call):
             return False
         name = syntax.dotted(node.func)
@@ -113,6 +215,10 @@ class SupabaseModule(ModulePart):
             return self.is_client(node.func.value, env)
         if isinstance(node, cst.Attribute) and node.attr.value == "postgrest":
             return self.is_client(node.value, env)
+        if isinstance(node, cst.Await):
+            return self._is_factory_call(node)
+        if isinstance(node, cst.Attribute) and node.attr.value in self.client_attributes:
+            return True
         name = syntax.dotted(node)
         if name is not None:
             if isinstance(node, cst.Name) and name in env.defs:
@@ -130,6 +236,8 @@ class SupabaseModule(ModulePart):
             return self._is_client_expr(node.left) and self._is_client_expr(node.right)
         if isinstance(node, cst.IfExp):
             return self._is_client_expr(node.body) and self._is_client_expr(node.orelse)
+        if isinstance(node, cst.Attribute) and node.attr.value in self.client_attributes:
+            return True
         name = syntax.dotted(node)
         return name in self.client_names if name is not None else self._is_factory_call(node)
 
@@ -273,9 +381,7 @@ class SupabaseModule(ModulePart):
         method = func.attr.value
         if method == "rpc":
             if self.is_client(func.value, env):
-                self.record(dbcalls.Sink(call, self.unit, "rpc", Operation.OPAQUE, None,
-                                         "unknown", None, None, analyzer.statement_node,
-                                         _describe_rpc(call)))
+                self._rpc(call, env, analyzer)
             return
         if method != "execute":
             return
@@ -287,7 +393,7 @@ class SupabaseModule(ModulePart):
             value = query.data
             value_node = syntax.argument(_operation_call(func.value, query.method) or call, 0, "json")
         else:
-            filters = query.filters
+            filters = self._through_embedded(query, func.value)
             value = values.NONE if not filters.may and not filters.opaque else filters
             value_node = None
         self.record(dbcalls.Sink(call, self.unit, query.method, operation, query.table,
@@ -295,34 +401,159 @@ class SupabaseModule(ModulePart):
                                  statement=analyzer.statement_node))
 
 
-class SupabasePreset(Preset):
-    name = "supabase"
-    settings = {"clients": "a list of strings"}
-    # every chain runs through one of these methods
-    marker = word_marker("execute", "rpc")
-    part = SupabaseModule
+    def _through_embedded(self, query: values.QueryVal, chain: cst.CSTNode) -> values.DictVal:
+        """`.select("*, threads!inner(account_id)").eq("threads.account_id", uid)`:
+        an inner-joined resource pinned to its tenant column keeps only the parent
+        rows that join it, so the parent is scoped through it."""
+        filters = query.filters
+        if query.method != "select" or query.table is None:
+            return filters
+        select = _operation_call(chain, "select")
+        columns = syntax.string_value(syntax.argument(select, 0, None)) if select else None
+        if not columns or "!inner" not in columns:
+            return filters
+        inner = {alias or table: table for alias, table in _INNER.findall(columns)}
+        key = self.catalog.tenant_key_for(query.table) if self.catalog is not None \
+            else self.config.tenant_key_for(query.table)
+        if key in filters.must:
+            return filters
+        for column in sorted(filters.must):
+            resource, _, name = column.partition(".")
+            if resource in inner and name:
+                table = inner[resource]
+                resource_key = self.catalog.tenant_key_for(table) if self.catalog is not None \
+                    else self.config.tenant_key_for(table)
+                if name == resource_key:
+                    return filters.with_key(key, filters.values.get(column, frozenset()))
+        return filters
 
-    def configure(self, config, db: Mapping[str, Any], where: str) -> None:
-        if "clients" in db:
-            config.clients = tuple(db["clients"])
+    # -- database functions ------------------------------------------------------
+    def _rpc(self, call: cst.Call, env: Env, analyzer: FlowAnalyzer) -> None:
+        """`.rpc("fn", {...})`: judged from the function's body in the migrations;
+        else by `db.rpc-tenant-params`; else unverified."""
+        name_node = syntax.argument(call, 0, "fn")
+        name = syntax.string_value(name_node) if name_node is not None else None
+        params_node = syntax.argument(call, 1, "params")
+        passed = analyzer.value_of(params_node, env) if params_node is not None else values.NONE
+        passed = passed if isinstance(passed, values.DictVal) else (
+            values.DictVal() if isinstance(passed, values.NoneVal) else values.OPAQUE)
+        function = self.catalog.functions.get(name.lower()) if name and self.catalog is not None \
+            and hasattr(self.catalog, "functions") else None
+        statement = analyzer.statement_node
+        if function is not None and function.body and function.language in ("sql", "plpgsql"):
+            sink = self._rpc_from_body(call, name, function, passed, statement)
+            if sink is not None:
+                self.record(sink)
+                return
+        detail = _describe_rpc(call)
+        value = None
+        tenant_params = [p for p in self.config.rpc_tenant_params if p in passed.must]
+        if tenant_params:
+            value = values.DictVal().with_key(self.config.tenant_key,
+                                              passed.values.get(tenant_params[0], frozenset()))
+            detail = (f"{detail.split(':')[0]}: passes the tenant parameter "
+                      f"{tenant_params[0]!r} (db.rpc-tenant-params)")
+        elif self.config.rpc_tenant_params:
+            detail += (" (it passes none of db.rpc-tenant-params: "
+                       f"{', '.join(self.config.rpc_tenant_params)})")
+        self.record(dbcalls.Sink(call, self.unit, "rpc", Operation.OPAQUE, None, "unknown",
+                                 value, None, statement, detail))
 
-    def detect(self, tree, text: str) -> Detection:
-        """Filter calls (`.eq(...)`) outside DB wrapper classes (a wrapper's
-        own query-builder calls are not the project's style)."""
-        import ast
+    def _rpc_from_body(self, call, name: str, function, passed, statement):
+        from . import sql
+        names = {param: ":" + param for param in function.params if param}
+        judged = []
+        for text in _body_statements(function.body, function.language):
+            judgement = sql.judge_text(text, self.catalog, self.config, names)
+            if judgement.error is None:
+                judged.append((judgement, ()))
+        if not judged:
+            return None
+        merged = sqltext.Judgement([u for j, _ in judged for u in j.uses])
+        if not merged.uses:
+            return None
 
-        from .dbservice import DBSERVICE_METHODS, _method_names
-        inside = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ClassDef) and len(
-                    _method_names(node) & set(DBSERVICE_METHODS)) >= 3:
-                inside.update(id(inner) for inner in ast.walk(node))
-        count = sum(1 for node in ast.walk(tree) if isinstance(node, ast.Call)
-                    and isinstance(node.func, ast.Attribute) and node.func.attr == "eq"
-                    and id(node) not in inside)
-        return Detection(count)
+        def value_for(use, holes):
+            value = values.DictVal()
+            for column in use.pinned:
+                if column != use.key:
+                    value = value.with_key(column, frozenset())
+            if use.key is None or not use.scoped:
+                return value
+            keys = [_param_name(k, function.params) for k in use.params]
+            if any(k is None for k in keys) or not keys:
+                return value.with_key(use.key, frozenset())  # pinned inside the body
+            if all(k in passed.must for k in keys):
+                return value.with_key(use.key, frozenset().union(
+                    *(passed.values.get(k, frozenset()) for k in keys)))
+            if any(k in passed.may for k in keys):
+                return values.DictVal(value.must, value.may | {use.key}, value.opaque,
+                                      value.values)
+            if passed.opaque:
+                return values.DictVal(value.must, value.may, True, value.values)
+            return value
+
+        note = f"database function {name}() at {function.path}:{function.line}"
+        if function.security_definer:
+            note += ", SECURITY DEFINER: it bypasses row-level security"
+        return sql.worst_sink(call, self.unit, f"rpc:{name}", [(merged, ())], statement,
+                              value_for, note)
 
 
+SupabasePreset.part = SupabaseModule
+
+
+# `threads!inner(...)`, `t:threads!inner(...)`, `threads!fk_name!inner(...)`
+_INNER = re.compile(r"(?:(\w+)\s*:\s*)?(\w+)(?:!\w+)*!inner\s*\(")
+
+
+def _param_name(key: str, params) -> Optional[str]:
+    """A placeholder key of a function body -> the argument's name."""
+    if key.startswith(":"):
+        return key[1:]
+    if key.isdigit() and int(key) < len(params) and params[int(key)]:
+        return params[int(key)]
+    return None
+
+
+_PLPGSQL_SKIP = re.compile(r"^\s*(?:(?:begin|declare|end|return\s+query|perform)\b\s*)+", re.I)
+
+
+def _body_statements(body: str, language: str) -> List[str]:
+    """The SQL statements of a function body: all of a `LANGUAGE sql` body;
+    the SELECT / INSERT / UPDATE / DELETE statements of a plpgsql block."""
+    if language == "sql":
+        return [body]
+    found = []
+    for piece in body.split(";"):
+        text = _PLPGSQL_SKIP.sub("", piece.strip())
+        if re.match(r"^\s*(select|insert|update|delete|with)\b", text, re.I):
+            found.append(text)
+        elif re.match(r"^\s*perform\b", piece.strip(), re.I):
+            found.append("SELECT " + text)
+    return found
+
+
+def _ast_last(node) -> str:
+    import ast
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Call):
+        return _ast_last(node.func)
+    return ""
+
+
+def _ast_client_annotation(node) -> bool:
+    import ast
+    for item in ast.walk(node):
+        if isinstance(item, (ast.Name, ast.Attribute)) and _ast_last(item) in ("Client", "AsyncClient"):
+            return True
+        if isinstance(item, ast.Constant) and isinstance(item.value, str) and \
+                item.value.split(".")[-1].strip() in ("Client", "AsyncClient"):
+            return True
+    return False
 
 
 def _opaque(filters: values.DictVal) -> values.DictVal:
