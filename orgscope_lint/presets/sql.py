@@ -191,8 +191,10 @@ class SqlModule(ModulePart):
                     analyzer.statement_node, unverified="the SQL text comes from an "
                     "expression the tool cannot read", fix_reason=FIX_REASON))
             return
-        if not any(_looks_like_sql(text) for text, _ in paths):
-            return
+        if not any(_looks_like_sql(text) for text, _ in paths) and not (
+                method in self.wrappers or _DB_RECEIVER.search(receiver)
+                or _is_text_call(sql_node)):
+            return  # a string handed to some other `.execute()`
         self._judge(call, method, paths, spec, env, analyzer)
 
     def _is_param(self, node) -> bool:
