@@ -466,6 +466,11 @@ class _Applier:
         if stmt.removeType == ObjectType.OBJECT_TABLE:
             for names in stmt.objects or ():
                 self.tables.pop(names[-1].sval.lower(), None)
+        elif stmt.removeType in (ObjectType.OBJECT_FUNCTION, ObjectType.OBJECT_PROCEDURE):
+            for target in stmt.objects or ():  # ObjectWithArgs
+                names = getattr(target, "objname", None) or ()
+                if names and isinstance(names[-1], ast.String):
+                    self.functions.pop(names[-1].sval.lower(), None)
         elif stmt.removeType == ObjectType.OBJECT_POLICY:
             for names in stmt.objects or ():
                 table = self.tables.get(names[-2].sval.lower())

@@ -49,7 +49,8 @@ class TableUse:
     scoped: bool
     pinned: Tuple[str, ...] = ()  # columns pinned to a value (for messages)
     params: FrozenSet[str] = frozenset()  # placeholder keys pinning the tenant column
-    why: str = ""  # why an insert is not scoped, ...
+    why: str = ""
+    conditions: Tuple[str, ...] = ()  # other columns its conditions test (`expires_at < $1`)  # why an insert is not scoped, ...
 
 
 @dataclass
@@ -72,6 +73,7 @@ _PLACEHOLDER = re.compile(
       |(?P<escaped>%%)
       |(?<![:\w]):(?P<colon>[A-Za-z_]\w*)
       |(?P<qmark>\?)(?![|&])
+      |\$""" + HOLE_OPEN + r"(?P<numbered>\d+)" + HOLE_CLOSE + r"""
       |""" + HOLE_OPEN + r"(?P<hole>\d+)" + HOLE_CLOSE,
     re.S | re.X)
 
@@ -99,6 +101,9 @@ def normalise(text: str) -> Tuple[str, Dict[int, str]]:
             return number(":" + (match.group("pyname") or match.group("colon")))
         if match.group("hole") is not None:
             return number("hole:" + match.group("hole"))
+        if match.group("numbered") is not None:
+            # f"... = ${n}": a placeholder whose number the code computes
+            return number("numbered:" + match.group("numbered"))
         key = str(positional[0])
         positional[0] += 1
         return number(key)
@@ -128,12 +133,18 @@ def judge(text: str, tenant_key_for: TenantKeyFor, columns_of: ColumnsOf,
                 hole = True
             except ParseError:
                 pass
+        if hole:
+            message = ("a {…} hole is in an identifier or keyword position (a table or "
+                       f"column name): {message}")
         return Judgement(error=message, hole_error=hole)
     except Exception as exc:  # pglast must never take a run down
         return Judgement(error=f"{type(exc).__name__}: {exc}")
     judge_ = _Judge(tenant_key_for, columns_of, keys, dict(names))
     for raw in statements:
         judge_.statement(raw.stmt, _Scope(None, {}), frozenset())
+    if judge_.condition_hole:
+        return Judgement(error="a {…} hole stands for a whole condition (WHERE {…}), not a "
+                               "value", hole_error=True)
     return Judgement(judge_.uses)
 
 
@@ -179,6 +190,7 @@ class _Judge:
         self.uses: List[TableUse] = []
         self._ids = 0
         self.seen: set = set()  # column nodes met in conditions
+        self.condition_hole = False  # a Python hole is a whole condition
 
     def seen_col(self, scope: _Scope, alias: str, column: str) -> tuple:
         node = n_col(scope, alias, column)
@@ -310,9 +322,24 @@ class _Judge:
     # -- WHERE ----------------------------------------------------------------
     def finish(self, scope: _Scope, conditions, kind: str, ctes: FrozenSet[str],
                nested) -> None:
+        tested = set()
         for condition in conditions:
             for conjunct in _conjuncts(condition):
                 self.equality(conjunct, scope)
+                if _is_join_condition(conjunct):
+                    continue
+                for part in _walk(conjunct):
+                    if isinstance(part, ast.ColumnRef):
+                        node = self.column(part, scope)
+                        if node is not None and node[1] == id(scope):
+                            tested.add((node[2], node[3]))
+                for part in ([conjunct] if not isinstance(conjunct, ast.BoolExpr)
+                             else list(_walk(conjunct))):
+                    if isinstance(part, ast.ParamRef) and self.keys.get(
+                            part.number, "").startswith("hole:"):
+                        if part is conjunct or any(part is a for a in getattr(
+                                _parent_bool(conjunct, part), "args", ())):
+                            self.condition_hole = True
         for alias, operation in scope.order:
             table = scope.aliases[alias]
             key = self.tenant_key_for(table)
@@ -322,7 +349,9 @@ class _Judge:
             params = self.pinned(scope, n_col(scope, alias, key)) if key else None
             self.uses.append(TableUse(table, operation, kind, key,
                                       key is None or params is not None, pinned,
-                                      params or frozenset()))
+                                      params or frozenset(), conditions=tuple(sorted(
+                                          c for a, c in tested if a == alias
+                                          and c not in pinned))))
         for expression in nested:
             if expression is not None:
                 self.subqueries(expression, scope, ctes)
@@ -452,6 +481,20 @@ def _conjuncts(node) -> Iterator:
             stack.extend(item.args)
         else:
             yield item
+
+
+def _is_join_condition(node) -> bool:
+    """`a.x = b.y`: two columns, no value."""
+    return isinstance(node, ast.A_Expr) and node.kind == A_Expr_Kind.AEXPR_OP and isinstance(
+        node.lexpr, ast.ColumnRef) and isinstance(node.rexpr, ast.ColumnRef)
+
+
+def _parent_bool(root, target):
+    """The BoolExpr directly holding `target` under `root`, if any."""
+    for item in _walk(root):
+        if isinstance(item, ast.BoolExpr) and any(a is target for a in item.args):
+            return item
+    return None
 
 
 def _children(node) -> Iterator:

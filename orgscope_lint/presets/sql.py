@@ -317,9 +317,7 @@ class SqlModule(ModulePart):
             judgement = judge_text(text, catalog, self.config)
             if judgement.error is not None:
                 if judgement.hole_error:
-                    reason = ("a {…} hole of the SQL text is in an identifier or keyword "
-                              "position (a table or column name): the statement cannot be "
-                              f"checked ({judgement.error})")
+                    reason = f"the statement cannot be checked: {judgement.error}"
                 else:
                     reason = f"the SQL text does not parse: {judgement.error}"
                 verb = _looks_like_sql(text) or "SQL"
@@ -448,6 +446,8 @@ def _use_value(use, arguments: _Arguments, holes, analyzer):
         if column == use.key and not use.scoped:
             continue
         value = value.with_key(column, frozenset())
+    for column in use.conditions:  # tested, not pinned: shown, never scoping
+        value = value.with_key(f"{column} (condition)", frozenset())
     if use.key is not None and use.scoped:
         origins = frozenset()
         for key in use.params:
