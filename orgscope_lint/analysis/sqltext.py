@@ -50,7 +50,8 @@ class TableUse:
     pinned: Tuple[str, ...] = ()  # columns pinned to a value (for messages)
     params: FrozenSet[str] = frozenset()  # placeholder keys pinning the tenant column
     why: str = ""
-    conditions: Tuple[str, ...] = ()  # other columns its conditions test (`expires_at < $1`)  # why an insert is not scoped, ...
+    # columns its conditions test without pinning: "expires_at (condition)", "thread_id (join)"
+    conditions: Tuple[str, ...] = ()  # why an insert is not scoped, ...
 
 
 @dataclass
@@ -326,13 +327,12 @@ class _Judge:
         for condition in conditions:
             for conjunct in _conjuncts(condition):
                 self.equality(conjunct, scope)
-                if _is_join_condition(conjunct):
-                    continue
+                label = "join" if _is_join_condition(conjunct) else "condition"
                 for part in _walk(conjunct):
                     if isinstance(part, ast.ColumnRef):
                         node = self.column(part, scope)
                         if node is not None and node[1] == id(scope):
-                            tested.add((node[2], node[3]))
+                            tested.add((node[2], f"{node[3]} ({label})", node[3]))
                 for part in ([conjunct] if not isinstance(conjunct, ast.BoolExpr)
                              else list(_walk(conjunct))):
                     if isinstance(part, ast.ParamRef) and self.keys.get(
@@ -350,7 +350,7 @@ class _Judge:
             self.uses.append(TableUse(table, operation, kind, key,
                                       key is None or params is not None, pinned,
                                       params or frozenset(), conditions=tuple(sorted(
-                                          c for a, c in tested if a == alias
+                                          label for a, label, c in tested if a == alias
                                           and c not in pinned))))
         for expression in nested:
             if expression is not None:

@@ -115,9 +115,11 @@ def _wrapper_spec(function, known: Mapping[str, WrapperSpec]) -> Optional[Wrappe
                 node.targets[0], ast.Name) and source(node.value) is not None:
             aliases[node.targets[0].id] = source(node.value)  # type: ignore[assignment]
     for node in ast.walk(function):
-        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, (ast.Attribute, ast.Name)):
             continue
-        method = node.func.attr
+        method = _ast_name(node.func).rsplit(".", 1)[-1]
+        if isinstance(node.func, ast.Name) and method not in known:
+            continue  # a bare `fetch(...)` is a driver method only on an object
         if method not in DRIVER_METHODS and method not in known:
             continue
         sql_node = node.args[0] if node.args else next(
@@ -446,8 +448,8 @@ def _use_value(use, arguments: _Arguments, holes, analyzer):
         if column == use.key and not use.scoped:
             continue
         value = value.with_key(column, frozenset())
-    for column in use.conditions:  # tested, not pinned: shown, never scoping
-        value = value.with_key(f"{column} (condition)", frozenset())
+    for label in use.conditions:  # tested, not pinned: shown, never scoping
+        value = value.with_key(label, frozenset())
     if use.key is not None and use.scoped:
         origins = frozenset()
         for key in use.params:
