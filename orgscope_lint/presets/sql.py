@@ -19,14 +19,11 @@ from __future__ import annotations
 
 import re
 import string
-from typing import TYPE_CHECKING, Any, Dict, FrozenSet, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..lazy import lazy
 from ..model import Operation
 from .base import ModulePart, Preset, project_trees, word_marker
-
-if TYPE_CHECKING:  # pragma: no cover
-    from ..analysis.flow import Env, FlowAnalyzer
 
 cst = lazy("libcst")
 syntax = lazy("orgscope_lint.analysis.syntax")
@@ -59,38 +56,6 @@ FIX_REASON = ("raw SQL: add the tenant column to the statement's WHERE (or its r
 
 # (sql argument index, params argument index or None, params forwarded as *args)
 WrapperSpec = Tuple[int, Optional[int], bool]
-
-
-class SqlPreset(Preset):
-    name = "sql"
-    settings = {"sql-functions": "a list of strings"}
-    marker = word_marker(*sorted(DRIVER_METHODS))
-
-    def configure(self, config, db: Mapping[str, Any], where: str) -> None:
-        if "sql-functions" in db:
-            config.sql_functions = tuple(db["sql-functions"])
-
-    def project(self, config, files) -> Dict[str, WrapperSpec]:
-        """Project functions whose parameter flows into a driver call's SQL
-        argument, by name: `def execute(sql, params)` -> (0, 1, False)."""
-        import ast
-        found: Dict[str, WrapperSpec] = {}
-        functions = []
-        for _path, tree in project_trees(files, self.marker):
-            functions.extend(n for n in ast.walk(tree)
-                             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
-        for _round in range(3):  # a wrapper of a wrapper
-            before = len(found)
-            for function in functions:
-                if function.name not in found:
-                    spec = _wrapper_spec(function, found)
-                    if spec is not None:
-                        found[function.name] = spec
-            if len(found) == before:
-                break
-        for name in getattr(config, "sql_functions", ()):
-            found[name.rsplit(".", 1)[-1]] = (0, 1, False)
-        return found
 
 
 def _wrapper_spec(function, known: Mapping[str, WrapperSpec]) -> Optional[WrapperSpec]:
@@ -339,10 +304,41 @@ class SqlModule(ModulePart):
                           lambda use, holes: _use_value(use, arguments, holes, analyzer))
 
 
-SqlPreset.part = SqlModule
+class SqlPreset(Preset):
+    name = "sql"
+    settings = {"sql-functions": "a list of strings"}
+    marker = word_marker(*sorted(DRIVER_METHODS))
+    part = SqlModule
+
+    def configure(self, config, db: Mapping[str, Any], where: str) -> None:
+        if "sql-functions" in db:
+            config.sql_functions = tuple(db["sql-functions"])
+
+    def project(self, config, files) -> Dict[str, WrapperSpec]:
+        """Project functions whose parameter flows into a driver call's SQL
+        argument, by name: `def execute(sql, params)` -> (0, 1, False)."""
+        import ast
+        found: Dict[str, WrapperSpec] = {}
+        functions = []
+        for _path, tree in project_trees(files, self.marker):
+            functions.extend(n for n in ast.walk(tree)
+                             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
+        for _round in range(3):  # a wrapper of a wrapper
+            before = len(found)
+            for function in functions:
+                if function.name not in found:
+                    spec = _wrapper_spec(function, found)
+                    if spec is not None:
+                        found[function.name] = spec
+            if len(found) == before:
+                break
+        for name in getattr(config, "sql_functions", ()):
+            found[name.rsplit(".", 1)[-1]] = (0, 1, False)
+        return found
 
 
-def worst_sink(call, unit, method: str, judged, statement, value_for, note: str = ""):
+def worst_sink(call, unit, method: str, judged, statement, value_for, note: str = "",
+               fix_reason: str = FIX_REASON):
     """One sink for a call whose SQL (on each path) touches several tables: the
     worst table (unscoped, then only on some paths, then scoped, then global),
     the others' names in the note. `judged` = [(Judgement, holes)] per path;
@@ -375,7 +371,7 @@ def worst_sink(call, unit, method: str, judged, statement, value_for, note: str 
         notes.append(f"also not scoped: {', '.join(dict.fromkeys(others))}")
     return dbcalls.Sink(call, unit, f"{method}({use.statement})", _OPERATIONS[use.operation],
                         use.table, "literal", value, None, statement, note="; ".join(notes),
-                        fix_reason=FIX_REASON)
+                        fix_reason=fix_reason)
 
 
 def judge_text(text: str, catalog, config, names: Mapping[str, str] = {}):

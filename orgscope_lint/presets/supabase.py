@@ -64,95 +64,6 @@ DEFAULT_CLIENTS = ("supabase", "client", "self.client", "self.supabase",
                    "get_supabase_admin_client", "create_client")
 
 
-class SupabasePreset(Preset):
-    name = "supabase"
-    settings = {"clients": "a list of strings", "rpc-tenant-params": "a list of strings"}
-    # every chain runs through one of these methods
-    marker = word_marker("execute", "rpc")
-    # files that can build or hand out a client
-    provider_marker = word_marker("supabase", "Client", "AsyncClient", *CONSTRUCTORS)
-
-    def configure(self, config, db: Mapping[str, Any], where: str) -> None:
-        if "clients" in db:
-            config.clients = tuple(db["clients"])
-        if "rpc-tenant-params" in db:
-            config.rpc_tenant_params = tuple(db["rpc-tenant-params"])
-
-    def project(self, config, files) -> Dict[str, List[str]]:
-        """Client providers across the project: functions (`get_client()`),
-        properties (`await db.client`) and attributes (`self._client`) whose
-        value is a client: built by a constructor or factory, annotated
-        `Client` / `AsyncClient`, or returned from another provider."""
-        import ast
-        factories = set(CONSTRUCTORS) | {n.rsplit(".", 1)[-1] for n in config.clients
-                                         if "(" not in n}
-        functions: List[Any] = []
-        assignments: List[Any] = []
-        for _path, tree in project_trees(files, self.provider_marker):
-            for node in ast.walk(tree):
-                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    functions.append(node)
-                elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-                    assignments.append(node)
-        found: Dict[str, set] = {"functions": set(), "properties": set(), "attributes": set()}
-
-        def is_client(node) -> bool:
-            if isinstance(node, ast.Await):
-                node = node.value
-            if isinstance(node, ast.Call):
-                name = _ast_last(node.func)
-                return name in factories or name in found["functions"]
-            if isinstance(node, ast.Attribute):
-                return node.attr in found["attributes"] or node.attr in found["properties"]
-            if isinstance(node, ast.BoolOp):
-                return all(is_client(v) for v in node.values)
-            return False
-
-        for _round in range(4):
-            before = sum(len(v) for v in found.values())
-            for node in assignments:
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                annotated = isinstance(node, ast.AnnAssign) and _ast_client_annotation(
-                    node.annotation)
-                if annotated or (node.value is not None and is_client(node.value)):
-                    for target in targets:
-                        if isinstance(target, ast.Attribute):
-                            found["attributes"].add(target.attr)
-            for function in functions:
-                kind = "properties" if any(_ast_last(d) in ("property", "cached_property")
-                                           for d in function.decorator_list) else "functions"
-                if function.name in found[kind]:
-                    continue
-                local = {t.id for n in ast.walk(function) if isinstance(n, ast.Assign)
-                         and is_client(n.value) for t in n.targets if isinstance(t, ast.Name)}
-                returns = [n.value for n in ast.walk(function)
-                           if isinstance(n, ast.Return) and n.value is not None]
-                if (function.returns is not None and _ast_client_annotation(function.returns)) \
-                        or (returns and all(is_client(r) or (isinstance(r, ast.Name)
-                                                             and r.id in local)
-                                            for r in returns)):
-                    found[kind].add(function.name)
-            if sum(len(v) for v in found.values()) == before:
-                break
-        return {kind: sorted(names) for kind, names in found.items()}
-
-    def detect(self, tree, text: str) -> Detection:
-        """Filter calls (`.eq(...)`) outside DB wrapper classes (a wrapper's
-        own query-builder calls are not the project's style)."""
-        import ast
-
-        from .dbservice import DBSERVICE_METHODS, _method_names
-        inside = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ClassDef) and len(
-                    _method_names(node) & set(DBSERVICE_METHODS)) >= 3:
-                inside.update(id(inner) for inner in ast.walk(node))
-        count = sum(1 for node in ast.walk(tree) if isinstance(node, ast.Call)
-                    and isinstance(node.func, ast.Attribute) and node.func.attr == "eq"
-                    and id(node) not in inside)
-        return Detection(count)
-
-
 class SupabaseModule(ModulePart):
     """Flow hook and value model for supabase-py query chains."""
 
@@ -497,10 +408,99 @@ class SupabaseModule(ModulePart):
         if function.security_definer:
             note += ", SECURITY DEFINER: it bypasses row-level security"
         return sql.worst_sink(call, self.unit, f"rpc:{name}", [(merged, ())], statement,
-                              value_for, note)
+                              value_for, note, fix_reason=(
+                                  f"the statement is in the database function {name}(): pin "
+                                  "the tenant column there, to a parameter the call passes"))
 
 
-SupabasePreset.part = SupabaseModule
+class SupabasePreset(Preset):
+    name = "supabase"
+    settings = {"clients": "a list of strings", "rpc-tenant-params": "a list of strings"}
+    # every chain runs through one of these methods
+    marker = word_marker("execute", "rpc")
+    # files that can build or hand out a client
+    provider_marker = word_marker("supabase", "Client", "AsyncClient", *CONSTRUCTORS)
+    part = SupabaseModule
+
+    def configure(self, config, db: Mapping[str, Any], where: str) -> None:
+        if "clients" in db:
+            config.clients = tuple(db["clients"])
+        if "rpc-tenant-params" in db:
+            config.rpc_tenant_params = tuple(db["rpc-tenant-params"])
+
+    def project(self, config, files) -> Dict[str, List[str]]:
+        """Client providers across the project: functions (`get_client()`),
+        properties (`await db.client`) and attributes (`self._client`) whose
+        value is a client: built by a constructor or factory, annotated
+        `Client` / `AsyncClient`, or returned from another provider."""
+        import ast
+        factories = set(CONSTRUCTORS) | {n.rsplit(".", 1)[-1] for n in config.clients
+                                         if "(" not in n}
+        functions: List[Any] = []
+        assignments: List[Any] = []
+        for _path, tree in project_trees(files, self.provider_marker):
+            for node in ast.walk(tree):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    functions.append(node)
+                elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                    assignments.append(node)
+        found: Dict[str, set] = {"functions": set(), "properties": set(), "attributes": set()}
+
+        def is_client(node) -> bool:
+            if isinstance(node, ast.Await):
+                node = node.value
+            if isinstance(node, ast.Call):
+                name = _ast_last(node.func)
+                return name in factories or name in found["functions"]
+            if isinstance(node, ast.Attribute):
+                return node.attr in found["attributes"] or node.attr in found["properties"]
+            if isinstance(node, ast.BoolOp):
+                return all(is_client(v) for v in node.values)
+            return False
+
+        for _round in range(4):
+            before = sum(len(v) for v in found.values())
+            for node in assignments:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                annotated = isinstance(node, ast.AnnAssign) and _ast_client_annotation(
+                    node.annotation)
+                if annotated or (node.value is not None and is_client(node.value)):
+                    for target in targets:
+                        if isinstance(target, ast.Attribute):
+                            found["attributes"].add(target.attr)
+            for function in functions:
+                kind = "properties" if any(_ast_last(d) in ("property", "cached_property")
+                                           for d in function.decorator_list) else "functions"
+                if function.name in found[kind]:
+                    continue
+                local = {t.id for n in ast.walk(function) if isinstance(n, ast.Assign)
+                         and is_client(n.value) for t in n.targets if isinstance(t, ast.Name)}
+                returns = [n.value for n in ast.walk(function)
+                           if isinstance(n, ast.Return) and n.value is not None]
+                if (function.returns is not None and _ast_client_annotation(function.returns)) \
+                        or (returns and all(is_client(r) or (isinstance(r, ast.Name)
+                                                             and r.id in local)
+                                            for r in returns)):
+                    found[kind].add(function.name)
+            if sum(len(v) for v in found.values()) == before:
+                break
+        return {kind: sorted(names) for kind, names in found.items()}
+
+    def detect(self, tree, text: str) -> Detection:
+        """Filter calls (`.eq(...)`) outside DB wrapper classes (a wrapper's
+        own query-builder calls are not the project's style)."""
+        import ast
+
+        from .dbservice import DBSERVICE_METHODS, _method_names
+        inside = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef) and len(
+                    _method_names(node) & set(DBSERVICE_METHODS)) >= 3:
+                inside.update(id(inner) for inner in ast.walk(node))
+        count = sum(1 for node in ast.walk(tree) if isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute) and node.func.attr == "eq"
+                    and id(node) not in inside)
+        return Detection(count)
 
 
 # `threads!inner(...)`, `t:threads!inner(...)`, `threads!fk_name!inner(...)`
