@@ -116,6 +116,21 @@ def test_function_arguments_by_name():
     assert found[("threads", "read")].params == {":p_account"}
 
 
+def test_platform_schemas_are_not_tenant_tables():
+    assert scoped("SELECT email FROM auth.users WHERE id = $1") == {"users": True}
+    assert scoped("INSERT INTO storage.threads (id) VALUES ($1)") == {"threads": True}
+    assert scoped("SELECT * FROM public.threads WHERE id = $1") == {"threads": False}
+
+
+def test_an_argument_named_like_no_known_column_is_the_argument():
+    # `user_id` is no column of threads (known): the function's argument pins account_id
+    found = uses("SELECT * FROM threads WHERE account_id = user_id", {"user_id": ":user_id"})
+    assert found[("threads", "read")].params == {":user_id"}
+    # a column of the table wins over an argument of the same name (SQL functions)
+    found = uses("SELECT * FROM threads WHERE account_id = title", {"title": ":title"})
+    assert not found[("threads", "read")].scoped
+
+
 def test_holes():
     assert scoped(f"SELECT * FROM threads WHERE account_id = {hole(0)}") == {"threads": True}
     result = judge(f"SELECT * FROM {hole(0)} WHERE account_id = $1", KEYS.get, lambda t: None)

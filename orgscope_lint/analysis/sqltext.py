@@ -35,6 +35,10 @@ from pglast.parser import ParseError, parse_sql
 HOLE_OPEN, HOLE_CLOSE = "\ue000", "\ue001"
 
 READ, WRITE, INSERT = "read", "write", "insert"
+# schemas the platform owns (Supabase's auth users, storage objects, catalogs): never
+# the application's tenant tables, whatever their unqualified names
+SYSTEM_SCHEMAS = frozenset({"auth", "storage", "extensions", "pg_catalog", "information_schema",
+                            "cron", "vault", "net", "realtime", "supabase_functions"})
 
 TenantKeyFor = Callable[[str], Optional[str]]  # table -> tenant column (None: not tenant)
 ColumnsOf = Callable[[str], Optional[FrozenSet[str]]]  # table -> known columns
@@ -192,6 +196,7 @@ class _Judge:
         self._ids = 0
         self.seen: set = set()  # column nodes met in conditions
         self.condition_hole = False  # a Python hole is a whole condition
+        self.system: set = set()  # tables met in a platform schema (auth.users)
 
     def seen_col(self, scope: _Scope, alias: str, column: str) -> tuple:
         node = n_col(scope, alias, column)
@@ -247,7 +252,8 @@ class _Judge:
     def insert(self, node: ast.InsertStmt, parent: _Scope, ctes: FrozenSet[str]) -> None:
         relation = node.relation
         table = relation.relname
-        key = self.tenant_key_for(table) if table not in ctes else None
+        key = self.tenant_key_for(table) if table not in ctes \
+            and relation.schemaname not in SYSTEM_SCHEMAS else None
         source = node.selectStmt
         columns = [c.name for c in node.cols or ()]
         if not columns:
@@ -297,6 +303,8 @@ class _Judge:
         alias = node.alias.aliasname if node.alias is not None else node.relname
         real = node.relname not in ctes or node.schemaname is not None
         scope.aliases[alias] = node.relname if real else None
+        if node.schemaname in SYSTEM_SCHEMAS:
+            self.system.add(node.relname)
         if real:
             scope.order.append((alias, operation))
         return alias
@@ -342,7 +350,7 @@ class _Judge:
                             self.condition_hole = True
         for alias, operation in scope.order:
             table = scope.aliases[alias]
-            key = self.tenant_key_for(table)
+            key = None if table in self.system else self.tenant_key_for(table)
             pinned = tuple(sorted({node[3] for node in self.seen if node[1] == id(scope)
                                    and node[2] == alias
                                    and self.pinned(scope, node) is not None}))
@@ -415,6 +423,8 @@ class _Judge:
         if len(fields) != len(node.fields) or not fields:
             return None
         column = fields[-1]
+        if len(fields) == 1 and column in self.names and not self.known_column(scope, column):
+            return None  # a database function's argument, not a column
         if len(fields) >= 2:
             alias = fields[-2]
             current: Optional[_Scope] = scope
@@ -430,6 +440,16 @@ class _Judge:
                 return self.seen_col(current, owner, column)
             current = current.parent
         return None
+
+    def known_column(self, scope: Optional[_Scope], column: str) -> bool:
+        """Some table in reach is known to have `column`."""
+        while scope is not None:
+            for table in scope.aliases.values():
+                columns = self.columns_of(table) if table is not None else None
+                if columns is not None and column in columns:
+                    return True
+            scope = scope.parent
+        return False
 
     def owner(self, scope: _Scope, column: str) -> Optional[str]:
         unknown = []
