@@ -191,10 +191,10 @@ def word_marker(*words: str) -> Pattern[bytes]:
     return re.compile(rb"\b(?:" + b"|".join(re.escape(w.encode()) for w in words) + rb")\b")
 
 
-def project_trees(files: Sequence[FileItem], marker: Optional[Pattern[bytes]]
-                  ) -> "Iterator[Tuple[str, ast.Module]]":
-    """(path, stdlib `ast` tree) of each Python file with `marker`, for a
-    project pre-pass; unreadable and unparsable files are skipped (the
+def project_trees(files: Sequence[FileItem], marker: Optional[Pattern[bytes]],
+                  also: Optional[Pattern[bytes]] = None) -> "Iterator[Tuple[str, ast.Module]]":
+    """(path, stdlib `ast` tree) of each Python file with `marker` (and `also`),
+    for a project pre-pass; unreadable and unparsable files are skipped (the
     per-file check reports them)."""
     import ast
     import warnings
@@ -207,7 +207,8 @@ def project_trees(files: Sequence[FileItem], marker: Optional[Pattern[bytes]]
                     data = handle.read()
             except OSError:
                 continue
-        if marker is not None and marker.search(data) is None:
+        if marker is not None and marker.search(data) is None \
+                or also is not None and also.search(data) is None:
             continue
         try:
             with warnings.catch_warnings():

@@ -48,6 +48,11 @@ _SQL_VERBS = frozenset({"select", "insert", "update", "delete", "with", "merge",
 # receivers whose unreadable SQL still makes a (unverified) DB call
 _DB_RECEIVER = re.compile(r"(conn|cur|cursor|db|session|pool|database|tx|transaction|engine)",
                           re.I)
+# a driver (or wrapper) call handed a bare name first: the shape of a wrapper's body
+# (the pre-pass parses only files with one; `.execute()` of a query builder is not it)
+_WRAPPER_SHAPE = re.compile(
+    rb"\.(?:" + b"|".join(m.encode() for m in sorted(DRIVER_METHODS))
+    + rb")\(\s*(?:text\(\s*)?[A-Za-z_]\w*\s*[,)]")
 _MAX_PATHS = 16
 _MAX_DEPTH = 25
 _OPERATIONS = {"read": Operation.READ, "write": Operation.WRITE, "insert": Operation.INSERT}
@@ -320,7 +325,7 @@ class SqlPreset(Preset):
         import ast
         found: Dict[str, WrapperSpec] = {}
         functions = []
-        for _path, tree in project_trees(files, self.marker):
+        for _path, tree in project_trees(files, _WRAPPER_SHAPE):
             functions.extend(n for n in ast.walk(tree)
                              if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
         for _round in range(3):  # a wrapper of a wrapper

@@ -52,6 +52,7 @@ _MODIFIERS = frozenset({
     "returning", "on_conflict", "count", "head", "options", "schema", "geojson",
 })
 _SUPABASE_CLIENT_CLASSES = frozenset({"Client", "AsyncClient", "SyncClient"})
+_SUPABASE_IMPORT = re.compile(rb"\b(?:supabase|postgrest)\b")
 # supabase-py's own ways to build a client
 CONSTRUCTORS = frozenset({"create_client", "acreate_client", "create_async_client",
                           "AsyncClient", "SyncClient"})
@@ -419,7 +420,12 @@ class SupabasePreset(Preset):
     # every chain runs through one of these methods
     marker = word_marker("execute", "rpc")
     # files that can build or hand out a client
-    provider_marker = word_marker("supabase", "Client", "AsyncClient", *CONSTRUCTORS)
+    # files that can build a client or declare one (the pre-pass parses only these;
+    # a provider elsewhere that returns another module's client is missed: `db.clients`)
+    provider_marker = re.compile(
+        rb"\b(?:a?create_client|create_async_client)\b|\b(?:Async|Sync)?Client\("
+        rb"|->\s*[\"']?(?:Optional\[)?(?:supabase\.)?(?:Async)?Client\b"
+        rb"|self\.\w+\s*:\s*(?:Optional\[)?(?:Async)?Client\b")
     part = SupabaseModule
 
     def configure(self, config, db: Mapping[str, Any], where: str) -> None:
@@ -438,11 +444,24 @@ class SupabasePreset(Preset):
                                          if "(" not in n}
         functions: List[Any] = []
         assignments: List[Any] = []
-        for _path, tree in project_trees(files, self.provider_marker):
+        for _path, tree in project_trees(files, self.provider_marker, _SUPABASE_IMPORT):
             for node in ast.walk(tree):
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    functions.append(node)
-                elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                    # one walk per function: its returns and its local assignments
+                    kind = "properties" if any(_ast_last(d) in ("property", "cached_property")
+                                               for d in node.decorator_list) else "functions"
+                    returns, local = [], []
+                    for inner in ast.walk(node):
+                        if isinstance(inner, ast.Return) and inner.value is not None:
+                            returns.append(inner.value)
+                        elif isinstance(inner, ast.Assign) and any(
+                                isinstance(t, ast.Name) for t in inner.targets):
+                            local.append(inner)
+                    annotated = node.returns is not None and _ast_client_annotation(node.returns)
+                    functions.append((node.name, kind, annotated, returns, local))
+                elif isinstance(node, (ast.Assign, ast.AnnAssign)) and any(
+                        isinstance(t, ast.Attribute) for t in
+                        (node.targets if isinstance(node, ast.Assign) else [node.target])):
                     assignments.append(node)
         found: Dict[str, set] = {"functions": set(), "properties": set(), "attributes": set()}
 
@@ -468,20 +487,16 @@ class SupabasePreset(Preset):
                     for target in targets:
                         if isinstance(target, ast.Attribute):
                             found["attributes"].add(target.attr)
-            for function in functions:
-                kind = "properties" if any(_ast_last(d) in ("property", "cached_property")
-                                           for d in function.decorator_list) else "functions"
-                if function.name in found[kind]:
+            for name, kind, annotated, returns, local in functions:
+                if name in found[kind]:
                     continue
-                local = {t.id for n in ast.walk(function) if isinstance(n, ast.Assign)
-                         and is_client(n.value) for t in n.targets if isinstance(t, ast.Name)}
-                returns = [n.value for n in ast.walk(function)
-                           if isinstance(n, ast.Return) and n.value is not None]
-                if (function.returns is not None and _ast_client_annotation(function.returns)) \
-                        or (returns and all(is_client(r) or (isinstance(r, ast.Name)
-                                                             and r.id in local)
-                                            for r in returns)):
-                    found[kind].add(function.name)
+                if not annotated and not returns:
+                    continue
+                names = {t.id for n in local if is_client(n.value)
+                         for t in n.targets if isinstance(t, ast.Name)}
+                if annotated or all(is_client(r) or (isinstance(r, ast.Name) and r.id in names)
+                                    for r in returns):
+                    found[kind].add(name)
             if sum(len(v) for v in found.values()) == before:
                 break
         return {kind: sorted(names) for kind, names in found.items()}
