@@ -21,6 +21,7 @@ Safe by construction rather than by care:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import hmac
 import json
@@ -30,7 +31,7 @@ import secrets
 import sys
 import tempfile
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import Any, Callable, Optional, Sequence, Tuple
 
 from . import __version__
 from .config import Config
@@ -43,6 +44,7 @@ _MAC_SIZE = 32
 Item = Tuple[str, Optional[str], Optional[bytes]]  # (relative path, absolute path, data)
 
 
+@functools.lru_cache(maxsize=1)
 def _tool_digest() -> str:
     """Version, Python version and the package's own source: a development
     edit of a rule invalidates entries even though the version did not move."""
@@ -202,3 +204,34 @@ class ResultCache:
                 raise
         except OSError:
             self.writable = False  # disk full, permissions changed: carry on without
+
+
+def project_facts(root: Optional[Path], config: Config, name: str,
+                  files: Sequence[Item], compute: Callable[[], Any]) -> Any:
+    """A preset's `project()` facts, from `project-<name>.json` in the cache
+    when the files it reads (paths and bytes), the config and the tool are
+    those it was computed from; else computed and stored. Plain JSON: nothing
+    in it runs, so it needs no signature."""
+    if root is None:
+        return compute()
+    digest = hashlib.sha256(f"{name}\0{_config_digest(config)}\0{_tool_digest()}".encode())
+    for path, _absolute, data in sorted(files, key=lambda item: item[0]):
+        digest.update(path.encode() + b"\0" + hashlib.sha256(data or b"").digest())
+    key = digest.hexdigest()
+    target = Path(root) / CACHE_DIR / f"project-{name}.json"
+    try:
+        stored = json.loads(target.read_text(encoding="utf-8"))
+        if isinstance(stored, dict) and stored.get("key") == key:
+            return stored.get("facts")
+    except (OSError, ValueError):
+        pass
+    facts = compute()
+    try:
+        target.parent.mkdir(exist_ok=True)
+        fd, temporary = tempfile.mkstemp(prefix=".project-", dir=str(target.parent))
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump({"key": key, "facts": facts}, handle)
+        os.replace(temporary, target)
+    except (OSError, TypeError, ValueError):  # an unwritable cache costs speed only
+        pass
+    return facts

@@ -169,17 +169,54 @@ class TableCatalog:
 
 
 def build_catalog(config: Config, schema: Optional["Schema"],
-                  files: Sequence[Tuple[str, Optional[str], Optional[bytes]]]) -> TableCatalog:
+                  files: Sequence[Tuple[str, Optional[str], Optional[bytes]]],
+                  cache_root=None) -> TableCatalog:
     """The run's catalog: config, the replayed migrations, and what each active
-    preset's project pre-pass contributes (run once, before any file is checked)."""
+    preset's project pre-passes contribute (run once, before any file is
+    checked; `project()` facts come from the result cache under `cache_root`
+    while the files they read are unchanged)."""
     from . import presets
     contributed: List[TableFact] = []
     project: Dict[str, Any] = {}
-    for preset in presets.active(config):
-        contributed.extend(preset.catalog(config, files))
-        facts = preset.project(config, files)
-        if facts is not None:
-            project[preset.name] = facts
+    active = presets.active(config)
+    read: Dict[str, bytes] = {}
+    try:
+        for preset in active:
+            contributed.extend(preset.catalog(config, files))
+            if type(preset).project is presets.Preset.project:
+                continue  # no pre-pass
+            selected = _project_files(preset, files, read)
+            from .cache import project_facts
+            facts = project_facts(cache_root, config, preset.name, selected,
+                                  lambda: preset.project(config, selected))
+            if facts is not None:
+                project[preset.name] = facts
+    finally:
+        from .presets.base import _TREES
+        _TREES.clear()
     catalog = TableCatalog.from_schema(config, schema, contributed)
     catalog.project_facts = project
     return catalog
+
+
+def _project_files(preset, files, read: Dict[str, bytes]):
+    """The files a preset's `project()` reads, with their bytes (each file read
+    once per run, whichever presets ask)."""
+    chosen = []
+    for path, absolute, data in files:
+        if not path.endswith(".py"):
+            continue
+        if data is None:
+            data = read.get(path)
+            if data is None:
+                try:
+                    with open(absolute or path, "rb") as handle:
+                        data = read[path] = handle.read()
+                except OSError:
+                    continue
+        if preset.project_marker is not None and preset.project_marker.search(data) is None:
+            continue
+        if preset.project_also is not None and preset.project_also.search(data) is None:
+            continue
+        chosen.append((path, absolute, data))
+    return chosen

@@ -134,7 +134,8 @@ def run(paths: Sequence[Path], config: Config, options: Optional[Options] = None
     jobs = options.jobs or available_cores()
     schema, problems = load_project_schema(config, options.sources)
     result.errors.extend(problems)
-    catalog = build_catalog(config, schema.schema if schema else None, items)
+    catalog = build_catalog(config, schema.schema if schema else None, items,
+                            cache_root=root if options.use_cache and not options.sources else None)
     facts = check_files(items, config, jobs, project=catalog,
                         progress=options.progress,
                         cache_root=root if options.use_cache and not options.sources else None)

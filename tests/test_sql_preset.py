@@ -312,3 +312,45 @@ def test_rpc_tenant_params_for_unknown_bodies():
     assert call_at(result, 2).outcome == Outcome.SCOPED
     assert call_at(result, 3).outcome == Outcome.UNKNOWN
     assert "rpc-tenant-params" in call_at(result, 3).detail
+
+
+def test_project_facts_are_cached_by_the_files_they_read(tmp_path):
+    """A warm run reuses the pre-pass facts; editing a file it reads redoes them."""
+    from orgscope_lint.config import load_config
+    from orgscope_lint.engine import Options
+    from orgscope_lint.engine import run as run_engine
+
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.orgscope-lint]\ntenant-key = "account_id"\n'
+        '[tool.orgscope-lint.db]\npresets = ["supabase"]\n', encoding="utf-8")
+    app = tmp_path / "app"
+    app.mkdir()
+    provider = app / "conn.py"
+    provider.write_text(textwrap.dedent('''
+        from supabase import create_async_client
+
+        class Conn:
+            async def start(self):
+                self._client = await create_async_client("u", "k")
+
+            @property
+            async def client(self):
+                return self._client
+    '''), encoding="utf-8")
+    (app / "use.py").write_text(textwrap.dedent('''
+        async def get(db, tid):
+            client = await db.client
+            return await client.table("threads").select("*").eq("id", tid).execute()
+    '''), encoding="utf-8")
+
+    def calls():
+        result = run_engine([tmp_path], load_config(None, tmp_path), Options(jobs=1))
+        return [(c.path, c.table) for c in result.db_calls]
+
+    assert calls() == [("app/use.py", "threads")]
+    stored = tmp_path / ".orgscope-lint-cache" / "project-supabase.json"
+    assert "client" in stored.read_text(encoding="utf-8")
+    assert calls() == [("app/use.py", "threads")]  # warm: from the stored facts
+    provider.write_text(provider.read_text(encoding="utf-8").replace(
+        "await create_async_client", "await make_something"), encoding="utf-8")
+    assert calls() == []  # the provider is gone: `await db.client` is no client

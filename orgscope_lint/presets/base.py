@@ -152,6 +152,10 @@ class Preset:
     settings: ClassVar[Mapping[str, Any]] = {}
     marker: ClassVar[Optional[Pattern[bytes]]] = None
     part: ClassVar[Optional[type]] = None  # the ModulePart subclass
+    # the files `project()` reads: those matching both patterns (None: every file).
+    # Its result is cached by their content (`.orgscope-lint-cache/project-<name>.json`)
+    project_marker: ClassVar[Optional[Pattern[bytes]]] = None
+    project_also: ClassVar[Optional[Pattern[bytes]]] = None
 
     def configure(self, config: "Config", db: Mapping[str, Any], where: str) -> None:
         """Store this preset's settings (already type-checked) on `config`;
@@ -175,8 +179,10 @@ class Preset:
         return ()
 
     def project(self, config: "Config", files: Sequence[FileItem]) -> Any:
-        """Facts about the whole project for the per-module parts (picklable,
-        JSON-able for the cache key), or None."""
+        """Facts about the whole project for the per-module parts: plain JSON
+        data (dicts, lists, strings, numbers; tuples come back as lists from
+        the cache), or None. `files` are those matching `project_marker` and
+        `project_also`, with their bytes."""
         return None
 
     def module(self, info: "ModuleInfo", config: "Config",
@@ -210,10 +216,19 @@ def project_trees(files: Sequence[FileItem], marker: Optional[Pattern[bytes]],
         if marker is not None and marker.search(data) is None \
                 or also is not None and also.search(data) is None:
             continue
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                tree = ast.parse(data)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue
+        key = (path, len(data), hash(data))
+        tree = _TREES.get(key)
+        if tree is None:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    tree = ast.parse(data)
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                continue
+            _TREES[key] = tree
         yield path, tree
+
+
+# trees parsed by one run's pre-passes, shared between presets (`build_catalog`
+# empties it when they are done)
+_TREES: Dict[Tuple[str, int, int], Any] = {}

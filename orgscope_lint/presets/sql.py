@@ -63,12 +63,35 @@ FIX_REASON = ("raw SQL: add the tenant column to the statement's WHERE (or its r
 WrapperSpec = Tuple[int, Optional[int], bool]
 
 
-def _wrapper_spec(function, known: Mapping[str, WrapperSpec]) -> Optional[WrapperSpec]:
+def _function_facts(function):
+    """What `_wrapper_spec` needs of a function, from one walk: its parameters,
+    its `*args`, its simple assignments, and its calls handed a name first
+    (None when it has no such call: it cannot be a wrapper)."""
     import ast
     params = [a.arg for a in (*function.args.posonlyargs, *function.args.args)]
     if params and params[0] in ("self", "cls"):
         params = params[1:]
     star = function.args.vararg.arg if function.args.vararg else None
+    if not params:
+        return None
+    assigns, calls = [], []
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assign):
+            if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                assigns.append(node)
+        elif isinstance(node, ast.Call) and isinstance(node.func, (ast.Attribute, ast.Name)):
+            first = node.args[0] if node.args else next(
+                (k.value for k in node.keywords if k.arg in _SQL_KEYWORDS), None)
+            if isinstance(first, ast.Call) and first.args:
+                first = first.args[0]
+            if isinstance(first, ast.Name):
+                calls.append(node)
+    return (params, star, assigns, calls) if calls else None
+
+
+def _wrapper_spec(facts, known: Mapping[str, WrapperSpec]) -> Optional[WrapperSpec]:
+    import ast
+    params, star, assigns, calls = facts
     aliases: Dict[str, str] = {p: p for p in params}
     if star:
         aliases[star] = star
@@ -80,13 +103,10 @@ def _wrapper_spec(function, known: Mapping[str, WrapperSpec]) -> Optional[Wrappe
             return aliases.get(node.id)
         return None
 
-    for node in ast.walk(function):
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
-                node.targets[0], ast.Name) and source(node.value) is not None:
+    for node in assigns:
+        if source(node.value) is not None:
             aliases[node.targets[0].id] = source(node.value)  # type: ignore[assignment]
-    for node in ast.walk(function):
-        if not isinstance(node, ast.Call) or not isinstance(node.func, (ast.Attribute, ast.Name)):
-            continue
+    for node in calls:
         method = _ast_name(node.func).rsplit(".", 1)[-1]
         if isinstance(node.func, ast.Name) and method not in known:
             continue  # a bare `fetch(...)` is a driver method only on an object
@@ -314,6 +334,7 @@ class SqlPreset(Preset):
     settings = {"sql-functions": "a list of strings"}
     marker = word_marker(*sorted(DRIVER_METHODS))
     part = SqlModule
+    project_marker = _WRAPPER_SHAPE
 
     def configure(self, config, db: Mapping[str, Any], where: str) -> None:
         if "sql-functions" in db:
@@ -325,16 +346,19 @@ class SqlPreset(Preset):
         import ast
         found: Dict[str, WrapperSpec] = {}
         functions = []
-        for _path, tree in project_trees(files, _WRAPPER_SHAPE):
-            functions.extend(n for n in ast.walk(tree)
-                             if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))
+        for _path, tree in project_trees(files, self.project_marker):
+            for node in ast.walk(tree):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    facts = _function_facts(node)
+                    if facts is not None:
+                        functions.append((node.name, facts))
         for _round in range(3):  # a wrapper of a wrapper
             before = len(found)
-            for function in functions:
-                if function.name not in found:
-                    spec = _wrapper_spec(function, found)
+            for name, facts in functions:
+                if name not in found:
+                    spec = _wrapper_spec(facts, found)
                     if spec is not None:
-                        found[function.name] = spec
+                        found[name] = spec
             if len(found) == before:
                 break
         for name in getattr(config, "sql_functions", ()):

@@ -422,11 +422,12 @@ class SupabasePreset(Preset):
     # files that can build or hand out a client
     # files that can build a client or declare one (the pre-pass parses only these;
     # a provider elsewhere that returns another module's client is missed: `db.clients`)
-    provider_marker = re.compile(
+    project_marker = re.compile(
         rb"\b(?:a?create_client|create_async_client)\b|\b(?:Async|Sync)?Client\("
         rb"|->\s*[\"']?(?:Optional\[)?(?:supabase\.)?(?:Async)?Client\b"
         rb"|self\.\w+\s*:\s*(?:Optional\[)?(?:Async)?Client\b")
     part = SupabaseModule
+    project_also = _SUPABASE_IMPORT
 
     def configure(self, config, db: Mapping[str, Any], where: str) -> None:
         if "clients" in db:
@@ -444,7 +445,7 @@ class SupabasePreset(Preset):
                                          if "(" not in n}
         functions: List[Any] = []
         assignments: List[Any] = []
-        for _path, tree in project_trees(files, self.provider_marker, _SUPABASE_IMPORT):
+        for _path, tree in project_trees(files, self.project_marker, self.project_also):
             for node in ast.walk(tree):
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     # one walk per function: its returns and its local assignments
