@@ -23,6 +23,12 @@ if TYPE_CHECKING:  # pragma: no cover - pglast only where there are migrations
     from .analysis.schema import Schema
 
 
+# schemas the platform owns (Supabase's auth users, storage objects, the catalogs):
+# `auth.users` is never the application's tenant table `users`
+SYSTEM_SCHEMAS = frozenset({"auth", "storage", "extensions", "pg_catalog", "information_schema",
+                            "cron", "vault", "net", "realtime", "supabase_functions"})
+
+
 @dataclass(frozen=True)
 class ForeignKey:
     column: str
@@ -137,6 +143,8 @@ class TableCatalog:
         return fact.read_criteria if fact is not None else ()
 
     def is_tenant_table(self, table: str) -> bool:
+        if table.partition(".")[0] in SYSTEM_SCHEMAS and "." in table:
+            return False
         if table in self.config.global_tables:
             return False
         if table in self.config.tenant_tables or table in self.config.table_keys:

@@ -117,8 +117,8 @@ def test_function_arguments_by_name():
 
 
 def test_platform_schemas_are_not_tenant_tables():
-    assert scoped("SELECT email FROM auth.users WHERE id = $1") == {"users": True}
-    assert scoped("INSERT INTO storage.threads (id) VALUES ($1)") == {"threads": True}
+    assert scoped("SELECT email FROM auth.users WHERE id = $1") == {"auth.users": True}
+    assert scoped("INSERT INTO storage.threads (id) VALUES ($1)") == {"storage.threads": True}
     assert scoped("SELECT * FROM public.threads WHERE id = $1") == {"threads": False}
 
 

@@ -31,14 +31,13 @@ from pglast import ast
 from pglast.enums import A_Expr_Kind, BoolExprType, SetOperation, SubLinkType
 from pglast.parser import ParseError, parse_sql
 
+from ..catalog import SYSTEM_SCHEMAS
+
 # the sentinels a caller writes for a Python hole: HOLE_OPEN + index + HOLE_CLOSE
 HOLE_OPEN, HOLE_CLOSE = "\ue000", "\ue001"
 
 READ, WRITE, INSERT = "read", "write", "insert"
-# schemas the platform owns (Supabase's auth users, storage objects, catalogs): never
-# the application's tenant tables, whatever their unqualified names
-SYSTEM_SCHEMAS = frozenset({"auth", "storage", "extensions", "pg_catalog", "information_schema",
-                            "cron", "vault", "net", "realtime", "supabase_functions"})
+
 
 TenantKeyFor = Callable[[str], Optional[str]]  # table -> tenant column (None: not tenant)
 ColumnsOf = Callable[[str], Optional[FrozenSet[str]]]  # table -> known columns
@@ -252,6 +251,8 @@ class _Judge:
     def insert(self, node: ast.InsertStmt, parent: _Scope, ctes: FrozenSet[str]) -> None:
         relation = node.relation
         table = relation.relname
+        if relation.schemaname in SYSTEM_SCHEMAS:
+            table = f"{relation.schemaname}.{table}"
         key = self.tenant_key_for(table) if table not in ctes \
             and relation.schemaname not in SYSTEM_SCHEMAS else None
         source = node.selectStmt
@@ -302,9 +303,11 @@ class _Judge:
     def add_table(self, scope: _Scope, node, ctes: FrozenSet[str], operation: str) -> str:
         alias = node.alias.aliasname if node.alias is not None else node.relname
         real = node.relname not in ctes or node.schemaname is not None
-        scope.aliases[alias] = node.relname if real else None
-        if node.schemaname in SYSTEM_SCHEMAS:
-            self.system.add(node.relname)
+        table = node.relname
+        if node.schemaname in SYSTEM_SCHEMAS:  # `auth.users` is not the app's `users`
+            table = f"{node.schemaname}.{node.relname}"
+            self.system.add(table)
+        scope.aliases[alias] = table if real else None
         if real:
             scope.order.append((alias, operation))
         return alias

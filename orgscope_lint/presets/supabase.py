@@ -52,7 +52,6 @@ _MODIFIERS = frozenset({
     "returning", "on_conflict", "count", "head", "options", "schema", "geojson",
 })
 _SUPABASE_CLIENT_CLASSES = frozenset({"Client", "AsyncClient", "SyncClient"})
-_SUPABASE_IMPORT = re.compile(rb"\b(?:supabase|postgrest)\b")
 # supabase-py's own ways to build a client
 CONSTRUCTORS = frozenset({"create_client", "acreate_client", "create_async_client",
                           "AsyncClient", "SyncClient"})
@@ -420,14 +419,14 @@ class SupabasePreset(Preset):
     # every chain runs through one of these methods
     marker = word_marker("execute", "rpc")
     # files that can build or hand out a client
-    # files that can build a client or declare one (the pre-pass parses only these;
-    # a provider elsewhere that returns another module's client is missed: `db.clients`)
+    # files that can build, declare or hand out a client (`return await self.db.client`):
+    # the pre-pass parses only these (a provider of another shape: `db.clients`)
     project_marker = re.compile(
-        rb"\b(?:a?create_client|create_async_client)\b|\b(?:Async|Sync)?Client\("
+        rb"\b(?:a?create_client|create_async_client)\b"
         rb"|->\s*[\"']?(?:Optional\[)?(?:supabase\.)?(?:Async)?Client\b"
-        rb"|self\.\w+\s*:\s*(?:Optional\[)?(?:Async)?Client\b")
+        rb"|self\.\w+\s*:\s*(?:Optional\[)?(?:Async)?Client\b"
+        rb"|\breturn\s+(?:await\s+)?[\w.]*client\b")
     part = SupabaseModule
-    project_also = _SUPABASE_IMPORT
 
     def configure(self, config, db: Mapping[str, Any], where: str) -> None:
         if "clients" in db:
