@@ -62,6 +62,9 @@ class SqlFunction:
     security_definer: bool
     path: str
     line: int
+    # a plpgsql body's SQL, statement by statement, from pglast's plpgsql parser
+    # (empty: not parsed; the body is then split on ";")
+    statements: Tuple[str, ...] = ()
 
 
 class TableCatalog:

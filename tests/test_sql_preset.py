@@ -354,3 +354,44 @@ def test_project_facts_are_cached_by_the_files_they_read(tmp_path):
     provider.write_text(provider.read_text(encoding="utf-8").replace(
         "await create_async_client", "await make_something"), encoding="utf-8")
     assert calls() == []  # the provider is gone: `await db.client` is no client
+
+
+PLPGSQL_SCHEMA = SCHEMA + """
+CREATE FUNCTION tidy(p_thread uuid, p_account uuid) RETURNS SETOF threads LANGUAGE plpgsql AS $$
+DECLARE r record;
+BEGIN
+  IF p_thread IS NOT NULL THEN
+    FOR r IN SELECT id FROM messages WHERE thread_id = p_thread AND account_id = p_account LOOP
+      DELETE FROM messages WHERE id = r.id;
+    END LOOP;
+  END IF;
+  RETURN QUERY SELECT * FROM threads WHERE account_id = p_account;
+END;
+$$;
+CREATE FUNCTION listing(p_account uuid) RETURNS SETOF threads LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY SELECT * FROM threads WHERE account_id = p_account;
+END;
+$$;
+"""
+
+
+def test_rpc_plpgsql_statements_nested_in_if_and_loops_are_judged():
+    result = check_marks('''
+        def calls(client, tid, account_id):
+            client.rpc("tidy", {"p_thread": tid, "p_account": account_id}).execute()  # expect: ORG102
+            client.rpc("listing", {"p_account": account_id}).execute()
+    ''', schema=PLPGSQL_SCHEMA)
+    tidy = result.findings[0]
+    assert "'messages'" in tidy.message and "DELETE" in tidy.message
+    assert call_at(result, 3).outcome == Outcome.SCOPED
+
+
+def test_two_uses_of_one_table_are_judged_apart():
+    check_marks('''
+        async def self_join(conn, account_id):
+            await conn.fetch("SELECT a.id FROM threads a JOIN threads b ON b.id = a.id "  # expect: ORG101
+                             "WHERE a.account_id = $1", account_id)
+            await conn.fetch("SELECT a.id FROM threads a JOIN threads b ON b.id = a.id "
+                             "AND b.account_id = a.account_id WHERE a.account_id = $1", account_id)
+    ''')

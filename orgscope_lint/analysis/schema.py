@@ -331,6 +331,38 @@ def _key(relation: ast.RangeVar) -> str:
     return relation.relname.lower()
 
 
+def _plpgsql_statements(stmt: ast.CreateFunctionStmt) -> tuple:
+    """The SQL of a plpgsql body, every statement and expression (IF, LOOP and
+    RETURN QUERY included), from pglast's plpgsql parser; () when it refuses
+    the body."""
+    from pglast import parse_plpgsql
+    try:
+        tree = parse_plpgsql(RawStream()(stmt))
+    except Exception:  # the plpgsql parser validates more than the SQL one
+        return ()
+    found: list = []
+    stack = [tree]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            expr = item.get("PLpgSQL_expr")
+            if isinstance(expr, dict) and isinstance(expr.get("query"), str):
+                found.append(expr["query"])
+            stack.extend(reversed(list(item.values())))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+    statements = []
+    for query in found:
+        head = query.lstrip().split(None, 1)[0].lower() if query.strip() else ""
+        if head in ("select", "insert", "update", "delete", "with"):
+            statements.append(query)
+        elif ":=" in query:  # `v := (SELECT ...)`
+            statements.append("SELECT " + query.split(":=", 1)[1])
+        else:  # a condition or value: its subqueries
+            statements.append("SELECT " + query)
+    return tuple(statements)
+
+
 class _Applier:
     def __init__(self, schema: Schema) -> None:
         self.tables = schema.tables
@@ -365,8 +397,9 @@ class _Applier:
                 body = body or RawStream()(stmt.sql_body)
             except Exception:  # a body shape the printer does not know: unknown body
                 body = ""
+        statements = _plpgsql_statements(stmt) if language == "plpgsql" else ()
         self.functions[name] = SqlFunction(name, params, body, language, definer,
-                                           location.path, location.line)
+                                           location.path, location.line, statements)
 
     def _CreateStmt(self, stmt: ast.CreateStmt, location: Location) -> None:
         key = _key(stmt.relation)

@@ -484,10 +484,21 @@ class _Judge:
                 if scope is None:
                     return None
                 resolved = self.column(item, scope)
+                if resolved is None and len(fields) >= 2 and not _alias_in_reach(
+                        scope, fields[-2]):
+                    continue  # `r.id`: a record variable of a function body, a value
                 if resolved is None or self.pinned(scope, resolved) is None:
                     return None
                 keys |= self.pinned(scope, resolved) or frozenset()
         return frozenset(keys)
+
+
+def _alias_in_reach(scope: Optional[_Scope], alias: str) -> bool:
+    while scope is not None:
+        if alias in scope.aliases:
+            return True
+        scope = scope.parent
+    return False
 
 
 def n_col(scope: _Scope, alias: str, column: str) -> tuple:

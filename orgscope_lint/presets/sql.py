@@ -372,17 +372,22 @@ def worst_sink(call, unit, method: str, judged, statement, value_for, note: str 
     worst table (unscoped, then only on some paths, then scoped, then global),
     the others' names in the note. `judged` = [(Judgement, holes)] per path;
     `value_for(use, holes)` gives a use's filter or row value."""
-    tables: Dict[Tuple[str, str], list] = {}
+    # the n-th use of a table in one path meets the n-th use in the others: paths
+    # join (must = on every path); two uses in one text (a self-join, two
+    # statements of a function body) stay apart
+    tables: Dict[Tuple[str, str, int], list] = {}
     for judgement, holes in judged:
+        seen: Dict[Tuple[str, str], int] = {}
         for use in judgement.uses:
             value = value_for(use, holes)
-            entry = tables.setdefault((use.table, use.operation), [use, None, 0])
+            index = seen[(use.table, use.operation)] = seen.get((use.table, use.operation), -1) + 1
+            entry = tables.setdefault((use.table, use.operation, index), [use, None, 0])
             entry[1] = value if entry[1] is None else entry[1].join(value)
             entry[2] += 1
     if not tables:
         return None
     ranked = []
-    for (_table, _operation), (use, value, count) in tables.items():
+    for (use, value, count) in tables.values():
         if use.key is None:
             rank = 4
         elif use.key in value.must and count == len(judged):

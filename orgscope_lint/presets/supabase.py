@@ -374,7 +374,9 @@ class SupabaseModule(ModulePart):
         from . import sql
         names = {param: ":" + param for param in function.params if param}
         judged = []
-        for text in _body_statements(function.body, function.language):
+        statements = getattr(function, "statements", ()) or _body_statements(
+            function.body, function.language)
+        for text in statements:
             judgement = sql.judge_text(text, self.catalog, self.config, names)
             if judgement.error is None:
                 judged.append((judgement, ()))
