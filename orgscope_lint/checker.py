@@ -105,11 +105,20 @@ class DbAnalysis:
         self.sinks: List[Sink] = []
         self.part_of: Dict[cst.Call, object] = {}
         self.preset_of: Dict[cst.Call, str] = {}
+        chosen: Dict[cst.Call, Sink] = {}
         for part in self.parts:
             for call, sink in part.sinks.items():
-                self.sinks.append(sink)
+                # a call two presets recognise (SQLAlchemy's `session.execute(text(...))`
+                # is raw SQL to the sql preset): the one that can judge it wins over
+                # one that can only call it opaque
+                known = chosen.get(call)
+                if known is not None and not (known.operation == Operation.OPAQUE
+                                              and sink.operation != Operation.OPAQUE):
+                    continue
+                chosen[call] = sink
                 self.part_of[call] = part
                 self.preset_of[call] = part.preset
+        self.sinks.extend(chosen.values())
         self.classified: Dict[cst.Call, Classified] = {
             sink.call: classify(sink, ctx.config, ctx.tenant_key_for, ctx.is_tenant_table)
             for sink in self.sinks}

@@ -395,3 +395,18 @@ def test_two_uses_of_one_table_are_judged_apart():
             await conn.fetch("SELECT a.id FROM threads a JOIN threads b ON b.id = a.id "
                              "AND b.account_id = a.account_id WHERE a.account_id = $1", account_id)
     ''')
+
+
+def test_with_the_sqlalchemy_preset_text_is_judged_by_the_sql_preset():
+    code = '''
+        from sqlalchemy import text
+
+        def purge(session, tid):
+            session.execute(text("DELETE FROM threads WHERE id = :id"), {"id": tid})  # expect: ORG102
+    '''
+    for presets in (["sqlalchemy", "sql"], ["sql", "sqlalchemy"]):
+        result = check_marks(code, {"tenant-key": "account_id", "db": {"presets": presets}})
+        [call] = result.db_calls
+        assert call.preset == "sql" and call.method == "execute(DELETE)"
+    _, alone = run({"app/x.py": code}, {"tenant-key": "account_id", "db": {"presets": ["sqlalchemy"]}})
+    assert [c.outcome for c in alone.db_calls] == [Outcome.UNKNOWN]  # opaque without it
