@@ -1,31 +1,73 @@
-"""Inline suppressions applied to a run's findings, and ORG901 for the ones
-that suppressed nothing.
+"""Inline suppressions, in one place: parsing `# orgscope: ignore[ORG102] reason`
+comments, applying them to a run's findings, and ORG901 for the ones that
+suppressed nothing.
 
-`# orgscope: ignore[ORG102] reason` covers a finding reported on that line or
-whose enclosing statement starts on that line (a multi-line call). Suppressed
-findings are kept, marked `suppressed` with the comment's reason, so every
-output can still show them. Usage is decided before `--select`/`--ignore`
-filtering, so narrowing a run never makes a suppression look unused.
+A cheap substring test skips files without comments; the tokenizer then
+confirms candidates are real comments (not text inside a string). A comment
+covers a finding reported on its line or whose enclosing statement starts on
+that line (a multi-line call). Suppressed findings are kept, marked
+`suppressed` with the comment's reason, so every output can still show them.
+Usage is decided before `--select`/`--ignore` filtering, so narrowing a run
+never makes a suppression look unused. Which rules a comment may silence is
+the rules' own policy (`Rule.suppressible`, `Rule.file_not_checked`).
 """
 from __future__ import annotations
 
+import io
 import os
 import re
+import tokenize
 from typing import Callable, Dict, List, Optional, Sequence, Set, Tuple
 
 from .config import Config
 from .facts import FileFacts, RawFinding
 from .model import Finding, Fix, Span, TextEdit
+from .rules import BY_CODE
+from .rules.suppression import UnusedSuppression
 
-UNUSED_SUPPRESSION = "ORG901"
-# a file that does not parse yields no other finding: its suppressions are
-# not "unused", and the parse error itself cannot be silenced
-PARSE_ERROR = "ORG001"
+UNUSED_SUPPRESSION = UnusedSuppression.code
 
 Finalize = Callable[[str, RawFinding], Optional[Finding]]
-_COMMENT = re.compile(r"#\s*orgscope:\s*ignore\[([^\]]*)\]")
+# group 1: the listed codes (None for a bare `# orgscope: ignore`), group 2: the reason
+SUPPRESSION = re.compile(r"#\s*orgscope:\s*ignore(?:\[([^\]]*)\])?(?![\w\[-])\s*(.*)$")
+# A bare `# orgscope: ignore` names no code: it is recorded as this one
+# pseudo-code, which covers no finding and is reported as ORG901.
+BARE = ""
 # another pragma after the reason (`# noqa: E501`, `# type: ignore`) is not part of it
 _NEXT_PRAGMA = re.compile(r"(?:^|\s)#\s*[\w-]+:")
+
+Suppressions = Dict[int, Tuple[Tuple[str, ...], str]]
+
+
+def parse_suppressions(text: str) -> Suppressions:
+    """line -> (listed codes, reason) of every suppression comment."""
+    if "orgscope:" not in text:
+        return {}
+    found: Suppressions = {}
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return found
+    for token in tokens:
+        if token.type != tokenize.COMMENT:
+            continue
+        match = SUPPRESSION.search(token.string)
+        if match:
+            listed = match.group(1)
+            codes = (BARE,) if listed is None else tuple(
+                c.strip().upper() for c in listed.split(",") if c.strip())
+            found[token.start[0]] = (codes, match.group(2).strip())
+    return found
+
+
+def _policy(code: str, name: str, default: bool) -> bool:
+    rule = BY_CODE.get(code)
+    return getattr(rule, name) if rule is not None else default
+
+
+def _not_checked(findings) -> bool:
+    """A finding says the file could not be checked (a parse error)."""
+    return any(_policy(f.rule, "file_not_checked", False) for f in findings)
 
 
 def _covers(listed: str, code: str) -> bool:
@@ -69,10 +111,10 @@ def apply_suppressions(raw: Sequence[Tuple[str, RawFinding]], finalize: Finalize
     files = {path: _FileSuppressions(facts.suppressions)
              for path, facts in facts_by_path.items() if facts.suppressions}
     findings: List[Finding] = []
-    unparsed = {path for path, raw_finding in raw if raw_finding.rule == PARSE_ERROR}
+    unparsed = {path for path, raw_finding in raw if _not_checked([raw_finding])}
     for path, raw_finding in raw:
         reason = None
-        if path in files and raw_finding.rule not in (UNUSED_SUPPRESSION, PARSE_ERROR):
+        if path in files and _policy(raw_finding.rule, "suppressible", True):
             reason = files[path].claim(raw_finding, config.require_suppression_reason)
         finding = finalize(path, raw_finding)
         if finding is None:
@@ -97,6 +139,10 @@ def _unused(state: _FileSuppressions, active_codes: Set[str],
         unused = []
         notes = []
         for listed in codes:
+            if listed == BARE:
+                notes.append("a bare `# orgscope: ignore` suppresses nothing: name the codes, "
+                             "e.g. `# orgscope: ignore[ORG102] reason`")
+                continue
             if (line, listed) in state.used:
                 continue
             if (line, listed) in state.missing_reason:
@@ -126,7 +172,6 @@ def _unused(state: _FileSuppressions, active_codes: Set[str],
 
 
 def _is_known_code(code: str) -> bool:
-    from .rules import BY_CODE
     return any(c.startswith(code) for c in BY_CODE)
 
 
@@ -137,11 +182,13 @@ def _span_and_fix(line: int, lines: List[str], codes: Tuple[str, ...], unused: L
     or its whole line when it stands alone there). A pragma after it stays
     when codes are kept, and goes with the comment otherwise (one comment token)."""
     text = lines[line - 1] if 0 < line <= len(lines) else ""
-    match = _COMMENT.search(text)
+    match = SUPPRESSION.search(text)
     if match is None:  # the file changed under us; point at the line
         return Span(line, 1, line, max(len(text), 1) + 1), None
+    if match.group(1) is None:  # bare: only the author knows which codes were meant
+        return Span(line, match.start() + 1, line, len(text.rstrip()) + 1), None
     start = match.start()
-    following = _NEXT_PRAGMA.search(text, match.end())
+    following = _NEXT_PRAGMA.search(text, match.end(1) + 1)
     span = Span(line, start + 1, line, len(text.rstrip()) + 1)
     end = len(text[:following.start()].rstrip()) if following else len(text.rstrip())
     kept = [c for c in codes if c not in unused]
@@ -169,11 +216,11 @@ def unused_in_file(facts: FileFacts, config: Config, active_codes: Set[str],
     fixer's re-check compares before and after a fix (project-level findings
     are the same on both sides)."""
     state = _FileSuppressions(facts.suppressions)
-    if not facts.suppressions or UNUSED_SUPPRESSION not in active_codes or any(
-            f.rule == PARSE_ERROR for f in facts.findings):
+    if not facts.suppressions or UNUSED_SUPPRESSION not in active_codes or _not_checked(
+            facts.findings):
         return []
     for finding in facts.findings:
-        if finding.rule != UNUSED_SUPPRESSION:
+        if _policy(finding.rule, "suppressible", True):
             state.claim(finding, config.require_suppression_reason)
     return _unused(state, active_codes, lines)
 

@@ -36,6 +36,18 @@ class Rule:
     severity: ClassVar[str] = "error"
     fixable: ClassVar[bool] = False
     security_severity: ClassVar[str] = "8.0"
+    # Policy, read by the engine, the suppressions and the fixer (never a
+    # list of codes there):
+    # - a system context (code that runs without a user JWT) accepts this
+    #   rule's findings: true for scoping decisions, false for findings that
+    #   are bugs in any context (a parse error, a NameError);
+    accepted_in_system_context: ClassVar[bool] = True
+    # - an inline `# orgscope: ignore[...]` comment can silence it;
+    suppressible: ClassVar[bool] = True
+    # - a finding means the file could not be checked at all: no other
+    #   finding is reported for it, its suppressions are not "unused", and
+    #   `--fix` leaves it alone.
+    file_not_checked: ClassVar[bool] = False
     VALID: ClassVar[Sequence[ExampleLike]] = ()
     INVALID: ClassVar[Sequence[ExampleLike]] = ()
 

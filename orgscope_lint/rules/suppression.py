@@ -11,7 +11,8 @@ class UnusedSuppression(Rule):
     ## What it does
     Reports `# orgscope: ignore[CODE] reason` comments when no finding of
     `CODE` is reported on that line (or on the statement that starts there),
-    codes that no rule has, and, with `require-suppression-reason = true`,
+    codes that no rule has, a bare `# orgscope: ignore` that names no code
+    (it suppresses nothing), and, with `require-suppression-reason = true`,
     suppressions that give no reason (those do not suppress anything).
 
     ## Why is this bad?
@@ -40,6 +41,7 @@ class UnusedSuppression(Rule):
     severity = "warning"
     fixable = True
     security_severity = "2.0"
+    suppressible = False
     VALID = (
         """
         def purge(db):
@@ -107,4 +109,8 @@ class UnusedSuppression(Rule):
             x = 1
             """,
         ),
+        """
+        def purge(db):
+            db.delete("agents", {"status": "archived"})  # orgscope: ignore retention  # expect: ORG102, ORG901
+        """,
     )
