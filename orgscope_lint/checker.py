@@ -32,8 +32,8 @@ from .facts import CallSite, FileFacts, RawFinding, WrapperSummary
 from .model import DbCall, Fix, FixChoice, Operation, Outcome, Span
 from .parsing import UnparsableSource, parse_module
 from .positions import Located, located, located_code
-from .source import Source, SourceError, decode, read_source
-from .suppressions import parse_suppressions
+from .source import Source, SourceError, decode
+from .suppress import parse_suppressions
 
 _WS = re.compile(r"\s+")
 _BLANK = Span(1, 1, 1, 1)
@@ -163,9 +163,22 @@ def analyze_file(path: str, data: Optional[bytes], config: Config, rules: Sequen
     module_name, is_package = module_name_for(path)
     facts = FileFacts(path, module_name, is_package)
     try:
-        source = decode(data) if data is not None else read_source(abs_path or path)
+        if data is None:
+            with open(abs_path or path, "rb") as handle:
+                data = handle.read()
+    except OSError as exc:
+        facts.findings.append(_not_checked(f"cannot read: {exc.strerror or exc}"))
+        return facts
+    limit = config.max_file_size
+    if limit and len(data) > limit:
+        facts.lines = data.count(b"\n")
+        facts.skipped = True
+        facts.error = f"skipped: {_megabytes(len(data))} > max-file-size ({_megabytes(limit)})"
+        return facts
+    try:
+        source = decode(data)
     except SourceError as exc:
-        facts.error = str(exc)
+        facts.findings.append(_not_checked(str(exc)))
         return facts
     facts.lines = source.text.count("\n") + (0 if source.text.endswith("\n") else 1)
     facts.suppressions = parse_suppressions(source.text)
@@ -195,6 +208,16 @@ def analyze_file(path: str, data: Optional[bytes], config: Config, rules: Sequen
     except Exception:  # a bug in an analysis or rule must not take the run down
         facts.internal_error = traceback.format_exc(limit=6)
     return facts
+
+
+def _not_checked(message: str) -> RawFinding:
+    """ORG001 at the top of a file that cannot be read or decoded: it may hold
+    an unscoped query, so the run must not pass silently."""
+    return RawFinding("ORG001", Span(1, 1, 1, 1), message)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB"
 
 
 def _syntax_error_location(text: str, exc: cst.ParserSyntaxError):

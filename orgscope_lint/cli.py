@@ -6,7 +6,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import click
 
@@ -15,13 +15,13 @@ from .baseline import BaselineError, load_baseline, record_baseline
 from .config import Config, ConfigError, load_config
 from .gitinfo import head_commit
 from .progress import DelayedProgress
-from .report.github import write_step_summary
+from .report.github import StepSummaryError, write_step_summary
 from .report.markdown import report_options
-from .engine import Options, run
+from .engine import NothingToCheck, Options, effective_config, run
 from .model import RunResult
 from .report import FORMATS, REPORT_FORMATS, renderer
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 _LEVELS = {"info": 0, "warning": 1, "error": 2}
 BUG_HINT = ("this is a bug in orgscope-lint: please report it with the file that triggers it "
             "(https://github.com/orgscope/orgscope-lint/issues)")
@@ -44,6 +44,8 @@ def exit_code(result: RunResult, fail_on: str, exit_zero: bool) -> int:
         return EXIT_INTERNAL
     if exit_zero:
         return EXIT_OK
+    if result.fix_problems:  # `--fix` could not write everything it meant to
+        return EXIT_FINDINGS
     threshold = _LEVELS.get(fail_on, 1)
     failing = [f for f in result.active if _LEVELS.get(f.severity, 2) >= threshold]
     return EXIT_FINDINGS if failing else EXIT_OK
@@ -61,11 +63,36 @@ def _emit(text: str, output: Optional[Path]) -> None:
         sys.exit(EXIT_USAGE)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Ctrl-C anywhere (loading, rendering) is exit 130 with one line, not
+    click's `Aborted!` and exit 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("orgscope-lint: interrupted; no file was changed", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="orgscope-lint")
 def main() -> None:
     """Static org-isolation linter: prove that no query and no endpoint can
     cross from one organization's data into another's."""
+
+
+_CONFIG_OPTION = click.option(
+    "--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+    help="Config file (pyproject.toml or .orgscope-lint.toml).")
+_ROOT_OPTION = click.option(
+    "--root", "root", type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Project root: finding paths, excludes and globs are relative to it (default: the "
+         "config file's directory when it lies above the checked paths, else the repository "
+         "or checked directory).")
+_FORCE_EXCLUDE_OPTION = click.option(
+    "--force-exclude", is_flag=True,
+    help="Apply `exclude` to file paths given on the command line too (pre-commit).")
 
 
 @main.command()
@@ -82,9 +109,14 @@ def main() -> None:
 @click.option("--no-cache", is_flag=True, help="Do not read or write the result cache.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes "
               "(default: the number of cores).")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Config file (pyproject.toml or .orgscope-lint.toml).")
-@click.option("--statistics", is_flag=True, help="Show counts per rule.")
+@_CONFIG_OPTION
+@_ROOT_OPTION
+@_FORCE_EXCLUDE_OPTION
+@click.option("--statistics", is_flag=True,
+              help="Print counts per rule (code, name, count, fixable) instead of the "
+                   "findings; a JSON array with --format json.")
+@click.option("--show-settings", is_flag=True,
+              help="Print the effective settings, their source and the project root, then exit.")
 @click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Findings recorded in this baseline file do not fail the run.")
 @click.option("--write-baseline", "write_baseline_file",
@@ -101,7 +133,8 @@ def main() -> None:
 def check(paths: Sequence[Path], output_format: str, output: Optional[Path],
           select: Optional[str], ignore: Optional[str], strict: Optional[bool],
           exit_zero: bool, no_cache: bool, jobs: Optional[int], config_file: Optional[Path],
-          statistics: bool, baseline_file: Optional[Path], write_baseline_file: Optional[Path],
+          root: Optional[Path], force_exclude: bool, statistics: bool, show_settings: bool,
+          baseline_file: Optional[Path], write_baseline_file: Optional[Path],
           quiet: bool, apply_fixes: bool, show_diff: bool, since: Optional[str]) -> None:
     """Check PATHS (default: the project root) for cross-tenant access."""
     if apply_fixes and show_diff:
@@ -109,11 +142,15 @@ def check(paths: Sequence[Path], output_format: str, output: Optional[Path],
         sys.exit(EXIT_USAGE)
     run_options = dict(jobs=jobs, use_cache=not no_cache, strict=strict,
                        select=_codes(select), ignore=_codes(ignore),
-                       baseline=_load_baseline(baseline_file), since=since)
-    config, result = _run(paths, config_file, quiet, **run_options)
+                       force_exclude=force_exclude, baseline=_load_baseline(baseline_file))
+    if show_settings:
+        _show_settings(paths, config_file, root, Options(**run_options))
+        return
+    run_options["since"] = since
+    config, result = _run(paths, config_file, root, quiet, **run_options)
     if apply_fixes or show_diff:
-        result = _fix(result, config, show_diff, quiet,
-                      lambda: _run(paths, config_file, quiet, **run_options)[1])
+        result = _fix(result, config, show_diff, quiet, not no_cache,
+                      lambda: _run(paths, config_file, root, True, **run_options)[1])
     if write_baseline_file is not None:
         count = _record_baseline(result, write_baseline_file)
         if not quiet:
@@ -122,12 +159,18 @@ def check(paths: Sequence[Path], output_format: str, output: Optional[Path],
     if result.baseline_gone and not quiet:
         click.echo(f"orgscope-lint: {result.baseline_gone} baseline entries are fixed; "
                    "refresh the baseline with --write-baseline", err=True)
-    render = renderer(output_format)
     report = report_options(config, head_commit(str(config.root)))
-    text = render(result, color=_use_color() and output is None, statistics=statistics,
-                  quiet=quiet, **report)
+    if statistics:
+        from .report.statistics import render as render_statistics
+        text = render_statistics(result, output_format)
+    else:
+        text = renderer(output_format)(result, color=_use_color() and output is None,
+                                       quiet=quiet, **report)
     if output_format == "github":
-        write_step_summary(result, os.environ, **report)
+        try:
+            write_step_summary(result, os.environ, **report)
+        except StepSummaryError as exc:
+            click.echo(f"orgscope-lint: warning: {exc}", err=True)
     _emit(text, output)
     for error in result.internal_errors:
         click.echo(f"orgscope-lint: internal error in {error.path}: {BUG_HINT}\n"
@@ -135,14 +178,20 @@ def check(paths: Sequence[Path], output_format: str, output: Optional[Path],
     sys.exit(exit_code(result, config.fail_on, exit_zero))
 
 
-def _run(paths: Sequence[Path], config_file: Optional[Path], quiet: bool,
-         since: Optional[str] = None, **options) -> Tuple[Config, RunResult]:
-    """Load the config and run the engine; config errors exit 2, bugs exit 3."""
+def _load(paths: Sequence[Path], config_file: Optional[Path], root: Optional[Path]) -> Config:
+    """The configuration, or exit 2 naming the file and key."""
     try:
-        config = load_config(config_file, paths[0] if paths else None)
+        return load_config(config_file, paths[0] if paths else None, root)
     except ConfigError as exc:
         click.echo(f"orgscope-lint: config error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+
+
+def _run(paths: Sequence[Path], config_file: Optional[Path], root: Optional[Path],
+         quiet: bool, since: Optional[str] = None, **options) -> Tuple[Config, RunResult]:
+    """Load the config and run the engine; config errors exit 2, bugs exit 3.
+    Returns the effective config (the command line's overrides applied)."""
+    config = _load(paths, config_file, root)
     if since is not None:
         from .changes import ChangesError, changed_lines
         try:
@@ -152,11 +201,18 @@ def _run(paths: Sequence[Path], config_file: Optional[Path], quiet: bool,
             sys.exit(EXIT_USAGE)
     targets = list(paths) or [config.root]
     progress = None if quiet else DelayedProgress()
+    run_options = Options(progress=progress, **options)
     try:
-        return config, run(targets, config, Options(progress=progress, **options))
+        result = run(targets, config, run_options)
+    except ConfigError as exc:
+        click.echo(f"orgscope-lint: config error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except NothingToCheck as exc:
+        click.echo(f"orgscope-lint: no Python files to check in {exc}", err=True)
+        sys.exit(EXIT_USAGE)
     except KeyboardInterrupt:
-        click.echo("orgscope-lint: interrupted", err=True)
-        sys.exit(130)
+        click.echo("orgscope-lint: interrupted; no file was changed", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     except Exception:  # never a bare traceback for users; exit 3 with a hint
         click.echo(traceback.format_exc(), err=True)
         click.echo(f"orgscope-lint: internal error: {BUG_HINT}", err=True)
@@ -164,6 +220,21 @@ def _run(paths: Sequence[Path], config_file: Optional[Path], quiet: bool,
     finally:
         if progress is not None:
             progress.close()
+    for warning in result.warnings if not quiet else ():
+        click.echo(f"orgscope-lint: warning: {warning}", err=True)
+    return effective_config(config, run_options), result
+
+
+def _show_settings(paths: Sequence[Path], config_file: Optional[Path], root: Optional[Path],
+                   options: Options) -> None:
+    from .settings import describe
+    config = _load(paths, config_file, root)
+    try:
+        text = describe(list(paths) or [config.root], config, options)
+    except ConfigError as exc:
+        click.echo(f"orgscope-lint: config error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    click.echo(text, nl=False)
 
 
 def _load_baseline(path: Optional[Path]):
@@ -191,17 +262,17 @@ def _record_baseline(result: RunResult, path: Path) -> int:
               help="markdown, or html: one self-contained file with a table of contents.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report to FILE instead of stdout.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Config file (pyproject.toml or .orgscope-lint.toml).")
+@_CONFIG_OPTION
+@_ROOT_OPTION
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes.")
 @click.option("--strict", is_flag=True, default=None,
               help="Report DB calls whose scoping cannot be verified.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def report(paths: Sequence[Path], output_format: str, output: Optional[Path],
-           config_file: Optional[Path], jobs: Optional[int], strict: Optional[bool],
-           quiet: bool) -> None:
+           config_file: Optional[Path], root: Optional[Path], jobs: Optional[int],
+           strict: Optional[bool], quiet: bool) -> None:
     """Write the audit report for PATHS (default: the project root)."""
-    config, result = _run(paths, config_file, quiet, jobs=jobs, strict=strict)
+    config, result = _run(paths, config_file, root, quiet, jobs=jobs, strict=strict)
     text = renderer(output_format)(result, **report_options(config,
                                                             head_commit(str(config.root))))
     _emit(text, output)
@@ -237,36 +308,63 @@ def init(directory: Path, dotfile: bool, dry_run: bool) -> None:
                "commented suggestions, then run `orgscope-lint check`")
 
 
-def _fix(result: RunResult, config, show_diff: bool, quiet: bool, rerun) -> RunResult:
-    """`--diff`: print the fixes and exit; `--fix`: write them, then check again."""
+def _fix(result: RunResult, config, show_diff: bool, quiet: bool, use_cache: bool,
+         rerun) -> RunResult:
+    """`--diff`: print the fixes and exit; `--fix`: write them, then check again
+    (the written files' checks are in the cache already)."""
     from .engine import active_rules
     from .fix import plan_fixes, write_fixes
+    from .interrupt import deferred_interrupts
     try:
-        plan = plan_fixes(result, config, active_rules(config))
-        if not quiet:
-            for finding, reason in plan.unfixed:
-                click.echo(f"{finding.path}:{finding.line}:{finding.column}: {finding.rule} "
-                           f"{reason}", err=True)
-        summary = (f"{plan.fixed} fix(es) in {len(plan.files)} file(s); "
-                   f"{len(plan.unfixed)} without a safe fix")
-        if show_diff:
-            click.echo(plan.diff(), nl=False)
-            if not quiet:
-                click.echo(f"orgscope-lint: {summary}", err=True)
-            sys.exit(EXIT_FINDINGS if plan.files else EXIT_OK)
-        for path, problem in write_fixes(plan):
-            click.echo(f"orgscope-lint: {path}: {problem}", err=True)
-        if not quiet:
-            click.echo(f"orgscope-lint: applied {summary}", err=True)
+        plan = plan_fixes(result, config, active_rules(config), use_cache=use_cache)
     except KeyboardInterrupt:
-        click.echo("orgscope-lint: interrupted (every file is either unchanged or fully "
-                   "fixed)", err=True)
-        sys.exit(130)
+        click.echo("orgscope-lint: interrupted while working out fixes; no file was changed",
+                   err=True)
+        sys.exit(EXIT_INTERRUPTED)
     except Exception:  # never a bare traceback for users; exit 3 with a hint
         click.echo(traceback.format_exc(), err=True)
         click.echo(f"orgscope-lint: internal error while fixing: {BUG_HINT}", err=True)
         sys.exit(EXIT_INTERNAL)
-    return rerun() if plan.files else result
+    if not quiet:
+        for finding, reason in plan.unfixed:
+            click.echo(f"{finding.path}:{finding.line}:{finding.column}: {finding.rule} "
+                       f"{reason}", err=True)
+    unfixed = f"{len(plan.unfixed)} without a safe fix"
+    if show_diff:
+        click.echo(plan.diff(), nl=False)
+        if not quiet:
+            click.echo(f"orgscope-lint: {plan.fixed} fix(es) in {len(plan.files)} file(s); "
+                       f"{unfixed}", err=True)
+        sys.exit(EXIT_FINDINGS if plan.files else EXIT_OK)
+    # from here on Ctrl-C only stops further writes: a file is old or fixed
+    with deferred_interrupts(reraise=False) as interrupt:
+        try:
+            not_written = write_fixes(plan, stop=lambda: interrupt.requested)
+        except Exception:
+            click.echo(traceback.format_exc(), err=True)
+            click.echo(f"orgscope-lint: internal error while fixing: {BUG_HINT}", err=True)
+            sys.exit(EXIT_INTERNAL)
+    failed = {id(file) for file, _ in not_written}
+    written = [file for file in plan.files if id(file) not in failed]
+    summary = (f"applied {sum(len(f.applied) for f in written)} fixes in "
+               f"{len(written)} files")
+    if not_written:
+        by_reason: Dict[str, List[str]] = {}
+        for file, reason in not_written:
+            by_reason.setdefault(reason, []).append(file.path)
+        summary += (f"; {len(not_written)} files not written ("
+                    + "; ".join(f"{reason}: {', '.join(paths)}"
+                                for reason, paths in by_reason.items()) + ")")
+    summary += f"; {unfixed}"
+    if interrupt.requested:
+        click.echo(f"orgscope-lint: interrupted: {summary}", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    if not quiet or not_written:
+        click.echo(f"orgscope-lint: {summary}", err=True)
+    result = rerun() if written else result
+    if not_written:
+        result.fix_problems = len(not_written)
+    return result
 
 
 @main.command("rules")

@@ -9,10 +9,11 @@ import difflib
 import fnmatch
 import hashlib
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -29,9 +30,9 @@ class ConfigError(Exception):
 
 # --- schema ---------------------------------------------------------------
 
-STR, BOOL, STRLIST, STRMAP, STRLISTMAP, TABLE, TABLELIST = (
-    "a string", "a boolean", "a list of strings", "a table of strings",
-    "a table of string lists", "a table", "an array of tables",
+STR, BOOL, INT, STRLIST, STRMAP, STRLISTMAP, TABLE, TABLELIST = (
+    "a string", "a boolean", "a non-negative integer", "a list of strings",
+    "a table of strings", "a table of string lists", "a table", "an array of tables",
 )
 
 _SYSTEM_CONTEXT_KEYS = {"paths": STRLIST, "functions": STRLIST, "reason": STR}
@@ -62,6 +63,8 @@ _SCHEMA: Dict[str, Any] = {
     "tenant-headers": STRLIST,
     "tenant-sources": STRLIST,
     "require-suppression-reason": BOOL,
+    "max-file-size": INT,
+    "target-version": STR,
     "report": (TABLE, {
         "title": STR,
         "sections": (TABLELIST, _SECTION_KEYS),
@@ -121,6 +124,12 @@ class Config:
     # whose value is the caller's tenant id: trusted like a claim of the auth context
     tenant_sources: Tuple[str, ...] = ()
     require_suppression_reason: bool = False
+    # files larger than this many bytes are not parsed (0: no limit)
+    max_file_size: int = 1_000_000
+    # the Python version the checked code targets (syntax, annotation
+    # semantics); None: the running interpreter's
+    target_version: Optional[Tuple[int, int]] = None
+    target_version_source: str = ""
     report_title: Optional[str] = None
     report_sections: Tuple[ReportSection, ...] = ()
     report_checklist: Tuple[str, ...] = ()
@@ -157,6 +166,24 @@ class Config:
             if _glob_match(path, pattern) and _code_listed(code, codes):
                 return False
         return True
+
+    def defers_annotations(self) -> bool:
+        """PEP 649/749: from Python 3.14 annotations are evaluated lazily."""
+        version = self.target_version or sys.version_info[:2]
+        return tuple(version) >= (3, 14)
+
+    def codes_in_use(self) -> List[Tuple[str, str, bool]]:
+        """(code, where it comes from, whether it must be a whole code rather
+        than a prefix) for every rule code the config names, so that the
+        caller can reject unknown ones."""
+        where = str(self.path) if self.path else "<defaults>"
+        found = [(code, f"{where}: `{SECTION}.select`", False) for code in self.select]
+        found += [(code, f"{where}: `{SECTION}.ignore`", False) for code in self.ignore]
+        for pattern, codes in self.per_file_ignores.items():
+            found += [(code, f"{where}: `{SECTION}.per-file-ignores.\"{pattern}\"`", False)
+                      for code in codes]
+        found += [(code, f"{where}: `{SECTION}.severity`", True) for code in self.severity]
+        return found
 
     def fingerprint(self) -> str:
         """Stable digest of everything that can change analysis results."""
@@ -217,19 +244,50 @@ def find_config(start: Path) -> Optional[Path]:
     return None
 
 
-def load_config(config_file: Optional[Path] = None, start: Optional[Path] = None) -> Config:
-    """Find (unless given), read and validate the configuration."""
+def _start_dir(start: Optional[Path]) -> Path:
+    here = (start or Path.cwd()).resolve()
+    return here.parent if here.is_file() else here
+
+
+def _repository_root(directory: Path) -> Optional[Path]:
+    for candidate in (directory, *directory.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+def project_root(config_path: Optional[Path], start: Optional[Path]) -> Path:
+    """The directory finding paths, excludes and globs are relative to: the
+    config file's directory when it lies at or above the checked path, else
+    the repository root above the checked path, else the checked directory."""
+    here = _start_dir(start)
+    if config_path is not None:
+        directory = config_path.resolve().parent
+        if directory == here or directory in here.parents:
+            return directory
+    return _repository_root(here) or here
+
+
+def load_config(config_file: Optional[Path] = None, start: Optional[Path] = None,
+                root: Optional[Path] = None) -> Config:
+    """Find (unless given), read and validate the configuration. `root`
+    (`--root`) overrides the project root that `project_root` works out."""
     path = config_file or find_config(start or Path.cwd())
+    if root is not None:
+        root = root.resolve()
+        if not root.is_dir():
+            raise ConfigError(f"--root {root}: not a directory")
     if path is None:
-        root = (start or Path.cwd()).resolve()
-        if root.is_file():
-            root = root.parent
-        return _build({}, None, root)
+        config = _build({}, None, root or _start_dir(start))
+        _read_target_version(config, None)
+        return config
     try:
         with path.open("rb") as handle:
             data = tomllib.load(handle)
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a config file") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
@@ -241,7 +299,47 @@ def load_config(config_file: Optional[Path] = None, start: Optional[Path] = None
         section = data.get("tool", {}).get("orgscope-lint", data)
         prefix = SECTION if "tool" in data else ""
     _validate(section, _with_presets(_SCHEMA), str(path), prefix)
-    return _build(section, path.resolve(), path.resolve().parent)
+    resolved = path.resolve()
+    config = _build(section, resolved, root or project_root(resolved, start))
+    _read_target_version(config, data if path.name == "pyproject.toml" else None)
+    return config
+
+
+_VERSION = re.compile(r"^(?:py)?3\.?(\d{1,2})$")
+_REQUIRES = re.compile(r"(>=|~=|==|>)\s*3\.(\d{1,2})")
+
+
+def parse_target_version(text: str) -> Optional[Tuple[int, int]]:
+    """`py311`, `3.11` -> (3, 11); None when it is neither."""
+    match = _VERSION.match(text.strip())
+    return (3, int(match.group(1))) if match else None
+
+
+def _lower_bound(requires: str) -> Optional[Tuple[int, int]]:
+    """The oldest Python 3 a `requires-python` specifier admits (`>=3.10,<4`: 3.10)."""
+    bounds = [(3, int(minor) + (1 if op == ">" else 0)) for op, minor in _REQUIRES.findall(requires)]
+    return min(bounds) if bounds else None
+
+
+def _read_target_version(config: Config, pyproject: Optional[Mapping[str, Any]]) -> None:
+    """`target-version` wins; else `requires-python` of the project's
+    pyproject.toml (the config file's, or the one at the root)."""
+    if config.target_version is not None:
+        return
+    pyproject_path = config.path if pyproject is not None else config.root / "pyproject.toml"
+    if pyproject is None:
+        try:
+            with open(pyproject_path, "rb") as handle:
+                pyproject = tomllib.load(handle)
+        except (OSError, tomllib.TOMLDecodeError):
+            return
+    requires = pyproject.get("project", {}).get("requires-python") \
+        if isinstance(pyproject.get("project"), Mapping) else None
+    if isinstance(requires, str):
+        version = _lower_bound(requires)
+        if version is not None:
+            config.target_version = version
+            config.target_version_source = f"{pyproject_path}: `project.requires-python`"
 
 
 def config_from_table(table: Mapping[str, Any], root: Path, where: str = "<table>") -> Config:
@@ -293,6 +391,7 @@ def _check_type(value: Any, kind: Any, file: str, where: str) -> None:
     ok = {
         STR: lambda v: isinstance(v, str),
         BOOL: lambda v: isinstance(v, bool),
+        INT: lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
         STRLIST: lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v),
         STRMAP: lambda v: isinstance(v, Mapping) and all(isinstance(i, str) for i in v.values()),
         STRLISTMAP: lambda v: isinstance(v, Mapping) and all(
@@ -319,6 +418,7 @@ def _build(section: Mapping[str, Any], path: Optional[Path], root: Path) -> Conf
         "privileged-clients": "privileged_clients", "tenant-headers": "tenant_headers",
         "tenant-sources": "tenant_sources",
         "require-suppression-reason": "require_suppression_reason",
+        "max-file-size": "max_file_size",
     }
     for key, attr in simple.items():
         if key in section:
@@ -326,6 +426,13 @@ def _build(section: Mapping[str, Any], path: Optional[Path], root: Path) -> Conf
             setattr(config, attr, tuple(value) if isinstance(value, list) else value)
     if "schema" in section:
         config.schema = tuple(section["schema"])
+    if "target-version" in section:
+        value = section["target-version"]
+        config.target_version = parse_target_version(value)
+        if config.target_version is None:
+            raise ConfigError(f"{where}: `{SECTION}.target-version` must look like \"py311\" "
+                              f"or \"3.11\"; got {value!r}")
+        config.target_version_source = f"{where}: `{SECTION}.target-version`"
     config.table_keys = dict(section.get("table-keys", {}))
     config.per_file_ignores = {k: tuple(v) for k, v in section.get("per-file-ignores", {}).items()}
     config.severity = dict(section.get("severity", {}))

@@ -37,10 +37,11 @@ def _is_virtualenv(directory: Path) -> bool:
     return (directory / "pyvenv.cfg").is_file()
 
 
-def discover(paths: Sequence[Path], root: Path, exclude: Sequence[str] = ()
-             ) -> Tuple[List[Path], List[Tuple[Path, str]]]:
-    """Return (python files, problems). Explicit file arguments are always
-    checked, whatever the excludes say (pre-commit passes them)."""
+def discover(paths: Sequence[Path], root: Path, exclude: Sequence[str] = (),
+             force_exclude: bool = False) -> Tuple[List[Path], List[Tuple[Path, str]]]:
+    """Return (python files, problems). Explicit file arguments are checked
+    whatever the excludes say, unless `force_exclude` (ruff's
+    `--force-exclude`: pre-commit names every changed file explicitly)."""
     excluded = pathspec.GitIgnoreSpec.from_lines(exclude)
     ignored = _gitignore_spec(root)
     found: List[Path] = []
@@ -62,6 +63,8 @@ def discover(paths: Sequence[Path], root: Path, exclude: Sequence[str] = ()
     for given in paths:
         if not given.exists() and not given.is_symlink():
             problems.append((given, "no such file or directory"))
+        elif force_exclude and skip(given.absolute(), given.is_dir()):
+            continue
         elif given.is_file():
             add(given)
         elif given.is_dir():

@@ -5,6 +5,7 @@ The engine returns a `RunResult`; it never prints and knows no output format.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import pickle
@@ -15,15 +16,16 @@ from pathlib import Path
 from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Sequence, Set, Tuple
 
 from .cache import ResultCache
-from .config import Config
+from .config import Config, ConfigError
 from .discovery import discover, relative
 from .facts import FileFacts, RawFinding
 from .index import ProjectIndex
 from .catalog import TableCatalog, build_catalog
+from .interrupt import ignore_interrupts
 from .migrations import ProjectSchema, load_project_schema
 from .model import FileError, Finding, RunResult
 from .routing import route_summaries
-from .rules import BY_CODE, RULES, Rule
+from .rules import BY_CODE, RULES, Rule, unknown_codes
 from .baseline import Baseline, apply_baseline
 from .changes import touches
 from .suppress import apply_suppressions, source_reader
@@ -43,6 +45,8 @@ class Options:
     ignore: Tuple[str, ...] = ()
     progress: Optional[ProgressCallback] = None
     baseline: Optional[Baseline] = None
+    # explicit file arguments honour `exclude` too (pre-commit, `--force-exclude`)
+    force_exclude: bool = False
     # in-memory sources (tests, examples): root-relative path -> text
     sources: Dict[str, str] = field(default_factory=dict)
     # `--since REF`: report only findings on these lines (changes.ChangedLines)
@@ -93,7 +97,7 @@ def check_files(items: Sequence[Tuple[str, Optional[str], Optional[bytes]]], con
         # waits for it forever: fail here instead, with the real error
         pickle.dumps(work[0][3:])
         chunk = max(1, min(64, len(work) // (jobs * 8)))
-        pool = ProcessPoolExecutor(max_workers=jobs)
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=ignore_interrupts)
         analysed = pool.map(_check_one, work, chunksize=chunk)
     try:
         for (index, _), facts in zip(todo, analysed):
@@ -103,16 +107,52 @@ def check_files(items: Sequence[Tuple[str, Optional[str], Optional[bytes]]], con
             done += 1
             if progress:
                 progress(done, len(items))
+    except KeyboardInterrupt:
+        if pool is not None:
+            _stop_workers(pool)
+        raise
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     return results  # type: ignore[return-value]
 
 
+class NothingToCheck(Exception):
+    """No path given holds a Python file: most likely a typo'd path."""
+
+
+def check_rule_codes(config: Config, options: Options) -> None:
+    """Every rule code the config or the command line names must exist: an
+    unknown one (`ORG1O1`) would silently switch a check off."""
+    named = config.codes_in_use()
+    named += [(code, "--select", False) for code in options.select]
+    named += [(code, "--ignore", False) for code in options.ignore]
+    problems = unknown_codes(named)
+    if problems:
+        raise ConfigError("; ".join(problems))
+
+
+def effective_config(config: Config, options: Options) -> Config:
+    """The caller's config with the command line's overrides, as a copy."""
+    if options.strict is not None and options.strict != config.strict:
+        return dataclasses.replace(config, strict=options.strict)
+    return config
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Ctrl-C: the workers (which ignore SIGINT) need not finish their chunks."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14+
+    if terminate is not None:
+        terminate()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+
+
 def run(paths: Sequence[Path], config: Config, options: Optional[Options] = None) -> RunResult:
     options = options or Options()
-    if options.strict is not None:
-        config.strict = options.strict
+    check_rule_codes(config, options)
+    config = effective_config(config, options)
     root = config.root
     result = RunResult(root=str(root), config_path=str(config.path) if config.path else None,
                        files=0, lines=0, tenant_key=config.tenant_key)
@@ -121,9 +161,19 @@ def run(paths: Sequence[Path], config: Config, options: Optional[Options] = None
         items = [(p, None, text.encode("utf-8")) for p, text in sorted(options.sources.items())
                  if not p.endswith(".sql")]  # migrations feed the schema stage
     else:
-        files, problems = discover(paths, root, config.exclude)
+        files, problems = discover(paths, root, config.exclude, options.force_exclude)
         for path, message in problems:
             result.errors.append(FileError(relative(path.absolute(), root), message))
+        empty = [given for given in paths if given.exists()
+                 and not any(f == given or given in f.parents for f in files)]
+        if empty and options.force_exclude:
+            # excluded on purpose (pre-commit naming only excluded files) is not empty
+            unforced = discover(empty, root, config.exclude)[0]
+            empty = [given for given in empty
+                     if not any(f == given or given in f.parents for f in unforced)]
+        result.warnings.extend(f"no Python files to check in {given}" for given in empty)
+        if len(empty) == len(paths) and not problems:
+            raise NothingToCheck(", ".join(str(p) for p in paths))
         if _is_partial(paths, root):
             # e.g. pre-commit passing changed files: report on those, but read
             # the whole project for its facts (wrappers defined elsewhere)
@@ -172,6 +222,8 @@ def assemble(all_facts: Sequence[FileFacts], config: Config, options: Options,
         result.lines += facts.lines
         if facts.error:
             result.errors.append(FileError(facts.path, facts.error))
+        if facts.skipped:
+            result.skipped.append(facts.path)
         if facts.internal_error:
             result.internal_errors.append(FileError(facts.path, facts.internal_error))
         raw.extend((facts.path, finding) for finding in facts.findings)
@@ -242,8 +294,7 @@ def _finalize(path: str, raw: RawFinding, config: Config,
         message=raw.message, symbol=raw.symbol, table=raw.table, operation=raw.operation,
         snippet=raw.snippet, fix=raw.fix, no_fix=raw.no_fix)
     context = config.system_context_for(path, raw.symbol)
-    # a parse error or a NameError is a bug in any context, not a scoping decision
-    if context is not None and raw.rule not in ("ORG001", "ORG301"):
+    if context is not None and (rule is None or rule.accepted_in_system_context):
         finding.suppressed = True
         finding.suppression = {"kind": "system-context", "reason": context.reason}
     return finding

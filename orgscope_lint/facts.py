@@ -112,7 +112,8 @@ class FileFacts:
     module: str
     is_package: bool
     lines: int = 0
-    error: Optional[str] = None  # could not read/decode: an `errors` entry
+    error: Optional[str] = None  # not checked (too large, too deep): an `errors` entry
+    skipped: bool = False  # larger than `max-file-size`: not parsed
     findings: List[RawFinding] = field(default_factory=list)
     db_calls: List[DbCall] = field(default_factory=list)
     wrappers: List[WrapperSummary] = field(default_factory=list)

@@ -17,19 +17,20 @@ import re
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from pathlib import Path
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .atomic import write_atomic
+from .cache import ResultCache
 from .checker import analyze_file
 from .config import Config
 from .catalog import build_catalog
 from .facts import FileFacts, RawFinding
 from .migrations import load_project_schema
 from .model import Finding, Fix, RunResult, Span
+from .rules import BY_CODE
 from .source import Source, SourceError, decode
 from .suppress import unused_in_file
-
-PARSE_ERROR = "ORG001"
 
 
 @dataclass
@@ -39,6 +40,9 @@ class FileFix:
     old: bytes
     new: bytes
     applied: List[Tuple[Finding, str]] = field(default_factory=list)  # finding, what was done
+    # the check of `new`: the result cache gets it once the file is written,
+    # so the check after `--fix` re-analyses nothing
+    facts: Optional[FileFacts] = None
 
 
 @dataclass
@@ -46,6 +50,7 @@ class FixPlan:
     files: List[FileFix] = field(default_factory=list)
     # fixable findings left as they are, with the reason ("no safe fix: ...")
     unfixed: List[Tuple[Finding, str]] = field(default_factory=list)
+    cache: Optional[ResultCache] = None
 
     @property
     def fixed(self) -> int:
@@ -66,9 +71,12 @@ class FixPlan:
 
 
 def plan_fixes(result: RunResult, config: Config, rules: Sequence,
-               sources: Optional[Mapping[str, str]] = None) -> FixPlan:
+               sources: Optional[Mapping[str, str]] = None,
+               use_cache: bool = False) -> FixPlan:
     """Work out every safe fix for the active findings of `result`, without
-    writing anything. `sources`: the in-memory sources the run checked."""
+    writing anything. `sources`: the in-memory sources the run checked. With
+    `use_cache`, a file's check before the first fix comes from the run's
+    result cache, and `write_fixes` stores the check of each written file there."""
     sources = sources or {}
     plan = FixPlan()
     # re-checks must see the tables as the check did (migrations refine config)
@@ -76,7 +84,9 @@ def plan_fixes(result: RunResult, config: Config, rules: Sequence,
     items = [(f, os.path.join(result.root, f),
               sources[f].encode("utf-8") if f in sources else None) for f in result.checked]
     project = build_catalog(config, schema.schema if schema is not None else None, items)
-    broken = {f.path for f in result.findings if f.rule == PARSE_ERROR}
+    if use_cache and not sources:
+        plan.cache = ResultCache.open(Path(result.root), config, project)
+    broken = {f.path for f in result.findings if _file_not_checked(f.rule)}
     broken |= {e.path for e in result.errors + result.internal_errors}
     by_path: Dict[str, List[Finding]] = {}
     for finding in result.findings:
@@ -91,7 +101,7 @@ def plan_fixes(result: RunResult, config: Config, rules: Sequence,
             by_path.setdefault(finding.path, []).append(finding)
     for path, findings in sorted(by_path.items()):
         abs_path = os.path.join(result.root, path)
-        fixer = _FileFixer(path, abs_path, config, rules, project)
+        fixer = _FileFixer(path, abs_path, config, rules, project, plan.cache)
         try:
             if path in sources:
                 original = sources[path].encode("utf-8")
@@ -107,25 +117,43 @@ def plan_fixes(result: RunResult, config: Config, rules: Sequence,
     return plan
 
 
-def write_fixes(plan: FixPlan) -> List[Tuple[str, str]]:
-    """Replace each fixed file atomically; returns (path, problem) for the
-    files left untouched."""
-    problems: List[Tuple[str, str]] = []
+def write_fixes(plan: FixPlan, stop: Callable[[], bool] = lambda: False
+                ) -> List[Tuple[FileFix, str]]:
+    """Replace each fixed file atomically, never starting a write once
+    `stop()` says so; returns (file, why) for the files left untouched (the
+    reason short enough to group: "permission denied", "changed on disk")."""
+    problems: List[Tuple[FileFix, str]] = []
     for file in plan.files:
+        if stop():
+            problems.append((file, "interrupted"))
+            continue
         try:
             with open(file.abs_path, "rb") as handle:
                 current = handle.read()
         except OSError as exc:
-            problems.append((file.path, f"cannot read it again: {exc.strerror or exc}"))
+            problems.append((file, f"cannot read again: {_reason(exc)}"))
             continue
         if current != file.old:
-            problems.append((file.path, "changed on disk while it was being fixed; not written"))
+            problems.append((file, "changed on disk"))
             continue
         try:
             write_atomic(file.abs_path, file.new)
         except OSError as exc:
-            problems.append((file.path, f"cannot write: {exc.strerror or exc}"))
+            problems.append((file, _reason(exc)))
+            continue
+        if plan.cache is not None and file.facts is not None:
+            plan.cache.store(plan.cache.key_for(file.path, file.new), file.facts)
     return problems
+
+
+def _reason(exc: OSError) -> str:
+    return (exc.strerror or str(exc)).lower()
+
+
+def _file_not_checked(code: str) -> bool:
+    """The finding says the file could not be checked (a parse error)."""
+    rule = BY_CODE.get(code)
+    return bool(rule and rule.file_not_checked)
 
 
 # --- one file ---------------------------------------------------------------------
@@ -143,7 +171,7 @@ class _Check:
 
     @property
     def parse_error(self) -> bool:
-        return any(f.rule == PARSE_ERROR for f in self.facts.findings)
+        return any(_file_not_checked(f.rule) for f in self.facts.findings)
 
     def counts(self) -> Counter:
         return Counter((f.rule, f.symbol) for f in self.findings)
@@ -151,7 +179,8 @@ class _Check:
 
 class _FileFixer:
     def __init__(self, path: str, abs_path: str, config: Config, rules: Sequence,
-                 project) -> None:
+                 project, cache: Optional[ResultCache] = None) -> None:
+        self.cache = cache
         self.path = path
         self.abs_path = abs_path
         self.config = config
@@ -169,7 +198,7 @@ class _FileFixer:
         except SourceError as exc:
             self.give_up(plan, findings, f"cannot read the file: {exc}")
             return None
-        before = self.recheck(original)
+        before = self.recheck(original, self.cached(original))
         if before.parse_error:
             self.give_up(plan, findings, "the file does not parse")
             return None
@@ -201,12 +230,20 @@ class _FileFixer:
                 continue
             text, before = candidate, after
             file_fix.new = data
+            file_fix.facts = after.facts
             file_fix.applied.extend((f, fix.description) for f in group)
         return file_fix if file_fix.new != original else None
 
-    def recheck(self, data: bytes) -> _Check:
-        facts = analyze_file(self.path, data, self.config, self.rules, self.abs_path,
-                             self.project)
+    def cached(self, data: bytes) -> Optional[FileFacts]:
+        """The run's check of exactly these bytes, when the cache has it."""
+        if self.cache is None:
+            return None
+        return self.cache.lookup((self.path, self.abs_path, data))[2]
+
+    def recheck(self, data: bytes, facts: Optional[FileFacts] = None) -> _Check:
+        if facts is None:
+            facts = analyze_file(self.path, data, self.config, self.rules, self.abs_path,
+                                 self.project)
         findings = list(facts.findings)
         if facts.error is None and facts.internal_error is None:
             findings += unused_in_file(facts, self.config, self.active_codes,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
 from .config import SECTION, Config
 from .discovery import relative
+from .interrupt import deferred_interrupts
 from .model import FileError, RunResult
 from .source import SourceError, read_source
 
@@ -46,14 +47,29 @@ def load_project_schema(config: Config, sources: Mapping[str, str] = {}
         return None, problems
     try:
         from .analysis.schema import load_schema
-        schema = load_schema(files)
+        # Ctrl-C inside pglast's C parser can abort the process: wait for it
+        with deferred_interrupts():
+            schema = load_schema(files)
     except Exception as exc:  # a parser failure must not take the code checks down
         problems.append(FileError(files[0][0], f"cannot read the migrations: "
                                                f"{type(exc).__name__}: {exc}"))
         return None, problems
-    problems.extend(FileError(e.path, e.message, e.line)
+    problems.extend(FileError(e.path, _rejected(e.message, e.line), e.line)
                     for e in schema.errors)
     return ProjectSchema(schema, problems), problems
+
+
+_PARSER_PREFIX = "cannot parse statement: "
+
+
+def _rejected(message: str, line: Optional[int]) -> str:
+    """What happened to a migration statement, and that the file still counts."""
+    where = f"statement at line {line}" if line else "a statement"
+    if message.startswith(_PARSER_PREFIX):
+        what = f"{where} rejected by the PostgreSQL parser: {message[len(_PARSER_PREFIX):]}"
+    else:
+        what = f"{where} not applied: {message}"
+    return f"{what}; the rest of the file was applied"
 
 
 def _migration_files(config: Config, sources: Mapping[str, str]

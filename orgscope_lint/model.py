@@ -152,6 +152,21 @@ class DbCall:
     # or the candidates, when the choice waits for the project's auth judgement
     fix_choices: Optional[Tuple[FixChoice, ...]] = None
 
+    @property
+    def evidence(self) -> str:
+        """Which key scoped the call, or why it is not (or cannot be) proven."""
+        if self.detail or self.outcome != Outcome.SCOPED:
+            return self.detail
+        where = "row" if self.operation == Operation.INSERT else "filter"
+        return f"the {where} sets {self.tenant_key} on every path"
+
+    def to_json(self) -> Dict[str, Any]:
+        """`db_calls` entries of `--format json`."""
+        return {"path": self.path, "line": self.line, "symbol": self.symbol,
+                "table": self.table, "operation": str(self.operation), "preset": self.preset,
+                "outcome": str(self.outcome), "tenant_key": self.tenant_key,
+                "evidence": self.evidence}
+
 
 @dataclass
 class FileError:
@@ -187,6 +202,12 @@ class RunResult:
     tenant_key: str = "clerk_org_id"
     # root-relative paths of the files the result covers (report: "no DB access in")
     checked: List[str] = field(default_factory=list)
+    # root-relative paths of the files not parsed because of `max-file-size`
+    skipped: List[str] = field(default_factory=list)
+    # things the user should know that are not about one file (stderr)
+    warnings: List[str] = field(default_factory=list)
+    # files `--fix` meant to write but could not (the run then fails)
+    fix_problems: int = 0
 
     @property
     def active(self) -> List[Finding]:

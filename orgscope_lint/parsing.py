@@ -12,8 +12,11 @@ and ten times faster than libcst parses, so:
 - every file first goes through `ast.parse`; a nesting refusal is the file's
   verdict (ORG001), and libcst never sees it. Any other CPython syntax error
   is left to libcst, which also knows newer syntax than the running Python
-  (PEP 695 type parameters, PEP 701 f-strings) — except in a file over
-  `_UNGUARDED_BYTES`, where CPython's verdict stands;
+  (PEP 695 type parameters, PEP 701 f-strings, PEP 758 `except A, B:`). In a
+  file over `_UNGUARDED_BYTES` CPython may have stopped at that error before
+  seeing deep nesting further down, so libcst first parses it in a child
+  process, where a crash costs nothing: a parse error is reported only when
+  libcst's parser rejects the file too;
 - the libcst parse runs in a thread with a large stack (address space only;
   pages are touched as used): a file under `_UNGUARDED_BYTES` cannot nest
   deep enough to overflow it, whatever CPython missed.
@@ -21,6 +24,9 @@ and ten times faster than libcst parses, so:
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 import threading
 import warnings
 from typing import Callable, List, Optional, Tuple
@@ -36,11 +42,12 @@ _UNGUARDED_BYTES = 128 * 1024
 class UnparsableSource(Exception):
     """CPython's parser rejects a large file; the message says where and why."""
 
-    def __init__(self, line: int, column: int, message: str) -> None:
+    def __init__(self, line: int, column: int, message: str, nesting: bool = False) -> None:
         super().__init__(message)
         self.line = line
         self.column = column
         self.message = message
+        self.nesting = nesting  # refused for its depth, not for its syntax
 
 
 _NESTING_REFUSALS = ("too many nested", "too many levels of indentation",
@@ -55,10 +62,13 @@ def _cpython_verdict(text: str, strict: bool) -> None:
             warnings.simplefilter("ignore")
             ast.parse(text)
     except SyntaxError as error:
-        if strict or any(refusal in (error.msg or "") for refusal in _NESTING_REFUSALS):
-            raise UnparsableSource(error.lineno or 1, max(error.offset or 1, 1), error.msg)
+        nesting = any(refusal in (error.msg or "") for refusal in _NESTING_REFUSALS)
+        if strict or nesting:
+            raise UnparsableSource(error.lineno or 1, max(error.offset or 1, 1), error.msg,
+                                   nesting)
     except (RecursionError, MemoryError) as error:
-        raise UnparsableSource(1, 1, f"nested too deeply to parse ({type(error).__name__})")
+        raise UnparsableSource(1, 1, f"nested too deeply to parse ({type(error).__name__})",
+                               True)
 
 
 def _on_large_stack(function: Callable[[], cst.Module]) -> Optional[cst.Module]:
@@ -88,11 +98,35 @@ def _on_large_stack(function: Callable[[], cst.Module]) -> Optional[cst.Module]:
     raise value  # type: ignore[misc]
 
 
+# a child parse of a file up to `max-file-size` (1 MB) takes seconds
+_PROBE_SECONDS = 300
+
+
+def _libcst_accepts(data: bytes) -> bool:
+    """Whether libcst parses `data`, tried in a child process (it may crash)."""
+    code = ("import sys; from orgscope_lint.parsing import _on_large_stack; import libcst; "
+            "data = sys.stdin.buffer.read(); _on_large_stack(lambda: libcst.parse_module(data))")
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        p for p in (package_parent, os.environ.get("PYTHONPATH", "")) if p))
+    try:
+        done = subprocess.run([sys.executable, "-c", code], input=data, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              timeout=_PROBE_SECONDS)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
 def parse_module(data: bytes, text: str) -> cst.Module:
     """`libcst.parse_module(data)`, guarded (see the module docstring); raises
     `UnparsableSource`, or what libcst raises for a file it cannot parse."""
     large = len(data) > _UNGUARDED_BYTES
-    _cpython_verdict(text, strict=large)
+    try:
+        _cpython_verdict(text, strict=large)
+    except UnparsableSource as refusal:
+        if not large or refusal.nesting or not _libcst_accepts(data):
+            raise
     module = _on_large_stack(lambda: cst.parse_module(data))
     if module is None:  # no large stack: only what CPython accepts is safe here
         if not large:

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import io
+import re
 import tokenize
 from dataclasses import dataclass
+from typing import Optional
 
 
 class SourceError(Exception):
@@ -17,6 +19,17 @@ class Source:
     encoding: str
 
 
+# PEP 263, as the tokenizer reads it (first or second line)
+_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*([-\w.]+)")
+
+
+def _cookie_line(data: bytes) -> Optional[int]:
+    for number, line in enumerate(data.splitlines()[:2], start=1):
+        if _COOKIE.match(line):
+            return number
+    return None
+
+
 def decode(data: bytes) -> Source:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
@@ -24,8 +37,14 @@ def decode(data: bytes) -> Source:
         raise SourceError(f"bad encoding declaration: {exc.msg if hasattr(exc, 'msg') else exc}")
     try:
         text = data.decode(encoding)
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise SourceError(f"cannot decode as {encoding}: {exc.reason if hasattr(exc, 'reason') else exc}")
+    except LookupError as exc:
+        raise SourceError(f"bad encoding declaration: {exc}")
+    except UnicodeDecodeError as exc:
+        cookie = _cookie_line(data)
+        name = "UTF-8" if encoding.startswith("utf-8") else encoding
+        declared = (f" (declared on line {cookie})" if cookie
+                    else " and no encoding declaration")
+        raise SourceError(f"not valid {name} at byte {exc.start}{declared}")
     if text.startswith("\ufeff"):
         text = text[1:]
     return Source(data, text, encoding)
@@ -36,5 +55,5 @@ def read_source(path) -> Source:
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as exc:
-        raise SourceError(f"cannot read file: {exc.strerror or exc}")
+        raise SourceError(f"cannot read: {exc.strerror or exc}")
     return decode(data)

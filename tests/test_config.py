@@ -43,7 +43,8 @@ def test_dotfile_and_explicit_config(tmp_path):
     other = write(tmp_path / "conf" / "pyproject.toml",
                   "[tool.orgscope-lint]\ntenant-tables = ['agents']\n")
     config = load_config(other, tmp_path)
-    assert config.root == other.parent.resolve()
+    # a config file beside (not above) the checked directory does not move the root
+    assert config.root == tmp_path.resolve()
     assert config.is_tenant_table("agents") and not config.is_tenant_table("users")
 
 

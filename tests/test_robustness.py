@@ -1,5 +1,6 @@
 """No input takes the run down: every bad file becomes an ORG001 finding or an
-`errors` entry naming it, and every other file is still checked. Each test
+`errors` entry naming it, and every other file is still checked. A file that
+cannot be read or decoded fails the run (it may hold an unscoped query). Each test
 runs the real command line next to a control file with a known finding."""
 import builtins
 import json
@@ -62,12 +63,27 @@ def test_empty_and_comment_only_files(tmp_path, content):
     assert document["errors"] == []
 
 
-def test_non_utf8_without_a_coding_cookie_is_an_error_entry(tmp_path):
+def messages(document, path):
+    return [f["message"] for f in document["findings"] if f["path"] == path]
+
+
+def test_non_utf8_without_a_coding_cookie_is_org001(tmp_path):
     source = f"def f(call_id):\n    return {CALL}\n# caf\xe9\n".encode("latin-1")
-    code, document, _ = check(project(tmp_path, {"latin.py": source}))
+    code, document, _ = check(project(tmp_path, {"latin.py": source}), "--select", "ORG001")
+    assert code == 1  # the file may hold an unscoped query: never a silent pass
+    assert findings(document, "latin.py") == [("latin.py", 1, "ORG001")]
+    byte = source.index(b"\xe9")
+    assert messages(document, "latin.py") == [
+        f"not valid UTF-8 at byte {byte} and no encoding declaration"]
+    assert document["errors"] == []
+
+
+def test_invalid_bytes_under_a_coding_cookie_name_the_declaration(tmp_path):
+    source = b"# -*- coding: utf-8 -*-\nx = '\xff'\n"
+    code, document, _ = check(project(tmp_path, {"bad.py": source}))
     assert code == 1
-    assert "cannot decode as utf-8" in errors(document)["latin.py"]
-    assert findings(document, "latin.py") == []
+    byte = source.index(b"\xff")
+    assert messages(document, "bad.py") == [f"not valid UTF-8 at byte {byte} (declared on line 1)"]
     assert_control_checked(document)
 
 
@@ -79,11 +95,13 @@ def test_non_utf8_with_a_coding_cookie_is_checked(tmp_path):
     assert document["errors"] == []
 
 
-def test_a_bad_coding_cookie_is_an_error_entry(tmp_path):
+def test_a_bad_coding_cookie_is_org001(tmp_path):
     source = b"# -*- coding: no-such-codec -*-\nx = 1\n"
-    _, document, _ = check(project(tmp_path, {"cookie.py": source}))
-    assert "encoding" in errors(document)["cookie.py"]
-    assert_control_checked(document)
+    code, document, _ = check(project(tmp_path, {"cookie.py": source}), "--select", "ORG001")
+    assert code == 1
+    assert findings(document, "cookie.py") == [("cookie.py", 1, "ORG001")]
+    assert messages(document, "cookie.py")[0].startswith(
+        "bad encoding declaration: unknown encoding")
 
 
 def test_utf8_with_bom_is_checked_at_the_right_place(tmp_path):
@@ -109,7 +127,19 @@ def test_a_five_megabyte_file(tmp_path):
             f'DATA = """\n{blob}"""\n\n'
             f"def after(call_id):\n    return {CALL}\n")
     assert len(text.encode()) > 5_000_000
-    _, document, _ = check(project(tmp_path, {"big.py": text}))
+    root = project(tmp_path, {"big.py": text})
+    # over the default max-file-size (1 MB): not parsed, said so, the run goes on
+    code, document, stderr = check(root, "--select", "ORG001")
+    assert code == 0 and findings(document) == []
+    size = len(text.encode()) / 1_000_000
+    assert errors(document) == {"big.py": f"skipped: {size:.1f} MB > max-file-size (1.0 MB)"}
+    assert document["summary"]["skipped"] == 1
+    terminal = CliRunner().invoke(main, ["check", str(root), "--no-cache", "--jobs", "1"],
+                                  env={"NO_COLOR": "1"})
+    assert "1 skipped (larger than max-file-size)" in terminal.stdout
+    # `max-file-size = 0`: no limit
+    (root / "pyproject.toml").write_text("[tool.orgscope-lint]\nmax-file-size = 0\n")
+    _, document, _ = check(root)
     last = text.count("\n")
     assert findings(document, "big.py") == [("big.py", 2, "ORG101"), ("big.py", last, "ORG101")]
 
@@ -213,7 +243,8 @@ def test_unreadable_file(tmp_path, monkeypatch):
     finally:
         os.chmod(secret, 0o644)
     assert code == 1
-    assert errors(document)["secret.py"] == "cannot read file: Permission denied"
+    assert findings(document, "secret.py") == [("secret.py", 1, "ORG001")]
+    assert messages(document, "secret.py") == ["cannot read: Permission denied"]
     assert_control_checked(document)
 
 

@@ -47,10 +47,18 @@ class NameReport:
 
 
 def analyze_names(
-    module: cst.Module, *, module_name: str | None = None, is_package: bool = False
+    module: cst.Module, *, module_name: str | None = None, is_package: bool = False,
+    lazy_annotations: bool | None = None,
 ) -> NameReport:
-    """Find the names ``module`` reads but never binds, plus its exported names."""
-    return _Binder(module_name, is_package).run(module)
+    """Find the names ``module`` reads but never binds, plus its exported names.
+    ``lazy_annotations``: the target Python evaluates annotations only when
+    asked (3.14, PEP 649/749), so a name used only in annotations is not a
+    NameError and is not reported; default: as the running interpreter does."""
+    binder = _Binder(module_name, is_package)
+    if lazy_annotations is not None:
+        binder.lazy_annotations = lazy_annotations
+        binder.unevaluated_annotations = lazy_annotations
+    return binder.run(module)
 
 
 # Names a module can read without binding them. pyflakes uses the builtins of
@@ -121,6 +129,8 @@ class _Binder:
         self.dunder_all_is_literal = True
         self.lazy_annotations = _LAZY_ANNOTATIONS
         self.postponed = False  # inside an annotation that is evaluated late
+        # late annotations are never evaluated by the code itself (target 3.14+)
+        self.unevaluated_annotations = False
         self.protected = False  # inside a ``try`` body that catches NameError
         self.saved_protected: list[bool] = []
         self.conditional = 0  # if / while / case / except bodies around us
@@ -204,6 +214,8 @@ class _Binder:
             if class_visible is not False:
                 class_visible = kind == _COMPREHENSION or kind == _TYPE_PARAMS
         if name in _BUILTINS or self.protected:
+            return
+        if self.postponed and self.unevaluated_annotations:
             return
         if name in _CLASS_BODY_NAMES and self.stack[-1].kind == _CLASS:
             return
@@ -971,7 +983,8 @@ class NameAnalysis:
     def __init__(self, ctx) -> None:
         self.ctx = ctx
         self.report = analyze_names(ctx.module, module_name=ctx.module_name,
-                                    is_package=ctx.is_package)
+                                    is_package=ctx.is_package,
+                                    lazy_annotations=ctx.config.defers_annotations())
         # how each missing name could be imported (the module is chosen at project level)
         self.imports = [import_draft(ctx.module, ctx.module_name, ctx.is_package, name)
                         for name in sorted({u.name for u in self.report.undefined})]

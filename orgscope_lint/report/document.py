@@ -569,9 +569,16 @@ def _checked(result: RunResult, numbers: Counts, table_keys: Dict[str, str]
         rows.append(("Unverified", plural(numbers.unverified, "item")
                      + " the tool cannot see into (see the sections)"))
     if numbers.unreadable:
-        rows.append(("Not checked", plural(numbers.unreadable, "file") + " could not be read: "
-                     + ", ".join(code(e.path) for e in result.errors)))
+        rows.append(("Not checked", _not_checked(result)))
     return rows
+
+
+def _not_checked(result: RunResult) -> str:
+    """The files (or migration statements, with their line) the run could not
+    check, or skipped for their size; the details are in `errors`."""
+    return (plural(len(result.errors), "file or statement", "files or statements") + ": "
+            + ", ".join(code(f"{e.path}:{e.line}" if e.line else e.path)
+                        for e in result.errors))
 
 
 def open_text(numbers: Counts) -> str:
@@ -611,8 +618,7 @@ def _summary(result: RunResult, numbers: Counts, built: Sequence[Section]
             text += "; tables missing from the schema: " + ", ".join(code(t) for t in tables)
         summary.append(("Unverified", text))
     if result.errors:
-        summary.append(("Not checked", f"{plural(len(result.errors), 'file')} could not be read: "
-                        + ", ".join(code(e.path) for e in result.errors)))
+        summary.append(("Not checked", _not_checked(result)))
     if result.baselined or result.baseline_gone:
         summary.append(("Baseline", f"{result.baselined} known, {result.baseline_gone} fixed "
                                     "since"))

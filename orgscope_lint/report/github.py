@@ -47,32 +47,38 @@ def _annotation(finding: Finding, prefix: str) -> str:
         title=f"{finding.rule} {finding.name}")
 
 
+# the overflow notice lists this many places at most, then points elsewhere
+OVERFLOW_LISTED = 10
+
+
 def render(result: RunResult, *, environ: Optional[Mapping[str, str]] = None,
            **_: Any) -> str:
+    environ = os.environ if environ is None else environ
     # annotations name files relative to the repository
-    _, prefix = workspace(result.root, os.environ if environ is None else environ)
+    _, prefix = workspace(result.root, environ)
+    # (level, command) for every annotation we would like to show: findings,
+    # then the files and statements that could not be checked
+    wanted = [(_COMMAND.get(f.severity, "warning"), _annotation(f, prefix), f)
+              for f in result.active]
+    wanted += [("error", _command("error", e.message, file=prefix + e.path, line=e.line,
+                                  title="orgscope-lint could not check this"), e)
+               for e in result.errors + result.internal_errors]
+    per_level = Counter(level for level, _, _ in wanted)
+    overflow = any(n > ANNOTATIONS_PER_LEVEL for n in per_level.values())
+    # the overflow notice is itself a notice: keep a place for it
+    budget = {level: ANNOTATIONS_PER_LEVEL - (1 if overflow and level == "notice" else 0)
+              for level in _COMMAND.values()}
     lines: List[str] = []
     shown: Counter = Counter()
-    left_out: List[Finding] = []
-    for finding in result.active:
-        level = _COMMAND.get(finding.severity, "warning")
-        if shown[level] < ANNOTATIONS_PER_LEVEL:
+    left_out = []
+    for level, command, item in wanted:
+        if shown[level] < budget[level]:
             shown[level] += 1
-            lines.append(_annotation(finding, prefix))
+            lines.append(command)
         else:
-            left_out.append(finding)
-    for error in result.errors + result.internal_errors:
-        lines.append(_command("error", error.message, file=prefix + error.path,
-                              title="orgscope-lint could not check this file"))
+            left_out.append(item)
     if left_out:
-        per_rule = ", ".join(f"{n} {code}" for code, n in sorted(
-            Counter(f.rule for f in left_out).items()))
-        listing = "\n".join(f"{prefix}{f.path}:{f.line}:{f.column}: {f.rule} {f.message}"
-                            for f in left_out)
-        lines.append(_command(
-            "notice", f"{len(left_out)} more findings not annotated ({per_rule}); "
-            f"GitHub shows {ANNOTATIONS_PER_LEVEL} per level:\n{listing}",
-            title="orgscope-lint: more findings"))
+        lines.append(_overflow_notice(left_out, prefix, environ))
     numbers = counts(result)
     where = f" in {plural(numbers.open_files, 'file')}" if numbers.open else ""
     lines.append(f"orgscope-lint: {plural(numbers.open, 'finding')}{where} "
@@ -81,9 +87,40 @@ def render(result: RunResult, *, environ: Optional[Mapping[str, str]] = None,
     return "\n".join(lines) + "\n"
 
 
+def _overflow_notice(left_out: List[Any], prefix: str, environ: Mapping[str, str]) -> str:
+    """One notice of bounded size: counts per rule, the first few places, and
+    where the complete list is."""
+    findings = [f for f in left_out if isinstance(f, Finding)]
+    errors = len(left_out) - len(findings)
+    counts = [f"{n} {code}" for code, n in sorted(Counter(f.rule for f in findings).items())]
+    if errors:
+        counts.append(f"{errors} not checked")
+    places = []
+    for item in left_out[:OVERFLOW_LISTED]:
+        if isinstance(item, Finding):
+            places.append(f"{prefix}{item.path}:{item.line}:{item.column}: {item.rule}")
+        else:
+            places.append(f"{prefix}{item.path}" + (f":{item.line}" if item.line else "")
+                          + ": not checked")
+    if len(left_out) > OVERFLOW_LISTED:
+        places.append(f"... and {len(left_out) - OVERFLOW_LISTED} more")
+    where = ("the job summary" if environ.get("GITHUB_STEP_SUMMARY")
+             else "`--format sarif` (code scanning) or `orgscope-lint report`")
+    noun = "finding" if len(left_out) == len(findings) and len(left_out) == 1 else "findings"
+    return _command(
+        "notice", f"{len(left_out)} more {noun} not annotated ({', '.join(counts)}); GitHub "
+        f"shows {ANNOTATIONS_PER_LEVEL} per level; the full list is in {where}:\n"
+        + "\n".join(places), title="orgscope-lint: more findings")
+
+
+class StepSummaryError(Exception):
+    """`$GITHUB_STEP_SUMMARY` is set but cannot be written."""
+
+
 def write_step_summary(result: RunResult, environ: Mapping[str, str],
                        **report_options: Any) -> Optional[Path]:
-    """Append the Markdown report to the job summary when run inside Actions."""
+    """Append the Markdown report to the job summary when run inside Actions;
+    raises `StepSummaryError` when that file cannot be written."""
     target = environ.get("GITHUB_STEP_SUMMARY")
     if not target:
         return None
@@ -92,6 +129,7 @@ def write_step_summary(result: RunResult, environ: Mapping[str, str],
     try:
         with path.open("a", encoding="utf-8") as handle:
             handle.write(render_markdown(result, **report_options))
-    except OSError:  # a job summary is a courtesy; annotations already went out
-        return None
+    except OSError as exc:  # annotations already went out: the caller warns
+        raise StepSummaryError(f"cannot write the job summary to {target}: "
+                               f"{exc.strerror or exc}") from None
     return path

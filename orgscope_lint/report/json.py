@@ -32,13 +32,26 @@ def document(result: RunResult) -> Dict[str, Any]:
              "operation": c.operation, "reason": c.detail}
             for c in result.db_calls + result.unverified if c.outcome == "unknown"],
         "errors": [e.to_json() for e in result.errors + result.internal_errors],
+        # everything the tool judged, not only the failures
+        "db_calls": [c.to_json() for c in result.db_calls],
+        "routes": [_route(r) for r in result.routes],
     }
+    if result.skipped:
+        doc["summary"]["skipped"] = len(result.skipped)
     if result.baselined or result.baseline_gone:
         doc["summary"]["baselined"] = result.baselined
         doc["summary"]["baseline_gone"] = result.baseline_gone
     if result.schema is not None:
         doc["schema"] = result.schema
     return doc
+
+
+_ROUTE_KEYS = ("methods", "path", "handler", "file", "line", "auth", "public", "tenant_source")
+
+
+def _route(route: Dict[str, Any]) -> Dict[str, Any]:
+    """methods, full path, handler, file, line, auth chain, public pattern."""
+    return {key: route.get(key) for key in _ROUTE_KEYS}
 
 
 def render(result: RunResult, **_: Any) -> str:

@@ -91,6 +91,13 @@ def _fix(fix: Fix, uri: str) -> Dict[str, Any]:
             } for e in fix.edits],
         }],
     }
+def _notification(error, prefix: str) -> Dict[str, Any]:
+    location: Dict[str, Any] = {"artifactLocation": {"uri": prefix + error.path,
+                                                     "uriBaseId": "%SRCROOT%"}}
+    if error.line:
+        location["region"] = {"startLine": error.line}
+    return {"level": "error", "message": {"text": error.message},
+            "locations": [{"physicalLocation": location}]}
 
 
 def document(result: RunResult, environ: Optional[Mapping[str, str]] = None) -> Dict[str, Any]:
@@ -99,10 +106,7 @@ def document(result: RunResult, environ: Optional[Mapping[str, str]] = None) -> 
     base_uri = Path(base).as_uri()
     rule_index = {rule.code: index for index, rule in enumerate(RULES)}
     notifications: List[Dict[str, Any]] = [
-        {"level": "error", "message": {"text": error.message},
-         "locations": [{"physicalLocation": {"artifactLocation": {
-             "uri": prefix + error.path, "uriBaseId": "%SRCROOT%"}}}]}
-        for error in result.errors + result.internal_errors]
+        _notification(error, prefix) for error in result.errors + result.internal_errors]
     invocation: Dict[str, Any] = {"executionSuccessful": not result.internal_errors}
     if notifications:
         invocation["toolExecutionNotifications"] = notifications

@@ -3,7 +3,7 @@ message, the source line, counts at the end. Plain text when not a TTY or
 when NO_COLOR is set (rich handles both)."""
 from __future__ import annotations
 
-from collections import Counter
+import os
 from io import StringIO
 from itertools import groupby
 from typing import Any, Optional
@@ -17,14 +17,24 @@ from .counts import counts, plural
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
+def _from_cwd(root: str):
+    """Root-relative paths as the user can click them: relative to the
+    current directory."""
+    cwd = os.getcwd()
+    if os.path.abspath(root) == cwd:
+        return lambda path: path
+    return lambda path: os.path.relpath(os.path.join(root, path), cwd).replace(os.sep, "/")
+
+
 def render(result: RunResult, *, color: Optional[bool] = None, show_source: bool = True,
-           statistics: bool = False, quiet: bool = False, **_: Any) -> str:
+           quiet: bool = False, **_: Any) -> str:
     buffer = StringIO()
     console = Console(file=buffer, force_terminal=bool(color), no_color=not color,
                       highlight=False, soft_wrap=True, width=120)
     active = result.active
+    shown = _from_cwd(result.root)
     for path, group in groupby(active, key=lambda f: f.path):
-        console.print(f"[bold underline]{escape(path)}[/]")
+        console.print(f"[bold underline]{escape(shown(path))}[/]")
         for finding in group:
             style = _STYLE.get(finding.severity, "")
             mark = escape("[*] ") if finding.fixable else ""
@@ -35,17 +45,12 @@ def render(result: RunResult, *, color: Optional[bool] = None, show_source: bool
                 console.print(f"      [dim]{escape(finding.source_line.strip())}[/]")
         console.print()
     for error in result.errors:
-        where = f"{error.path}:{error.line}" if error.line else error.path
+        where = f"{shown(error.path)}:{error.line}" if error.line else shown(error.path)
         console.print(f"[red]error[/]: {escape(where)}: {escape(error.message)}")
     for error in result.internal_errors:
         first = error.message.strip().splitlines()[-1] if error.message.strip() else ""
-        console.print(f"[bold red]internal error[/] while checking {escape(error.path)}: "
+        console.print(f"[bold red]internal error[/] while checking {escape(shown(error.path))}: "
                       f"{escape(first)}")
-    if statistics and active:
-        console.print("[bold]Statistics[/]")
-        names = {f.rule: f.name for f in active}
-        for code, count in sorted(Counter(f.rule for f in active).items()):
-            console.print(f"  {count:5d}  {code}  {names[code]}")
     if quiet:
         return buffer.getvalue()
     numbers = counts(result)
@@ -65,6 +70,8 @@ def render(result: RunResult, *, color: Optional[bool] = None, show_source: bool
         extras.append(f"{numbers.unverified} unverified")
     if numbers.baselined:
         extras.append(f"{numbers.baselined} baselined")
+    if result.skipped:
+        extras.append(f"{len(result.skipped)} skipped (larger than max-file-size)")
     if numbers.fixable:
         extras.append(f"{numbers.fixable} fixable with --fix ([*])")
     if extras:

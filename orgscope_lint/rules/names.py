@@ -21,7 +21,9 @@ class UndefinedName(Rule):
     `global`/`nonlocal`, `del`, `except ... as e`, annotations, `TYPE_CHECKING`
     imports, star imports resolved through the project). When a project module
     defines the name at its top level, the message says which one and how to
-    import it.
+    import it. Names used only in annotations are not reported when the
+    target Python (`target-version`, else `requires-python`) is 3.14 or later,
+    which evaluates annotations lazily (PEP 649/749).
 
     ## Why is this bad?
     The code raises `NameError` when it runs. In the seed review, the guard that
@@ -53,6 +55,7 @@ class UndefinedName(Rule):
     name = "undefined-name"
     fixable = True
     security_severity = "5.0"
+    accepted_in_system_context = False  # a NameError is a bug in any context
     VALID = (
         """
         from app.core.exceptions import ValidationError
@@ -83,6 +86,14 @@ class UndefinedName(Rule):
 
         LIMIT = 10
         """,
+        Example(
+            """
+            def handler(user: CurrentUser) -> Response:
+                return user
+            """,
+            # Python 3.14 evaluates annotations only when asked (PEP 649/749)
+            config={"target-version": "py314"},
+        ),
     )
     INVALID = (
         Example(
@@ -136,6 +147,13 @@ class UndefinedName(Rule):
             def doubled(self):
                 return timeout * 2  # expect: ORG301
         """,
+        Example(
+            """
+            def handler(user: CurrentUser):  # expect: ORG301
+                return user
+            """,
+            config={"target-version": "py313"},
+        ),
         """
         try:
             pass
