@@ -71,8 +71,14 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
-            click.echo("orgscope-lint: interrupted; no file was changed", err=True)
+            written = ctx.meta.get(_WRITTEN)
+            click.echo(f"orgscope-lint: interrupted; {written or 'no file was changed'}",
+                       err=True)
             sys.exit(EXIT_INTERRUPTED)
+
+
+# context key: what `--fix` wrote, for a Ctrl-C after it
+_WRITTEN = "orgscope-lint.written"
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -150,7 +156,8 @@ def check(paths: Sequence[Path], output_format: str, output: Optional[Path],
     config, result = _run(paths, config_file, root, quiet, **run_options)
     if apply_fixes or show_diff:
         result = _fix(result, config, show_diff, quiet, not no_cache,
-                      lambda: _run(paths, config_file, root, True, **run_options)[1])
+                      lambda note: _run(paths, config_file, root, True, interrupted=note,
+                                        **run_options)[1])
     if write_baseline_file is not None:
         count = _record_baseline(result, write_baseline_file)
         if not quiet:
@@ -188,9 +195,11 @@ def _load(paths: Sequence[Path], config_file: Optional[Path], root: Optional[Pat
 
 
 def _run(paths: Sequence[Path], config_file: Optional[Path], root: Optional[Path],
-         quiet: bool, since: Optional[str] = None, **options) -> Tuple[Config, RunResult]:
-    """Load the config and run the engine; config errors exit 2, bugs exit 3.
-    Returns the effective config (the command line's overrides applied)."""
+         quiet: bool, since: Optional[str] = None, interrupted: str = "no file was changed",
+         **options) -> Tuple[Config, RunResult]:
+    """Load the config and run the engine; config errors exit 2, bugs exit 3,
+    Ctrl-C exits 130 saying `interrupted`. Returns the effective config (the
+    command line's overrides applied)."""
     config = _load(paths, config_file, root)
     if since is not None:
         from .changes import ChangesError, changed_lines
@@ -211,7 +220,7 @@ def _run(paths: Sequence[Path], config_file: Optional[Path], root: Optional[Path
         click.echo(f"orgscope-lint: no Python files to check in {exc}", err=True)
         sys.exit(EXIT_USAGE)
     except KeyboardInterrupt:
-        click.echo("orgscope-lint: interrupted; no file was changed", err=True)
+        click.echo(f"orgscope-lint: interrupted; {interrupted}", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except Exception:  # never a bare traceback for users; exit 3 with a hint
         click.echo(traceback.format_exc(), err=True)
@@ -361,7 +370,9 @@ def _fix(result: RunResult, config, show_diff: bool, quiet: bool, use_cache: boo
         sys.exit(EXIT_INTERRUPTED)
     if not quiet or not_written:
         click.echo(f"orgscope-lint: {summary}", err=True)
-    result = rerun() if written else result
+    if written:
+        click.get_current_context().meta[_WRITTEN] = summary
+        result = rerun(f"{summary}; the check after the fixes did not finish")
     if not_written:
         result.fix_problems = len(not_written)
     return result

@@ -257,6 +257,19 @@ def test_ctrl_c_during_fix_writes_starts_no_other_write(tmp_path, monkeypatch):
                            "2 files not written (interrupted: ")
 
 
+def test_ctrl_c_after_fix_says_what_was_written(tmp_path, monkeypatch):
+    root = project(tmp_path, fixable(2))
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("orgscope_lint.cli.renderer", lambda name: interrupted)
+    result = invoke("--fix", "--quiet", root)
+    assert result.exit_code == 130
+    assert result.stderr.strip().splitlines()[-1] == (
+        "orgscope-lint: interrupted; applied 2 fixes in 2 files; 0 without a safe fix")
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_ctrl_c_during_a_parallel_run_exits_130(tmp_path):
     body = "".join(f"def f{i}(db, k):\n    x = {{'id': k}}\n    if k:\n"
