@@ -34,6 +34,12 @@ def decode(data: bytes) -> Source:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
+        if _cookie_line(data) is None:  # the first lines are not UTF-8: no declaration at all
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise SourceError(f"not valid UTF-8 at byte {error.start} and no encoding "
+                                  "declaration") from None
         raise SourceError(f"bad encoding declaration: {exc.msg if hasattr(exc, 'msg') else exc}")
     try:
         text = data.decode(encoding)

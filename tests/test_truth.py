@@ -95,6 +95,14 @@ def test_undecodable_file_fails_an_otherwise_clean_run(tmp_path):
     assert finding["message"] == "not valid UTF-8 at byte 11 and no encoding declaration"
 
 
+def test_invalid_utf8_on_the_first_line_is_not_a_bad_declaration(tmp_path):
+    root = project(tmp_path, {})
+    (root / "app").mkdir()
+    (root / "app" / "blob.py").write_bytes(b"\xff\xfe binary\n")
+    [finding] = as_json(invoke("--format", "json", root))["findings"]
+    assert finding["message"] == "not valid UTF-8 at byte 0 and no encoding declaration"
+
+
 def test_rejected_migration_statement_carries_its_line_everywhere(tmp_path):
     root = project(tmp_path, {"app/svc.py": "x = 1\n",
                               "database/migrations/001.sql":
