@@ -90,7 +90,9 @@ class TableCatalog:
                     facts: Iterable[TableFact] = ()) -> "TableCatalog":
         found: List[TableFact] = []
         if schema is not None:
-            found = [TableFact(name, tuple(table.columns), "migrations")
+            found = [TableFact(name, tuple(table.columns), "migrations",
+                               tuple(table.primary_key),
+                               tuple(ForeignKey(*fk) for fk in table.foreign_keys))
                      for name, table in schema.tables.items()]
         catalog = cls(config, [*found, *facts])
         if schema is not None:

@@ -24,6 +24,7 @@ from .analysis.dbcalls import Classified, Sink, classify
 from .analysis.flow import Env, FlowAnalyzer
 from .analysis.module import ModuleInfo, Unit, collect_module, module_name_for, unit_for_function
 from .analysis.names import NameAnalysis
+from .analysis.proofs import Prover, ScopingHelpers
 from .analysis.routes import RouteAnalysis
 from .analysis.tenant_values import TenantValues
 from .analysis.values import Origin
@@ -95,6 +96,7 @@ class DbAnalysis:
                       for preset in presets.active(ctx.config)
                       if preset.applies(ctx.source.data)]
         self.call_hook = CallSiteHook(info, self.parts)
+        self.helpers = ScopingHelpers(ctx.config)
         self.hooks = [*self.parts, self.call_hook, *hooks]
         self.units: List[Unit] = []
         pending = list(info.units)
@@ -122,6 +124,8 @@ class DbAnalysis:
         self.classified: Dict[cst.Call, Classified] = {
             sink.call: classify(sink, ctx.config, ctx.tenant_key_for, ctx.is_tenant_table)
             for sink in self.sinks}
+        envs = ctx.tenant_values.envs if ctx.tenant_values is not None else {}
+        Prover(ctx.config, ctx.catalog, self.sinks, self.classified, envs).run()
         self.calls: List[PendingCall] = list(self.call_hook.calls.values())
 
     def _run(self, unit: Unit) -> List[Unit]:
@@ -141,7 +145,8 @@ class DbAnalysis:
 
         for hook in self.hooks:
             hook.start_unit(unit)
-        analyzer = FlowAnalyzer(self.hooks, on_nested, self.ctx.info.constants, self.parts)
+        analyzer = FlowAnalyzer(self.hooks, on_nested, self.ctx.info.constants,
+                                [*self.parts, self.helpers])
         defs = {p.name.value: frozenset({Origin("param", name=p.name.value)})
                 for p in unit.params}
         body = unit.body
@@ -149,7 +154,7 @@ class DbAnalysis:
             # module code: functions and classes are separate units
             body = [s for s in body if not isinstance(s, (cst.FunctionDef, cst.ClassDef))]
             analyzer.on_nested_def = lambda node: None
-        analyzer.run(body, Env({}, defs))
+        analyzer.run(body, Env({}, defs, found=self.helpers.dependencies(unit)))
         return nested
 
     def symbol(self, unit: Unit) -> Optional[str]:
@@ -264,6 +269,8 @@ def _analyse_module(facts: FileFacts, path: str, source: Source, module: cst.Mod
     nodes: List[cst.CSTNode] = [p.call for p in db.calls]
     nodes += [p.statement for p in db.calls if p.statement is not None]
     nodes += [s.call for s in db.sinks] + [s.statement for s in db.sinks if s.statement]
+    nodes += [r.proof.node for r in db.classified.values()
+              if r.proof is not None and r.proof.node is not None]
     for analysis in analyses:
         nodes.extend(analysis.nodes(db))
     fixes = {sink.call: _tenant_fix(ctx, db, sink) for sink in db.sinks}
@@ -325,8 +332,12 @@ def _db_call(ctx: FileContext, sink: Sink, result: Classified, spans, db: DbAnal
             choices = tuple(rendered) if rendered is not None else None
         else:
             fix = render(draft, ctx.module, located.extents, located.code)
+    detail = result.detail
+    if result.proof is not None and result.proof.node is not None:
+        proof_span = spans.get(result.proof.node)
+        detail = detail.replace("{line}", str(proof_span.line) if proof_span else "?")
     return DbCall(ctx.path, span.line, db.symbol(sink.unit), sink.table, sink.operation,
-                  result.outcome, result.detail, result.tenant_key,
+                  result.outcome, detail, result.tenant_key,
                   preset=db.preset_of.get(sink.call, ""), method=sink.method, span=span,
                   statement_line=statement.line if statement else None,
                   snippet=snippet_of(ctx.module, sink.call)[:500],

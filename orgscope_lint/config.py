@@ -62,6 +62,9 @@ _SCHEMA: Dict[str, Any] = {
     "privileged-clients": STRLIST,
     "tenant-headers": STRLIST,
     "tenant-sources": STRLIST,
+    "parent-keys": STRMAP,
+    "principal-keys": STRLIST,
+    "scoping-helpers": STRLIST,
     "require-suppression-reason": BOOL,
     "max-file-size": INT,
     "target-version": STR,
@@ -123,6 +126,12 @@ class Config:
     # expressions (`current_user.active_org_id`) or functions (`get_current_tenant`)
     # whose value is the caller's tenant id: trusted like a claim of the auth context
     tenant_sources: Tuple[str, ...] = ()
+    # proofs of tenancy (analysis/proofs.py): child table -> column pointing at its
+    # tenant-owned parent ("task_id", or "task_id -> tasks"); columns that pin a
+    # per-user row to the caller; project functions that verify their id arguments
+    parent_keys: Dict[str, str] = field(default_factory=dict)
+    principal_keys: Tuple[str, ...] = ()
+    scoping_helpers: Tuple[str, ...] = ()
     require_suppression_reason: bool = False
     # files larger than this many bytes are not parsed (0: no limit)
     max_file_size: int = 1_000_000
@@ -417,6 +426,7 @@ def _build(section: Mapping[str, Any], path: Optional[Path], root: Path) -> Conf
         "auth-decorators": "auth_decorators", "public-routes": "public_routes",
         "privileged-clients": "privileged_clients", "tenant-headers": "tenant_headers",
         "tenant-sources": "tenant_sources",
+        "principal-keys": "principal_keys", "scoping-helpers": "scoping_helpers",
         "require-suppression-reason": "require_suppression_reason",
         "max-file-size": "max_file_size",
     }
@@ -434,6 +444,7 @@ def _build(section: Mapping[str, Any], path: Optional[Path], root: Path) -> Conf
                               f"or \"3.11\"; got {value!r}")
         config.target_version_source = f"{where}: `{SECTION}.target-version`"
     config.table_keys = dict(section.get("table-keys", {}))
+    config.parent_keys = dict(section.get("parent-keys", {}))
     config.per_file_ignores = {k: tuple(v) for k, v in section.get("per-file-ignores", {}).items()}
     config.severity = dict(section.get("severity", {}))
     for code, level in config.severity.items():

@@ -65,8 +65,31 @@ def test_create_table_records_columns_in_order_and_location():
             policies={},
             location=Location("m.sql", 3),
             rls_location=None,
+            primary_key=["id"],
         )
     }
+
+
+def test_primary_and_foreign_keys_from_create_and_alter_table():
+    schema = load(
+        "CREATE TABLE projects (id uuid, clerk_org_id text, PRIMARY KEY (id));\n"
+        "CREATE TABLE tasks (\n"
+        "  id uuid PRIMARY KEY,\n"
+        "  project_id uuid REFERENCES public.projects(id) ON DELETE CASCADE,\n"
+        "  owner_id uuid,\n"
+        "  a int, b int,\n"
+        "  FOREIGN KEY (owner_id) REFERENCES users (id),\n"
+        "  FOREIGN KEY (a, b) REFERENCES pairs (x, y)\n"
+        ");\n"
+        "ALTER TABLE tasks ADD COLUMN parent_id uuid REFERENCES tasks;\n"
+        "ALTER TABLE tasks ADD CONSTRAINT tasks_team FOREIGN KEY (team_id) REFERENCES teams(uid);\n"
+    )
+    assert schema.tables["projects"].primary_key == ["id"]
+    tasks = schema.tables["tasks"]
+    assert tasks.primary_key == ["id"]
+    # a composite key pins no single parent; `REFERENCES tasks` means its primary key
+    assert tasks.foreign_keys == [("project_id", "projects", "id"), ("owner_id", "users", "id"),
+                                  ("parent_id", "tasks", "id"), ("team_id", "teams", "uid")]
 
 
 def test_qualified_and_mixed_case_names_are_unqualified_lower_case():

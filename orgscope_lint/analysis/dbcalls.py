@@ -52,6 +52,9 @@ class Classified:
     tenant_key: Optional[str]
     detail: str = ""
     tenant_origins: FrozenSet[Origin] = frozenset()
+    # the proof of tenancy used or missing (analysis/proofs.py), whose `{line}`
+    # in the detail is the line of its node
+    proof: Optional[object] = None
 
 
 def classify(sink: Sink, config: Config, tenant_key_for=None,

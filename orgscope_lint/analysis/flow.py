@@ -28,16 +28,24 @@ TypeAlias = getattr(cst, "TypeAlias", None)
 
 
 class Env:
-    """Immutable-by-convention abstract state; `None` stands for unreachable."""
+    """Immutable-by-convention abstract state; `None` stands for unreachable.
 
-    __slots__ = ("vals", "defs", "truthy", "falsy")
+    `found` holds the lookups (the call nodes of DB reads, or of calls a value
+    model says leave when nothing is found) known to have returned a row on
+    every path reaching this point: `row = db.select_one(...)` then
+    `if not row: raise` puts that call in `found` for the rest of the function.
+    The proofs of tenancy (analysis/proofs.py) read it."""
+
+    __slots__ = ("vals", "defs", "truthy", "falsy", "found")
 
     def __init__(self, vals: Dict[str, Value], defs: Dict[str, Origins],
-                 truthy: FrozenSet[str] = EMPTY, falsy: FrozenSet[str] = EMPTY) -> None:
+                 truthy: FrozenSet[str] = EMPTY, falsy: FrozenSet[str] = EMPTY,
+                 found: FrozenSet[cst.CSTNode] = frozenset()) -> None:
         self.vals = vals
         self.defs = defs
         self.truthy = truthy
         self.falsy = falsy
+        self.found = found
 
     def assign(self, name: str, value: Optional[Value], origins: Origins) -> "Env":
         vals = dict(self.vals)
@@ -47,21 +55,28 @@ class Env:
             vals[name] = value
         defs = dict(self.defs)
         defs[name] = origins
-        return Env(vals, defs, self.truthy - {name}, self.falsy - {name})
+        return Env(vals, defs, self.truthy - {name}, self.falsy - {name}, self.found)
 
     def set_value(self, name: str, value: Value) -> "Env":
         vals = dict(self.vals)
         vals[name] = value
-        return Env(vals, self.defs, self.truthy, self.falsy)
+        return Env(vals, self.defs, self.truthy, self.falsy, self.found)
 
     def assume(self, name: str, truth: bool) -> "Env":
         if truth:
-            return Env(self.vals, self.defs, self.truthy | {name}, self.falsy - {name})
-        return Env(self.vals, self.defs, self.truthy - {name}, self.falsy | {name})
+            return Env(self.vals, self.defs, self.truthy | {name}, self.falsy - {name},
+                       self.found)
+        return Env(self.vals, self.defs, self.truthy - {name}, self.falsy | {name}, self.found)
+
+    def with_found(self, calls: FrozenSet[cst.CSTNode]) -> "Env":
+        if calls <= self.found:
+            return self
+        return Env(self.vals, self.defs, self.truthy, self.falsy, self.found | calls)
 
     def same(self, other: "Env") -> bool:
         return (self.vals == other.vals and self.defs == other.defs
-                and self.truthy == other.truthy and self.falsy == other.falsy)
+                and self.truthy == other.truthy and self.falsy == other.falsy
+                and self.found == other.found)
 
 
 def join(a: Optional[Env], b: Optional[Env]) -> Optional[Env]:
@@ -77,7 +92,7 @@ def join(a: Optional[Env], b: Optional[Env]) -> Optional[Env]:
     defs = dict(a.defs)
     for name, origins in b.defs.items():
         defs[name] = defs.get(name, frozenset()) | origins if name in defs else origins
-    return Env(vals, defs, a.truthy & b.truthy, a.falsy & b.falsy)
+    return Env(vals, defs, a.truthy & b.truthy, a.falsy & b.falsy, a.found & b.found)
 
 
 def join_all(envs: Sequence[Optional[Env]]) -> Optional[Env]:
@@ -108,8 +123,18 @@ class ValueModel(Protocol):
     def stored(self, current: Value, attribute: str, origins: Origins) -> Optional[Value]:
         ...
 
+    # Optional: `leaves_when_missing(call, env, analyzer) -> bool` says that
+    # `call` raises (or aborts) when it finds no row (`.one()`,
+    # `get_object_or_404(...)`, a postgrest `.single()` chain, a scoping
+    # helper): once it returns, the call and the calls of its chain are in
+    # `Env.found`.
+
 _DICT_MUTATORS = frozenset({"update", "setdefault", "pop", "clear", "append", "extend",
                             "copy", "popitem"})
+# calls that never return: a path through `abort(404)` ends there
+_NO_RETURN = frozenset({"abort", "flask.abort", "sys.exit", "os._exit"})
+# conversions that keep the value they are given (`str(agent_id)` is agent_id)
+SAME_VALUE_CALLS = frozenset({"str", "int", "UUID", "uuid.UUID", "uuid_mod.UUID"})
 
 
 class FlowAnalyzer:
@@ -204,7 +229,10 @@ class FlowAnalyzer:
                 return env.assign(name, None, frozenset({UNKNOWN_ORIGIN}))
             return self.expr(node.target, env)
         if isinstance(node, cst.Expr):
-            return self.expr(node.value, env)
+            env = self.expr(node.value, env)
+            if isinstance(node.value, cst.Call) and dotted(node.value.func) in _NO_RETURN:
+                return None
+            return env
         if isinstance(node, cst.Return):
             if node.value is not None:
                 self.expr(node.value, env)
@@ -401,6 +429,8 @@ class FlowAnalyzer:
         return None
 
     def refine(self, test: cst.CSTNode, env: Env, truth: bool) -> Env:
+        if truth and isinstance(test, (cst.Name, cst.Attribute, cst.Subscript, cst.Call)):
+            env = self.found_by(test, env)
         if isinstance(test, cst.Name) and test.value not in ("True", "False", "None"):
             return env.assume(test.value, truth)
         if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
@@ -415,8 +445,21 @@ class FlowAnalyzer:
         if none_test is not None:
             name, is_none = none_test
             # `x is None` true -> x falsy; false -> x is set (we treat ids as truthy)
+            if truth != is_none:
+                env = self.found_by(cst.Name(name), env)
             return env.assume(name, not truth if is_none else truth)
         return env
+
+    def found_by(self, test: cst.CSTNode, env: Env) -> Env:
+        """`test` (`row`, `res.data`, `res.data[0]`, `len(rows)`) is true: the one
+        lookup call its value comes from found a row."""
+        if isinstance(test, cst.Call):
+            if not (isinstance(test.func, cst.Name) and test.func.value == "len"
+                    and len(test.args) == 1):
+                return env
+            test = test.args[0].value
+        call = lookup_call(test, env.defs)
+        return env.with_found(frozenset({call})) if call is not None else env
 
     # -- expressions ---------------------------------------------------------
     def expr(self, node: Optional[cst.CSTNode], env: Optional[Env]) -> Optional[Env]:
@@ -457,6 +500,11 @@ class FlowAnalyzer:
     def call(self, call: cst.Call, env: Env) -> Env:
         for hook in self.hooks:
             hook(call, env, self)
+        for model in self.value_models:
+            leaves = getattr(model, "leaves_when_missing", None)
+            if leaves is not None and leaves(call, env, self):
+                env = env.with_found(chain_calls(call))
+                break
         func = call.func
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) \
                 and func.attr.value in _DICT_MUTATORS:
@@ -610,6 +658,45 @@ class FlowAnalyzer:
             env = self.bind_target(clause.target, None, env)
             clause = clause.inner_for_in
         return env
+
+
+def chain_calls(call: cst.Call) -> FrozenSet[cst.CSTNode]:
+    """`call` and the calls of the chain it ends (`q.eq(...).single().execute()`)."""
+    found = []
+    node: cst.CSTNode = call
+    while isinstance(node, (cst.Call, cst.Attribute, cst.Subscript)):
+        if isinstance(node, cst.Call):
+            found.append(node)
+            node = node.func
+        else:
+            node = node.value
+    return frozenset(found)
+
+
+def lookup_call(node: cst.CSTNode, defs, depth: int = 4) -> Optional[cst.Call]:
+    """The one call whose result `node` is (or is read from): `row`, `res.data[0]`,
+    `await db.select_one(...)`, following names through their reaching
+    definitions; None when the value may come from several calls or from
+    anything else (a `None` initialiser does not count: a found row is not None)."""
+    while isinstance(node, (cst.Attribute, cst.Subscript)):
+        node = node.value
+    if isinstance(node, cst.Await):
+        node = node.expression
+    if isinstance(node, cst.Call):
+        return node
+    if not isinstance(node, cst.Name) or depth == 0:
+        return None
+    found: Optional[cst.Call] = None
+    for origin in defs.get(node.value, ()):
+        if origin.kind != "expr" or origin.node is None:
+            return None
+        if isinstance(origin.node, cst.Name) and origin.node.value == "None":
+            continue
+        call = lookup_call(origin.node, origin.defs or {}, depth - 1)
+        if call is None or (found is not None and call is not found):
+            return None
+        found = call
+    return found
 
 
 def _none_comparison(test: cst.CSTNode) -> Optional[Tuple[str, bool]]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Iterator, Optional, Sequence
 
 from pglast import ast
-from pglast.enums import AlterTableType, ObjectType
+from pglast.enums import AlterTableType, ConstrType, ObjectType
 from pglast.parser import ParseError, parse_sql, parse_sql_json, scan
 from pglast.stream import RawStream
 from pglast.visitors import Visitor
@@ -67,6 +67,9 @@ class Table:
     policies: dict[str, Policy]
     location: Location
     rls_location: Optional[Location] = None
+    primary_key: list[str] = field(default_factory=list)
+    # (column, referenced table, referenced column) from REFERENCES / FOREIGN KEY
+    foreign_keys: list[tuple[str, str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {
@@ -327,6 +330,25 @@ def _deparse(expr: Optional[ast.Node]) -> Optional[str]:
     return None if expr is None else RawStream()(expr)
 
 
+def _names(nodes) -> list[str]:
+    return [n.sval for n in nodes or () if isinstance(n, ast.String)]
+
+
+def _add_key(table: Table, column: Optional[str], constraint: ast.Constraint) -> None:
+    """Record a PRIMARY KEY or FOREIGN KEY constraint (on `column` when it is
+    a column constraint, else on the columns it lists)."""
+    if constraint.contype == ConstrType.CONSTR_PRIMARY:
+        keys = [column] if column else _names(constraint.keys)
+        table.primary_key = list(dict.fromkeys(keys))
+    elif constraint.contype == ConstrType.CONSTR_FOREIGN and constraint.pktable is not None:
+        columns = [column] if column else _names(constraint.fk_attrs)
+        targets = _names(constraint.pk_attrs) or ["id"]
+        if len(columns) == 1:  # a composite key pins no single parent id
+            fk = (columns[0], _key(constraint.pktable).rsplit(".", 1)[-1], targets[0])
+            if fk not in table.foreign_keys:
+                table.foreign_keys.append(fk)
+
+
 def _key(relation: ast.RangeVar) -> str:
     return relation.relname.lower()
 
@@ -406,14 +428,18 @@ class _Applier:
         if stmt.if_not_exists and key in self.tables:
             return
         columns: list[str] = []
+        constraints: list[tuple[Optional[str], ast.Constraint]] = []
         for parent in stmt.inhRelations or ():
             columns.extend(self._columns_of_table(parent))
         for element in stmt.tableElts or ():
             if isinstance(element, ast.ColumnDef):
                 columns.append(element.colname)
+                constraints.extend((element.colname, c) for c in element.constraints or ())
             elif isinstance(element, ast.TableLikeClause):
                 columns.extend(self._columns_of_table(element.relation))
-        self.tables[key] = Table(
+            elif isinstance(element, ast.Constraint):
+                constraints.append((None, element))
+        table = self.tables[key] = Table(
             name=key,
             schema=stmt.relation.schemaname or DEFAULT_SCHEMA,
             columns=list(dict.fromkeys(columns)),
@@ -421,6 +447,8 @@ class _Applier:
             policies={},
             location=location,
         )
+        for column, constraint in constraints:
+            _add_key(table, column, constraint)
 
     def _columns_of_table(self, relation: ast.Node) -> list[str]:
         table = self.tables.get(_key(relation)) if isinstance(relation, ast.RangeVar) else None
@@ -439,6 +467,10 @@ class _Applier:
                 if name not in table.columns:
                     table.columns.append(name)
                     table.location = location
+                for constraint in cmd.def_.constraints or ():
+                    _add_key(table, name, constraint)
+            elif subtype == AlterTableType.AT_AddConstraint and isinstance(cmd.def_, ast.Constraint):
+                _add_key(table, None, cmd.def_)
             elif subtype == AlterTableType.AT_DropColumn:
                 if cmd.name in table.columns:
                     table.columns.remove(cmd.name)

@@ -27,6 +27,13 @@ registered with one line in `presets/__init__.py`. It owns:
   `Sink`s (operation, table, the filter or rows value, the value node) and
   may give values of its own (query builders) to expressions.
 
+Proofs of tenancy (analysis/proofs.py) need nothing more from a preset than
+its sinks: a read sink whose result is tested (`if not row: raise`) proves
+the ids of its filter. A preset declares its own guard shapes, calls that
+raise when they find nothing, with `ModulePart.leaves_when_missing` (the
+default knows `.one()`, `.scalar_one()`, `first_or_404()`,
+`get_object_or_404(...)` and the like; supabase adds `.single()` chains).
+
 This module is imported on every run (config validation reads `settings`), so
 it and the preset modules reach libcst and the tree analyses only lazily.
 """
@@ -68,6 +75,11 @@ class Detection:
             known = self.settings.setdefault(key, [])
             known.extend(v for v in values if v not in known)
         return self
+
+
+# ORM / framework calls that raise when nothing is found
+LEAVING_LOOKUPS = frozenset({"one", "scalar_one", "first_or_404", "get_or_404", "one_or_404",
+                             "get_object_or_404", "get_list_or_404", "scalar_one_or_404"})
 
 
 class ModulePart:
@@ -119,6 +131,15 @@ class ModulePart:
         """The new value of a tracked object after `obj.<attribute> = v`
         (`origins`: where v came from), or None when this preset does not model it."""
         return None
+
+    def leaves_when_missing(self, call: "cst.Call", env: "Env",
+                            analyzer: "FlowAnalyzer") -> bool:
+        """`call` raises (or aborts) when it finds no row, so once it returns
+        the lookup it ends has found one (load-then-check without an `if`)."""
+        func = call.func
+        name = func.attr.value if type(func).__name__ == "Attribute" else (
+            func.value if type(func).__name__ == "Name" else None)
+        return name in LEAVING_LOOKUPS
 
     # -- for the call-site analysis ------------------------------------------
     def is_receiver(self, node: "cst.CSTNode", env: "Env") -> bool:

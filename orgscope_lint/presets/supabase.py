@@ -284,6 +284,18 @@ class SupabaseModule(ModulePart):
         label = f"{column} ({'not ' if query.negated else ''}{method.rstrip('_')})"
         return filters.with_key(label, frozenset())
 
+    def leaves_when_missing(self, call, env, analyzer) -> bool:
+        """`....single().execute()` raises (PGRST116) when no row matches."""
+        func = call.func
+        if not isinstance(func, cst.Attribute) or func.attr.value != "execute":
+            return False
+        node = func.value
+        while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            if node.func.attr.value == "single":
+                return True
+            node = node.func.value
+        return False
+
     # -- the hook ------------------------------------------------------------
     def __call__(self, call: cst.Call, env: Env, analyzer: FlowAnalyzer) -> None:
         func = call.func

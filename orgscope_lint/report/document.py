@@ -294,10 +294,15 @@ def _join(words: Sequence[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
+def _proven(call: DbCall) -> bool:
+    """Scoped by a proof of tenancy (a verified id, a principal), not the tenant key."""
+    return str(call.outcome) == "scoped" and call.detail.startswith("scoped")
+
+
 def _sound_parts(calls: Sequence[DbCall], tenant_key: str) -> List[str]:
     """Evidence for the calls that need no change: scoped, global, generic."""
     scoped: Dict[str, Counter] = OrderedDict()
-    for call in sorted((c for c in calls if str(c.outcome) == "scoped"),
+    for call in sorted((c for c in calls if str(c.outcome) == "scoped" and not _proven(c)),
                        key=lambda c: ((c.tenant_key or tenant_key) != tenant_key,
                                       c.tenant_key or tenant_key)):
         scoped.setdefault(call.tenant_key or tenant_key, Counter())[str(call.operation)] += 1
@@ -307,6 +312,10 @@ def _sound_parts(calls: Sequence[DbCall], tenant_key: str) -> List[str]:
                  if operations.get(op)]
         if words:
             parts.append(f"{_join(words)} scoped by {code(key)}")
+    proven = [c for c in calls if _proven(c)]
+    if proven:
+        parts.append(f"{plural(len(proven), 'call')} scoped by a proof: " + ", ".join(
+            f"{code(c.symbol or '<module>')} line {c.line} ({c.detail})" for c in proven))
     global_calls = [c for c in calls if str(c.outcome) == "global"]
     if global_calls:
         tables = sorted({c.table for c in global_calls if c.table})

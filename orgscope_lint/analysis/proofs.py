@@ -1,0 +1,407 @@
+"""Proofs of tenancy: how real code shows that a statement without the tenant
+key still touches only the caller's rows.
+
+A value is *verified for table T* when it was proven to be the id of a row of
+T that belongs to the caller's tenant:
+
+- load-then-check: a read of T, scoped by the tenant key, pinned its primary
+  key to the value, and the read is in `Env.found` at the statement (the flow
+  analysis puts it there after a guard that leaves when nothing was found,
+  `if not row: raise`, or a call the preset says raises when missing);
+- parent rows: the value was read from a row loaded tenant-scoped
+  (`agent["outbound_phone_number_id"]`, `row.project_id`): it is verified for
+  the table that column references (the catalog's foreign keys, from the
+  migrations or models, or the `parent-keys` config), and a row's own `id`
+  for its own table;
+- scoping helpers: a call of a function named in `scoping-helpers` (or
+  `Depends()` on one) returned, which verifies the ids handed to it.
+
+A statement on a tenant table whose filter (or inserted row) lacks the tenant
+key is then scoped when it pins the table's primary key to a value verified
+for the table, a parent key to a value verified for the parent, or a
+principal key (`principal-keys`) to the caller's own identity from the auth
+context. The proof, or what is missing, goes into the outcome's detail.
+
+Presets plug in through their sinks alone (`Sink.value` is a `DictVal` of
+column -> origins; a read's result flows into the names the guard tests);
+their own guard shapes are `ModulePart.leaves_when_missing`.
+"""
+from __future__ import annotations
+
+from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+
+import libcst as cst
+
+from ..model import Operation, Outcome
+from .dbcalls import Classified, Sink
+from .flow import SAME_VALUE_CALLS, Env, lookup_call
+from .syntax import dotted, string_value
+from .tenant_values import _Judge
+from .values import DictVal, ListVal, Origin
+
+# claims that name the caller (a principal) in an auth context
+_IDENTITY_CLAIMS = ("id", "user_id", "sub", "uid")
+_ROUTE_WORDS = frozenset({"get", "post", "put", "patch", "delete", "api_route", "route",
+                          "websocket"})
+
+
+class Proof:
+    """A proof (or the reason there is none): the text, with `{line}` standing
+    for the line of `node` once positions are known."""
+
+    __slots__ = ("text", "node")
+
+    def __init__(self, text: str, node: Optional[cst.CSTNode] = None) -> None:
+        self.text = text
+        self.node = node
+
+
+class Prover:
+    def __init__(self, config, catalog, sinks: Sequence[Sink],
+                 classified: Dict[cst.Call, Classified],
+                 envs: Mapping[cst.Call, List[Env]]) -> None:
+        self.config = config
+        self.catalog = catalog
+        self.sinks = {sink.call: sink for sink in sinks}
+        self.classified = classified
+        self.envs = envs
+        self.helpers = frozenset(h.split(".")[-1] for h in config.scoping_helpers)
+        self.principal_keys = frozenset(config.principal_keys)
+        self._judges: Dict[int, _IdentityJudge] = {}  # by id(unit)
+
+    # -- entry -----------------------------------------------------------------
+    def run(self) -> None:
+        """Upgrade what can be proven; a lookup proven scoped can prove the next."""
+        for _ in range(3):
+            changed = False
+            for call, sink in self.sinks.items():
+                result = self.classified[call]
+                if result.outcome != Outcome.UNSCOPED or result.proof is not None:
+                    continue
+                proven = self.prove(sink, result)
+                if proven is not None:
+                    self.classified[call] = proven
+                    changed = changed or proven.outcome == Outcome.SCOPED
+            if not changed:
+                break
+
+    def prove(self, sink: Sink, result: Classified) -> Optional[Classified]:
+        envs = self.envs.get(sink.call) or []
+        if not envs or sink.table is None:
+            return None
+        if sink.operation == Operation.INSERT:
+            rows = [sink.value] if isinstance(sink.value, DictVal) else (
+                list(sink.value.rows) if isinstance(sink.value, ListVal) else [])
+            if not rows or isinstance(sink.value, ListVal) and sink.value.opaque:
+                return None
+            proofs = [self.prove_dict(sink, row, envs) for row in rows]
+            if all(p is not None and p[0] for p in proofs):
+                return _scoped(result, proofs[0][1])
+            missing = next((p[1] for p in proofs if p is not None and not p[0]), None)
+            return _unproven(result, missing) if missing else None
+        if not isinstance(sink.value, DictVal):
+            return None
+        proof = self.prove_dict(sink, sink.value, envs)
+        if proof is None:
+            return None
+        return _scoped(result, proof[1]) if proof[0] else _unproven(result, proof[1])
+
+    def prove_dict(self, sink: Sink, value: DictVal,
+                   envs: List[Env]) -> Optional[Tuple[bool, Proof]]:
+        """(True, proof) for the first key that scopes; else (False, why the
+        key that should have scoped does not), or None when no key could."""
+        table = sink.table
+        missing: Optional[Proof] = None
+        for key in sorted(value.must, key=lambda k: (k not in self.primary_key(table), k)):
+            origins = value.values.get(key) or frozenset()
+            if not origins:
+                continue
+            if key in self.primary_key(table):
+                target = table
+            else:
+                target = self.parent_of(table, key)
+            if target is not None:
+                proof = self.verified(origins, target, envs, sink)
+                if proof is not None:
+                    return True, _with_prefix(proof, f"scoped: `{_value_name(origins, key)}` ",
+                                              target, table)
+                if missing is None and target != table:
+                    missing = Proof(f"(`{key}` points at the parent '{target}', but "
+                                    f"{self.describe(origins, sink)} and was not verified)")
+            if self.is_principal(table, key) and self.caller_identity(origins, sink):
+                return True, Proof(f"scoped to the caller: `{key}` is the caller's own id "
+                                   "from the auth context")
+        return (False, missing) if missing is not None else None
+
+    # -- facts of tables -------------------------------------------------------
+    def primary_key(self, table: str) -> Tuple[str, ...]:
+        fact = self._fact(table)
+        return fact.primary_key if fact is not None and fact.primary_key else ("id",)
+
+    def _fact(self, table: str):
+        tables = getattr(self.catalog, "tables", None)
+        return tables.get(table.rsplit(".", 1)[-1].lower()) if tables else None
+
+    def parent_of(self, table: str, column: str) -> Optional[str]:
+        """The tenant-owned table `table.column` points at, if any."""
+        parent: Optional[str] = None
+        configured = self.config.parent_keys.get(table)
+        if configured is not None:
+            name, _, explicit = (part.strip() for part in configured.partition("->"))
+            if name == column:
+                parent = explicit or None
+                if parent is None:
+                    parent = self._fk_target(table, column) or self._named_table(column)
+        if parent is None:
+            parent = self._fk_target(table, column)
+        if parent is None or not self._is_tenant(parent):
+            return None
+        return parent
+
+    def _fk_target(self, table: str, column: str) -> Optional[str]:
+        fact = self._fact(table)
+        for fk in (fact.foreign_keys if fact is not None else ()):
+            if fk.column == column and fk.target in self.primary_key(fk.table):
+                return fk.table
+        return None
+
+    def _named_table(self, column: str) -> Optional[str]:
+        """`task_id` -> `tasks` (or `task`), when the catalog knows that table."""
+        if not column.endswith("_id"):
+            return None
+        stem = column[:-3]
+        for name in (stem + "s", stem + "es", stem[:-1] + "ies", stem):
+            if self._fact(name) is not None:
+                return name
+        return stem + "s"
+
+    def _is_tenant(self, table: str) -> bool:
+        check = getattr(self.catalog, "is_tenant_table", None) or self.config.is_tenant_table
+        return check(table)
+
+    def is_principal(self, table: str, key: str) -> bool:
+        return key in self.principal_keys or f"{table}.{key}" in self.principal_keys
+
+    # -- values ----------------------------------------------------------------
+    def verified(self, origins: FrozenSet[Origin], table: str, envs: List[Env],
+                 sink: Sink) -> Optional[Proof]:
+        """How `origins` is verified for `table` on every path to `sink`, or None."""
+        row = self.row_read(origins, table)
+        if row is not None:
+            return row
+        first: Optional[Proof] = None
+        for env in envs:
+            proof = self.checked(origins, table, env, sink)
+            if proof is None:
+                return None
+            first = first or proof
+        return first
+
+    def checked(self, origins: FrozenSet[Origin], table: str, env: Env,
+                sink: Sink) -> Optional[Proof]:
+        wanted = _base(origins)
+        for call in env.found:
+            lookup = self.sinks.get(call)
+            if lookup is not None:
+                if lookup is sink or lookup.table != table \
+                        or self.classified[call].outcome != Outcome.SCOPED \
+                        or not isinstance(lookup.value, DictVal):
+                    continue
+                for key in self.primary_key(table):
+                    pinned = lookup.value.values.get(key)
+                    if key in lookup.value.must and pinned and _base(pinned) == wanted:
+                        return Proof("verified by the lookup at line {line}", call)
+            elif self._is_helper(call) and _base_of_args(call, env) & wanted == wanted:
+                name = dotted(call.func) or "the scoping helper"
+                return Proof(f"verified by `{name}` at line {{line}}", call)
+        return None
+
+    def _is_helper(self, call: cst.CSTNode) -> bool:
+        if not isinstance(call, cst.Call) or not self.helpers:
+            return False
+        name = dotted(call.func)
+        if name and name.split(".")[-1] in ("Depends", "Security") and call.args:
+            name = dotted(call.args[0].value)
+        return bool(name) and name.split(".")[-1] in self.helpers
+
+    def row_read(self, origins: FrozenSet[Origin], table: str) -> Optional[Proof]:
+        """Every origin reads a column of a row loaded tenant-scoped, and that
+        column is the id of a `table` row (its own `id`, or a key referencing it)."""
+        proof: Optional[Proof] = None
+        for origin in origins:
+            read = _column_read(origin)
+            if read is None:
+                return None
+            column, source, defs = read
+            call = lookup_call(source, defs)
+            lookup = self.sinks.get(call) if call is not None else None
+            if lookup is None or lookup.operation != Operation.READ or lookup.table is None \
+                    or self.classified[call].outcome != Outcome.SCOPED:
+                return None
+            if lookup.table == table and column in self.primary_key(table):
+                pass
+            elif self.parent_of(lookup.table, column) != table:
+                return None
+            proof = proof or Proof(f"read from the '{lookup.table}' row loaded with the "
+                                   "tenant key at line {line}", call)
+        return proof
+
+    def caller_identity(self, origins: FrozenSet[Origin], sink: Sink) -> bool:
+        judge = self._judges.get(id(sink.unit))
+        if judge is None:
+            judge = self._judges[id(sink.unit)] = _IdentityJudge(self.config, sink.unit,
+                                                                 self.principal_keys)
+        return bool(origins) and all(judge.trusted(o) for o in origins)
+
+    def describe(self, origins: FrozenSet[Origin], sink: Sink) -> str:
+        names = {o.name for o in origins if o.kind == "param" and o.name}
+        if names and len(names) == len(origins):
+            if _is_route(sink.unit):
+                return "it comes from the request"
+            return f"it is a parameter of `{sink.unit.qualname}`"
+        return "its value"
+
+
+class ScopingHelpers:
+    """Value model for the flow analysis: a call of a `scoping-helpers`
+    function that returns has verified what it was handed."""
+
+    def __init__(self, config) -> None:
+        self.names = frozenset(h.split(".")[-1] for h in config.scoping_helpers)
+
+    def value_of(self, call, env, analyzer):
+        return None
+
+    def mutated(self, call, env, analyzer):
+        return None
+
+    def leaves_when_missing(self, call, env, analyzer) -> bool:
+        name = dotted(call.func) if self.names else None
+        return bool(name) and name.split(".")[-1] in self.names
+
+    def dependencies(self, unit) -> FrozenSet[cst.CSTNode]:
+        """`Depends(helper)` in a route's parameters: verified before the body runs."""
+        if not self.names or unit.node is None:
+            return frozenset()
+        found = []
+        for param in unit.params:
+            nodes = [param.default] if param.default is not None else []
+            if param.annotation is not None:
+                nodes.append(param.annotation.annotation)
+            while nodes:
+                node = nodes.pop()
+                if isinstance(node, cst.Call):
+                    name = dotted(node.func) or ""
+                    target = dotted(node.args[0].value) if node.args else None
+                    if name.split(".")[-1] in ("Depends", "Security") and target \
+                            and target.split(".")[-1] in self.names:
+                        found.append(node)
+                elif isinstance(node, cst.Subscript):
+                    nodes.extend(e.slice.value for e in node.slice
+                                 if isinstance(e.slice, cst.Index))
+        return frozenset(found)
+
+
+class _IdentityJudge(_Judge):
+    """The auth-context judge of tenant values, asking for the caller's id."""
+
+    def __init__(self, config, unit, principal_keys: Iterable[str]) -> None:
+        self.claims: Set[str] = set(_IDENTITY_CLAIMS) | {k.split(".")[-1] for k in principal_keys}
+        self.auth_dependencies = {d.split(".")[-1] for d in config.auth_dependencies}
+        self.auth_params = {p.name.value for p in unit.params if self._auth_param(p)}
+        self.tenant_params: Set[str] = set()
+
+    def trusted(self, origin: Origin) -> bool:
+        if origin.kind == "param":  # `user_id: str = Depends(get_current_user_id)`
+            return origin.name in self.auth_params
+        return super().trusted(origin)
+
+
+def _scoped(result: Classified, proof: Proof) -> Classified:
+    return Classified(Outcome.SCOPED, result.tenant_key, proof.text, result.tenant_origins,
+                      proof)
+
+
+def _unproven(result: Classified, proof: Proof) -> Classified:
+    return Classified(result.outcome, result.tenant_key, f"{result.detail} {proof.text}",
+                      result.tenant_origins, proof)
+
+
+def _with_prefix(proof: Proof, prefix: str, target: str, table: str) -> Proof:
+    where = f" for '{target}'" if target != table else ""
+    return Proof(prefix + proof.text + where, proof.node)
+
+
+def _value_name(origins: FrozenSet[Origin], key: str) -> str:
+    """The parameter a filter value is (`call_id`), else the column it pins."""
+    names = {o.name for o in _base(origins) if o.kind == "param"}
+    return names.pop() if len(names) == 1 and len(_base(origins)) == 1 else key
+
+
+def _unwrap(node: cst.CSTNode, defs) -> Tuple[cst.CSTNode, Mapping]:
+    while isinstance(node, cst.Call) and len(node.args) == 1 \
+            and dotted(node.func) in SAME_VALUE_CALLS:
+        node = node.args[0].value
+    return node, defs
+
+
+def _base(origins: Iterable[Origin]) -> FrozenSet[Origin]:
+    """The values behind `str(x)`, `UUID(x)` and names: what two filters compare."""
+    found: Set[Origin] = set()
+    for origin in origins:
+        if origin.kind == "expr" and origin.node is not None:
+            node, defs = _unwrap(origin.node, origin.defs or {})
+            if node is not origin.node and isinstance(node, cst.Name) and node.value in defs:
+                found |= _base(defs[node.value])
+                continue
+        found.add(origin)
+    return frozenset(found)
+
+
+def _base_of_args(call: cst.Call, env: Env) -> FrozenSet[Origin]:
+    """The values handed to a helper (for `Depends(helper)`: the route's own
+    parameters, which FastAPI hands to the dependency by name)."""
+    name = dotted(call.func) or ""
+    if name.split(".")[-1] in ("Depends", "Security"):
+        return frozenset(o for origins in env.defs.values() for o in origins
+                         if o.kind == "param")
+    found: Set[Origin] = set()
+    for arg in call.args:
+        node = arg.value
+        if isinstance(node, cst.Name) and node.value in env.defs:
+            found |= _base(env.defs[node.value])
+        else:
+            found |= _base([Origin("expr", node=node, defs=env.defs)])
+    return frozenset(found)
+
+
+def _column_read(origin: Origin) -> Optional[Tuple[str, cst.CSTNode, Mapping]]:
+    """`row["col"]`, `row.get("col")`, `row.col` (inside `str()` and the like):
+    (column, the row expression, the definitions it was read under)."""
+    if origin.kind != "expr" or origin.node is None:
+        return None
+    node, defs = _unwrap(origin.node, origin.defs or {})
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1 \
+            and isinstance(node.slice[0].slice, cst.Index):
+        column = string_value(node.slice[0].slice.value)
+        return (column, node.value, defs) if column else None
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+            and node.func.attr.value == "get" and node.args:
+        column = string_value(node.args[0].value)
+        return (column, node.func.value, defs) if column else None
+    if isinstance(node, cst.Attribute) and node.attr.value not in ("data",):
+        return node.attr.value, node.value, defs
+    return None
+
+
+def _is_route(unit) -> bool:
+    node = unit.node
+    if not isinstance(node, cst.FunctionDef):
+        return False
+    for decorator in node.decorators:
+        target = decorator.decorator
+        if isinstance(target, cst.Call):
+            target = target.func
+        if isinstance(target, cst.Attribute) and target.attr.value in _ROUTE_WORDS:
+            return True
+    return False
