@@ -29,7 +29,7 @@ from .analysis.routes import RouteAnalysis
 from .analysis.tenant_values import TenantValues
 from .analysis.values import Origin
 from .config import Config
-from .facts import CallSite, FileFacts, RawFinding, WrapperSummary
+from .facts import CallSite, FileFacts, KeyedParam, RawFinding, WrapperSummary
 from .model import DbCall, Fix, FixChoice, Operation, Outcome, Span
 from .parsing import UnparsableSource, parse_module
 from .positions import Located, located, located_code
@@ -125,7 +125,8 @@ class DbAnalysis:
             sink.call: classify(sink, ctx.config, ctx.tenant_key_for, ctx.is_tenant_table)
             for sink in self.sinks}
         envs = ctx.tenant_values.envs if ctx.tenant_values is not None else {}
-        Prover(ctx.config, ctx.catalog, self.sinks, self.classified, envs).run()
+        self.prover = Prover(ctx.config, ctx.catalog, self.sinks, self.classified, envs)
+        self.prover.run()
         self.calls: List[PendingCall] = list(self.call_hook.calls.values())
 
     def _run(self, unit: Unit) -> List[Unit]:
@@ -284,6 +285,11 @@ def _analyse_module(facts: FileFacts, path: str, source: Source, module: cst.Mod
         result = db.classified[sink.call]
         facts.db_calls.append(_db_call(ctx, sink, result, spans, db, fixes[sink.call]))
         facts.wrappers.extend(_wrappers_of(sink, result, ctx))
+        keyed = db.prover.keyed_param(sink)
+        if keyed is not None:
+            facts.keyed_params.append(KeyedParam(
+                ctx.module_name, sink.unit.qualname, keyed[0], sink.unit.param_index[keyed[0]],
+                keyed[1], facts.db_calls[-1].line))
     for pending in db.calls:
         positional, keywords, none_pos, none_kw, star = describe_arguments(pending.call)
         statement = spans.get(pending.statement) if pending.statement is not None else None
@@ -292,6 +298,9 @@ def _analyse_module(facts: FileFacts, path: str, source: Source, module: cst.Mod
             positional, keywords, none_pos, none_kw, star,
             snippet_of(module, pending.call)[:300], statement.line if statement else None))
         facts.call_sites[-1].provenance.update(routes.call_provenance.get(pending.call, {}))
+        if pending.env is not None:
+            facts.call_sites[-1].verified.update(_verified_arguments(db, pending))
+            facts.call_sites[-1].in_route = pending.unit.qualname in routes.hook.handlers
     # dedupe wrappers (a sink in a loop is visited more than once)
     seen = set()
     unique = []
@@ -343,6 +352,27 @@ def _db_call(ctx: FileContext, sink: Sink, result: Classified, spans, db: DbAnal
                   snippet=snippet_of(ctx.module, sink.call)[:500],
                   fix=fix if isinstance(fix, Fix) else None,
                   no_fix=fix if isinstance(fix, str) else None, fix_choices=choices)
+
+
+def _verified_arguments(db: DbAnalysis, pending: PendingCall) -> Dict[str, Tuple[str, ...]]:
+    """Argument (position or keyword) -> the tables its value is verified for."""
+    env = pending.env
+    found: Dict[str, Tuple[str, ...]] = {}
+    position = 0
+    for arg in pending.call.args:
+        if arg.star:
+            continue
+        key = arg.keyword.value if arg.keyword is not None else str(position)
+        if arg.keyword is None:
+            position += 1
+        node = arg.value
+        origins = env.defs.get(node.value) if isinstance(node, cst.Name) else None
+        if origins is None:
+            origins = frozenset({Origin("expr", node=node, defs=env.defs)})
+        tables = db.prover.verified_tables(origins, env)
+        if tables:
+            found[key] = tables
+    return found
 
 
 def _wrappers_of(sink: Sink, result: Classified, ctx: FileContext) -> List[WrapperSummary]:

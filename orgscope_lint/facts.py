@@ -68,6 +68,20 @@ class WrapperSummary:
 
 
 @dataclass
+class KeyedParam:
+    """A DB call that is not scoped by itself but pins a key of `table` to the
+    parameter `param` of its function: it is scoped when every caller passes a
+    value verified for `table` (checked at the project stage)."""
+
+    module: str
+    qualname: str
+    param: str
+    index: int  # position among the call's positional arguments (self excluded)
+    table: str  # the table the value must be verified for
+    line: int  # the DB call's line
+
+
+@dataclass
 class CallSite:
     """A call that may target a project function (resolved at project level)."""
 
@@ -83,6 +97,10 @@ class CallSite:
     statement_line: Optional[int] = None
     # argument (position or keyword) -> provenance tag, filled by provenance analysis
     provenance: Dict[str, str] = field(default_factory=dict)
+    # argument (position or keyword) -> the tables its value is verified for
+    # ("*": by a scoping helper), for caller-verified parameters
+    verified: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
+    in_route: bool = False  # the caller is a route handler
 
 
 @dataclass(frozen=True)
@@ -117,6 +135,7 @@ class FileFacts:
     findings: List[RawFinding] = field(default_factory=list)
     db_calls: List[DbCall] = field(default_factory=list)
     wrappers: List[WrapperSummary] = field(default_factory=list)
+    keyed_params: List[KeyedParam] = field(default_factory=list)
     call_sites: List[CallSite] = field(default_factory=list)
     # top-level names this module defines (class, def, assignment), for suggestions
     definitions: List[str] = field(default_factory=list)

@@ -2,11 +2,11 @@
 the wrapper summaries, and which wrappers a call site reaches."""
 from __future__ import annotations
 
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from .callees import ReceiverCallee
 from .config import Config
-from .facts import CallSite, FileFacts, WrapperSummary
+from .facts import CallSite, FileFacts, KeyedParam, WrapperSummary
 from .resolve import Resolver
 
 
@@ -24,21 +24,41 @@ class ProjectIndex:
         for facts in self.files:
             for wrapper in facts.wrappers:
                 self.wrappers.setdefault((wrapper.module, wrapper.qualname), []).append(wrapper)
+        # caller-verified parameters: function -> its DB calls keyed by a parameter
+        self.keyed: Dict[Tuple[str, str], List[KeyedParam]] = {}
+        for facts in self.files:
+            for keyed in facts.keyed_params:
+                self.keyed.setdefault((keyed.module, keyed.qualname), []).append(keyed)
+        self._callers: Optional[Dict[Tuple[str, str], List[Tuple[FileFacts, CallSite]]]] = None
 
     def definers(self, name: str) -> List[str]:
         """Modules whose top level defines `name`."""
         return self.resolver.definers(name)
 
-    def resolve_call(self, facts: FileFacts, site: CallSite) -> List[WrapperSummary]:
-        """The wrapper summaries of the project function `site` calls."""
+    def resolve_call(self, facts: FileFacts, site: CallSite, summaries=None) -> List:
+        """The summaries (`wrappers` unless told) of the project function `site` calls."""
+        summaries = self.wrappers if summaries is None else summaries
         callee = site.callee
         if isinstance(callee, ReceiverCallee):
             # `db.get_call(...)`: the receiver's class is not known; the first
             # receiver class (in module order) whose method is a wrapper
             for target in self.resolver.receiver_methods(callee.method):
-                found = self.wrappers.get((target.module, target.qualname))
+                found = summaries.get((target.module, target.qualname))
                 if found:
                     return found
             return []
         target = self.resolver.callee(facts, callee)
-        return self.wrappers.get((target.module, target.qualname), []) if target else []
+        return summaries.get((target.module, target.qualname), []) if target else []
+
+    def callers(self, keyed: KeyedParam) -> List[Tuple[FileFacts, CallSite]]:
+        """The project's calls of the function `keyed` belongs to."""
+        if self._callers is None:
+            self._callers = {}
+            if self.keyed:
+                for facts in self.files:
+                    for site in facts.call_sites:
+                        found = self.resolve_call(facts, site, self.keyed)
+                        if found:
+                            key = (found[0].module, found[0].qualname)
+                            self._callers.setdefault(key, []).append((facts, site))
+        return self._callers.get((keyed.module, keyed.qualname), [])

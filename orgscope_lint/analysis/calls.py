@@ -24,6 +24,7 @@ class PendingCall:
     unit: Unit
     callee: Callee
     statement: Optional[cst.CSTNode] = None
+    env: Optional[Env] = None  # in force at the call (the first time it is met)
 
 
 class CallSiteHook:
@@ -41,7 +42,7 @@ class CallSiteHook:
             return
         callee = self.callee(call.func, env)
         if callee is not None:
-            self.calls[call] = PendingCall(call, self.unit, callee, analyzer.statement_node)
+            self.calls[call] = PendingCall(call, self.unit, callee, analyzer.statement_node, env)
 
     def callee(self, func: cst.CSTNode, env: Env) -> Optional[Callee]:
         if isinstance(func, cst.Name):

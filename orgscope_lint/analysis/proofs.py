@@ -133,6 +133,74 @@ class Prover:
                                    "from the auth context")
         return (False, missing) if missing is not None else None
 
+    # -- caller-verified parameters ------------------------------------------------
+    def keyed_param(self, sink: Sink) -> Optional[Tuple[str, str]]:
+        """(parameter, table) when `sink`, not scoped by itself, pins its
+        table's primary key or a parent key to one parameter of its function:
+        the project stage then asks every caller for a verified value."""
+        unit = sink.unit
+        result = self.classified[sink.call]
+        if unit.node is None or result.outcome != Outcome.UNSCOPED or sink.table is None:
+            return None
+        value = sink.value
+        if not isinstance(value, DictVal):  # a filter, or the one row of an insert
+            return None
+        for key in sorted(value.must, key=lambda k: (k not in self.primary_key(sink.table), k)):
+            origins = _base(value.values.get(key) or ())
+            names = {o.name for o in origins if o.kind == "param"}
+            if len(names) != 1 or len(origins) != 1:
+                continue
+            (name,) = names
+            if name not in unit.param_index:
+                continue
+            target = sink.table if key in self.primary_key(sink.table) \
+                else self.parent_of(sink.table, key)
+            if target is not None:
+                return name, target
+        return None
+
+    def verified_tables(self, origins: FrozenSet[Origin], env: Env) -> Tuple[str, ...]:
+        """The tables `origins` is verified for at `env` ("*": by a scoping helper)."""
+        wanted = _base(origins)
+        if not wanted:
+            return ()
+        tables: Set[str] = set()
+        for call in env.found:
+            lookup = self.sinks.get(call)
+            if lookup is not None:
+                if lookup.table is None or not isinstance(lookup.value, DictVal) \
+                        or self.classified[call].outcome != Outcome.SCOPED:
+                    continue
+                for key in self.primary_key(lookup.table):
+                    pinned = lookup.value.values.get(key)
+                    if key in lookup.value.must and pinned and _base(pinned) == wanted:
+                        tables.add(lookup.table)
+            elif self._is_helper(call) and _base_of_args(call, env) & wanted == wanted:
+                tables.add("*")
+        for origin in origins:
+            read = _column_read(origin)
+            if read is None:
+                break
+        else:
+            tables |= self._row_tables(origins)
+        return tuple(sorted(tables))
+
+    def _row_tables(self, origins: FrozenSet[Origin]) -> Set[str]:
+        found: Optional[Set[str]] = None
+        for origin in origins:
+            column, source, defs = _column_read(origin)
+            call = lookup_call(source, defs)
+            lookup = self.sinks.get(call) if call is not None else None
+            if lookup is None or lookup.operation != Operation.READ or lookup.table is None \
+                    or self.classified[call].outcome != Outcome.SCOPED:
+                return set()
+            here = {lookup.table} if column in self.primary_key(lookup.table) else set()
+            parent = self.parent_of(lookup.table, column)
+            if parent is not None:
+                here.add(parent)
+            found = here if found is None else found & here
+        return found or set()
+
     # -- facts of tables -------------------------------------------------------
     def primary_key(self, table: str) -> Tuple[str, ...]:
         fact = self._fact(table)
@@ -145,13 +213,10 @@ class Prover:
     def parent_of(self, table: str, column: str) -> Optional[str]:
         """The tenant-owned table `table.column` points at, if any."""
         parent: Optional[str] = None
-        configured = self.config.parent_keys.get(table)
-        if configured is not None:
-            name, _, explicit = (part.strip() for part in configured.partition("->"))
+        for entry in self.config.parent_keys.get(table, "").split(","):
+            name, _, explicit = (part.strip() for part in entry.partition("->"))
             if name == column:
-                parent = explicit or None
-                if parent is None:
-                    parent = self._fk_target(table, column) or self._named_table(column)
+                parent = explicit or self._fk_target(table, column) or self._named_table(column)
         if parent is None:
             parent = self._fk_target(table, column)
         if parent is None or not self._is_tenant(parent):

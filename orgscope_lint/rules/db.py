@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import ClassVar, List, Optional, Tuple
 
 from ..facts import FileFacts, RawFinding
 from ..model import DbCall, Fix, FixChoice, Operation, Outcome, Span
+from ..route_facts import FLASK_REQUEST, PARAM
 from ..routing import route_table
 from .base import Example, Rule
 
@@ -43,6 +45,35 @@ class _DbOutcomeRule(Rule):
                 fix_choices=call.fix_choices if self.fixable else None))
         return found
 
+    def _caller_verified(self, project, path: str,
+                         finding: RawFinding) -> Optional[RawFinding]:
+        """Caller-verified parameters: a call keyed only by a parameter of its
+        function is scoped when every caller in the project passes a value
+        verified for the table; otherwise the finding names a caller that does not."""
+        facts = project.by_path.get(path)
+        keyed = next((k for k in (facts.keyed_params if facts else ())
+                      if k.line == finding.span.line and k.qualname == finding.symbol), None)
+        if keyed is None:
+            return finding
+        callers = project.callers(keyed)
+        if not callers:
+            return finding
+        unverified = [(caller, site) for caller, site in callers if not _verified(site, keyed)]
+        if not unverified:
+            return None
+        caller, site = unverified[0]
+        where = f"{caller.path}:{site.span.line}" + (f" (`{site.symbol}`)" if site.symbol else "")
+        source = ("request input" if site.in_route and _from_request(site, keyed)
+                  else "a value not verified")
+        others = f" and {len(unverified) - 1} more" if len(unverified) > 1 else ""
+        # the caller now says where the unverified value comes from
+        message = re.sub(r" \(`[^`]+` points at the parent '[^']+', but it is a parameter of "
+                         r"`[^`]+` and was not verified\)", "", finding.message)
+        message = message.replace(
+            ": add ", f" (`{keyed.param}` gets {source} for '{keyed.table}' from the caller at "
+                      f"{where}{others}): add ", 1)
+        return dataclasses.replace(finding, message=message)
+
     def reports_unknown(self, call: DbCall) -> bool:
         """With --strict, an unverifiable call is reported once, by the rule
         for its operation's unscoped outcome (ORG101, ORG102 or ORG103)."""
@@ -52,9 +83,12 @@ class _DbOutcomeRule(Rule):
         raise NotImplementedError
 
     def revise(self, project, path: str, finding: RawFinding) -> Optional[RawFinding]:
-        """Choose the tenant-key fix: the one candidate whose value is trusted
-        once its dependencies are judged as the route analysis judges them."""
-        if finding.fix_choices is None:
+        """Drop a finding its callers prove scoped (or name the caller that
+        does not); then choose the tenant-key fix: the one candidate whose
+        value is trusted once its dependencies are judged as the route
+        analysis judges them."""
+        finding = self._caller_verified(project, path, finding)
+        if finding is None or finding.fix_choices is None:
             return finding
         table = route_table(project)
         facts = project.by_path[path]
@@ -513,8 +547,10 @@ class InsertWithoutTenant(_DbOutcomeRule):
 
     def message(self, call: DbCall) -> str:
         what = "a row of the bulk insert" if call.method == "bulk_insert" else "the row"
+        # a proof that was tried and is missing ("`task_id` points at ...")
+        proof = call.detail[call.detail.index(" (`"):] if " (`" in call.detail else ""
         return (f"{call.method} into tenant table '{call.table}': {what} has no "
-                f"\"{call.tenant_key}\": add it")
+                f"\"{call.tenant_key}\"{proof}: add it")
 
 
 class ConditionalScope(_DbOutcomeRule):
@@ -816,6 +852,24 @@ class UnscopedWrapperCall(Rule):
                         f"pass {wrapper.param}=<the caller's org id>",
                         symbol=site.symbol, table=wrapper.table, operation="call",
                         snippet=site.snippet, statement_line=site.statement_line))
+
+
+def _argument(site, keyed) -> Optional[str]:
+    if keyed.param in site.keywords:
+        return keyed.param
+    return str(keyed.index) if site.positional > keyed.index else None
+
+
+def _verified(site, keyed) -> bool:
+    key = _argument(site, keyed)
+    tables = site.verified.get(key, ()) if key is not None else ()
+    return keyed.table in tables or "*" in tables
+
+
+def _from_request(site, keyed) -> bool:
+    key = _argument(site, keyed)
+    tokens = site.provenance.get(key, "") if key is not None else ""
+    return PARAM in tokens or FLASK_REQUEST in tokens
 
 
 def _omits(site, wrapper) -> bool:
