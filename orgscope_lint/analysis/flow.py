@@ -429,7 +429,8 @@ class FlowAnalyzer:
         return None
 
     def refine(self, test: cst.CSTNode, env: Env, truth: bool) -> Env:
-        if truth and isinstance(test, (cst.Name, cst.Attribute, cst.Subscript, cst.Call)):
+        if truth and isinstance(test, (cst.Name, cst.Attribute, cst.Subscript, cst.Call,
+                                       cst.Await)):
             env = self.found_by(test, env)
         if isinstance(test, cst.Name) and test.value not in ("True", "False", "None"):
             return env.assume(test.value, truth)
@@ -453,10 +454,8 @@ class FlowAnalyzer:
     def found_by(self, test: cst.CSTNode, env: Env) -> Env:
         """`test` (`row`, `res.data`, `res.data[0]`, `len(rows)`) is true: the one
         lookup call its value comes from found a row."""
-        if isinstance(test, cst.Call):
-            if not (isinstance(test.func, cst.Name) and test.func.value == "len"
-                    and len(test.args) == 1):
-                return env
+        if isinstance(test, cst.Call) and isinstance(test.func, cst.Name) \
+                and test.func.value == "len" and len(test.args) == 1:
             test = test.args[0].value
         call = lookup_call(test, env.defs)
         return env.with_found(frozenset({call})) if call is not None else env

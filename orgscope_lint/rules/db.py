@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import re
 from typing import ClassVar, List, Optional, Tuple
 
@@ -16,6 +17,177 @@ CONDITIONAL, EMPTY_FILTER, UNKNOWN, UNSCOPED = (Outcome.CONDITIONAL, Outcome.EMP
 READ, WRITE, INSERT = Operation.READ, Operation.WRITE, Operation.INSERT
 # examples of the supabase-py chain forms
 _SUPABASE = {"db": {"presets": ["dbservice", "supabase"]}}
+
+_SCHEMA_FILES = {"db/001.sql": (
+    "CREATE TABLE phone_numbers (id uuid PRIMARY KEY, clerk_org_id text);\n"
+    "CREATE TABLE agents (id uuid PRIMARY KEY, clerk_org_id text,\n"
+    "  outbound_phone_number_id uuid REFERENCES phone_numbers(id));\n"
+    "CREATE TABLE calls (id uuid PRIMARY KEY, clerk_org_id text,\n"
+    "  agent_id uuid REFERENCES agents(id));\n"
+    "ALTER TABLE phone_numbers ENABLE ROW LEVEL SECURITY;\n"
+    "ALTER TABLE agents ENABLE ROW LEVEL SECURITY;\n"
+    "ALTER TABLE calls ENABLE ROW LEVEL SECURITY;\n")}
+_WITH_SCHEMA = {"schema": ["db/*.sql"]}
+_TASKS = {"tenant-tables": ["tasks", "task_comments"],
+          "parent-keys": {"task_comments": "task_id -> tasks"}}
+_NOTES = {"tenant-tables": ["notes"], "principal-keys": ["user_id"]}
+
+# Proofs of tenancy (analysis/proofs.py): a statement without the tenant key
+# is scoped when it pins a verified id; the negative twins stay findings.
+_PROOF_WRITES_VALID = (
+    """
+    from fastapi import HTTPException
+
+    def pause(db, agent_id, org):
+        agent = db.select_one("agents", {"id": agent_id, "clerk_org_id": org})
+        if not agent:
+            raise HTTPException(status_code=404)
+        db.update("agents", {"id": agent_id}, {"status": "paused"})
+    """,
+    Example(
+        """
+        def pause(supabase, agent_id, org):
+            supabase.table("agents").select("id").eq("id", agent_id).eq(
+                "clerk_org_id", org).single().execute()
+            supabase.table("agents").update({"status": "paused"}).eq("id", str(agent_id)).execute()
+        """,
+        config=_SUPABASE,
+    ),
+    Example(
+        """
+        def release(db, agent_id, org):
+            agent = db.select_one("agents", {"id": agent_id, "clerk_org_id": org})
+            db.update("phone_numbers", {"id": agent["outbound_phone_number_id"]}, {"busy": False})
+        """,
+        config=_WITH_SCHEMA, files=_SCHEMA_FILES,
+    ),
+    Example(
+        """
+        from app.core.access import check_agent_access
+
+        def archive(db, agent_id, org):
+            check_agent_access(agent_id, org)
+            db.update("agents", {"id": agent_id}, {"status": "archived"})
+        """,
+        config={"scoping-helpers": ["check_agent_access"]},
+    ),
+    """
+    def _set_status(db, agent_id, status):
+        db.update("agents", {"id": agent_id}, {"status": status})
+
+    def pause(db, agent_id, org):
+        if not db.select_one("agents", {"id": agent_id, "clerk_org_id": org}):
+            raise LookupError(agent_id)
+        _set_status(db, agent_id, "paused")
+    """,
+)
+def _fixed(code: str, old: str, new: str, **options) -> Example:
+    """An INVALID example and its `--fix` result (`old` becomes `new` in the code)."""
+    code = inspect.cleandoc(code) + "\n"
+    return Example(code, fixed=code.replace(old, new), **options)
+
+
+_ID_ONLY, _ID_AND_ORG = '{"id": agent_id}', '{"id": agent_id, "clerk_org_id": org}'
+_PROOF_WRITES_INVALID = (
+    _fixed("""
+    def pause(db, agent_id, org):
+        agent = db.select_one("agents", {"id": agent_id, "clerk_org_id": org})
+        db.update("agents", {"id": agent_id}, {"status": "paused"})  # expect: ORG102
+        return agent
+    """, _ID_ONLY, _ID_AND_ORG),
+    _fixed("""
+    def pause(db, agent_id, org, log):
+        agent = db.select_one("agents", {"id": agent_id, "clerk_org_id": org})
+        if not agent:
+            log.warning("no agent %s", agent_id)
+        db.update("agents", {"id": agent_id}, {"status": "paused"})  # expect: ORG102
+    """, _ID_ONLY, _ID_AND_ORG),
+    _fixed("""
+    def pause(db, agent_id, org):
+        if not db.select_one("agents", {"id": agent_id, "clerk_org_id": org}):
+            raise LookupError(agent_id)
+        db.delete("calls", {"id": agent_id})  # expect: ORG102
+    """, 'db.delete("calls", {"id": agent_id})',
+        'db.delete("calls", {"id": agent_id, "clerk_org_id": org})'),
+    _fixed("""
+    def release(db, agent_id, number_id, org):
+        agent = db.select_one("agents", {"id": agent_id, "clerk_org_id": org})
+        if not agent:
+            raise LookupError(agent_id)
+        db.update("phone_numbers", {"id": number_id}, {"busy": False})  # expect: ORG102
+    """, '{"id": number_id}', '{"id": number_id, "clerk_org_id": org}',
+        config=_WITH_SCHEMA, files=_SCHEMA_FILES),
+    """
+    def _set_status(db, agent_id, status):
+        db.update("agents", {"id": agent_id}, {"status": status})  # expect: ORG102
+
+    def pause(db, agent_id, org):
+        if not db.select_one("agents", {"id": agent_id, "clerk_org_id": org}):
+            raise LookupError(agent_id)
+        _set_status(db, agent_id, "paused")
+
+    def resume(db, agent_id):
+        _set_status(db, agent_id, "active")
+    """,
+)
+_PROOF_READS_VALID = (
+    Example(
+        """
+        def comments(db, task_id, org):
+            task = db.select_one("tasks", {"id": task_id, "clerk_org_id": org})
+            if task is None:
+                raise KeyError(task_id)
+            return db.select("task_comments", {"task_id": task_id})
+        """,
+        config=_TASKS,
+    ),
+    Example(
+        """
+        from fastapi import Depends
+        from app.core.auth import get_current_user
+
+        def my_notes(db, user: dict = Depends(get_current_user)):
+            return db.select("notes", {"user_id": user["user_id"]})
+        """,
+        config=_NOTES,
+    ),
+)
+_PROOF_READS_INVALID = (
+    Example(
+        """
+        def comments(db, task_id):
+            return db.select("task_comments", {"task_id": task_id})  # expect: ORG101
+        """,
+        config=_TASKS,
+    ),
+    Example(
+        """
+        def notes_of(db, user_id):
+            return db.select("notes", {"user_id": user_id})  # expect: ORG101
+        """,
+        config=_NOTES,
+    ),
+)
+_PROOF_INSERTS_VALID = (
+    Example(
+        """
+        def comment(db, task_id, org, text):
+            if not db.select_one("tasks", {"id": task_id, "clerk_org_id": org}):
+                raise KeyError(task_id)
+            db.insert("task_comments", {"task_id": task_id, "text": text})
+        """,
+        config=_TASKS,
+    ),
+)
+_PROOF_INSERTS_INVALID = (
+    Example(
+        """
+        def comment(db, task_id, text):
+            db.insert("task_comments", {"task_id": task_id, "text": text})  # expect: ORG103
+        """,
+        config=_TASKS,
+    ),
+)
 
 
 class _DbOutcomeRule(Rule):
@@ -140,8 +312,18 @@ class UnscopedRead(_DbOutcomeRule):
     local read from the auth context on every path, or the function's tenant
     parameter. Otherwise `--fix` and `--diff` say why there is no safe fix.
 
+    ## Proofs of tenancy
+    A filter without the tenant key is still scoped when it pins the table's
+    primary key (or a parent key) to an id proven to be the caller's: loaded
+    with the tenant key and followed by a guard that leaves (`if not row:
+    raise`), read from a row loaded with the tenant key, handed to a
+    `scoping-helpers` function, or passed verified by every caller; or when it
+    pins a `principal-keys` column to the caller's own id. The message says
+    which proof is missing; the report lists the proof used.
+
     ## Options
-    `tenant-key`, `table-keys`, `tenant-tables`, `global-tables`, `db.methods`.
+    `tenant-key`, `table-keys`, `tenant-tables`, `global-tables`, `db.methods`,
+    `parent-keys`, `principal-keys`, `scoping-helpers`.
     """
 
     code = "ORG101"
@@ -219,6 +401,7 @@ class UnscopedRead(_DbOutcomeRule):
             """,
             config=_SUPABASE,
         ),
+        *_PROOF_READS_VALID,
     )
     INVALID = (
         """
@@ -290,6 +473,7 @@ class UnscopedRead(_DbOutcomeRule):
             """,
             config=_SUPABASE,
         ),
+        *_PROOF_READS_INVALID,
     )
 
     def message(self, call: DbCall) -> str:
@@ -363,6 +547,7 @@ class UnscopedWrite(_DbOutcomeRule):
             """,
             config=_SUPABASE,
         ),
+        *_PROOF_WRITES_VALID,
     )
     INVALID = (
         """
@@ -416,6 +601,7 @@ class UnscopedWrite(_DbOutcomeRule):
             """,
             config=_SUPABASE,
         ),
+        *_PROOF_WRITES_INVALID,
     )
 
     def message(self, call: DbCall) -> str:
@@ -480,6 +666,7 @@ class InsertWithoutTenant(_DbOutcomeRule):
             """,
             config=_SUPABASE,
         ),
+        *_PROOF_INSERTS_VALID,
     )
     INVALID = (
         """
@@ -543,6 +730,7 @@ class InsertWithoutTenant(_DbOutcomeRule):
                 supabase.table("agents").insert({"name": name, "clerk_org_id": clerk_org_id}).execute()  # expect: ORG103
             """,
         ),
+        *_PROOF_INSERTS_INVALID,
     )
 
     def message(self, call: DbCall) -> str:
