@@ -25,11 +25,13 @@ from .analysis.flow import Env, FlowAnalyzer
 from .analysis.module import ModuleInfo, Unit, collect_module, module_name_for, unit_for_function
 from .analysis.names import NameAnalysis
 from .analysis.proofs import Prover, ScopingHelpers
+from .analysis.syntax import dotted
 from .analysis.routes import RouteAnalysis
 from .analysis.tenant_values import TenantValues
 from .analysis.values import Origin
 from .config import Config
-from .facts import CallSite, FileFacts, KeyedParam, RawFinding, WrapperSummary
+from .facts import (CallSite, FileFacts, HelperUse, KeyedParam, RawFinding, ScopingHelper,
+                    WrapperSummary)
 from .model import DbCall, Fix, FixChoice, Operation, Outcome, Span
 from .parsing import UnparsableSource, parse_module
 from .positions import Located, located, located_code
@@ -97,6 +99,7 @@ class DbAnalysis:
                       if preset.applies(ctx.source.data)]
         self.call_hook = CallSiteHook(info, self.parts)
         self.helpers = ScopingHelpers(ctx.config)
+        self.exits: Dict[int, List[Env]] = {}  # id(unit) -> environments where it returns
         self.hooks = [*self.parts, self.call_hook, *hooks]
         self.units: List[Unit] = []
         pending = list(info.units)
@@ -155,7 +158,9 @@ class DbAnalysis:
             # module code: functions and classes are separate units
             body = [s for s in body if not isinstance(s, (cst.FunctionDef, cst.ClassDef))]
             analyzer.on_nested_def = lambda node: None
-        analyzer.run(body, Env({}, defs, found=self.helpers.dependencies(unit)))
+        end = analyzer.run(body, Env({}, defs, found=self.helpers.dependencies(unit),
+                                     called=self.helpers.dependencies(unit, configured=False)))
+        self.exits[id(unit)] = analyzer.exits + ([end] if end is not None else [])
         return nested
 
     def symbol(self, unit: Unit) -> Optional[str]:
@@ -281,10 +286,28 @@ def _analyse_module(facts: FileFacts, path: str, source: Source, module: cst.Mod
     spans = ctx.located.spans
     for analysis in analyses:
         analysis.finish(facts, spans)
+    site_index = {pending.call: index for index, pending in enumerate(db.calls)}
     for sink in db.sinks:
         result = db.classified[sink.call]
         facts.db_calls.append(_db_call(ctx, sink, result, spans, db, fixes[sink.call]))
         facts.wrappers.extend(_wrappers_of(sink, result, ctx))
+        helper = db.prover.scoping_helper(sink, db.exits.get(id(sink.unit), []))
+        if helper is not None:
+            facts.scoping_helpers.append(ScopingHelper(
+                ctx.module_name, sink.unit.qualname, helper[0],
+                sink.unit.param_index[helper[0]], helper[1]))
+        for call, key, table in db.prover.candidate_helpers(sink):
+            callee = ""
+            if call not in site_index:  # `Depends(helper)`: resolved by the helper's name
+                name = dotted(call.func) or ""
+                if name.split(".")[-1] not in ("Depends", "Security") or not call.args:
+                    continue
+                callee = dotted(call.args[0].value) or ""
+                if not callee:
+                    continue
+            facts.helper_uses.append(HelperUse(
+                facts.db_calls[-1].line, facts.db_calls[-1].symbol, table, key,
+                site_index.get(call, -1), callee))
         keyed = db.prover.keyed_param(sink)
         if keyed is not None:
             facts.keyed_params.append(KeyedParam(

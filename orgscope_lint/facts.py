@@ -82,6 +82,32 @@ class KeyedParam:
 
 
 @dataclass
+class ScopingHelper:
+    """A project function that verifies its parameter `param` for `table`: it
+    loads the row by (id, tenant) and raises when it is missing."""
+
+    module: str
+    qualname: str
+    param: str
+    index: int
+    table: str
+
+
+@dataclass
+class HelperUse:
+    """An unscoped DB call whose id was handed, before it, to a project call
+    that may be a scoping helper: call site `site` of this file (argument
+    `key`), or the route dependency `Depends(callee)` (route parameter `key`)."""
+
+    line: int
+    symbol: Optional[str]
+    table: str
+    key: str
+    site: int = -1
+    callee: str = ""
+
+
+@dataclass
 class CallSite:
     """A call that may target a project function (resolved at project level)."""
 
@@ -136,6 +162,8 @@ class FileFacts:
     db_calls: List[DbCall] = field(default_factory=list)
     wrappers: List[WrapperSummary] = field(default_factory=list)
     keyed_params: List[KeyedParam] = field(default_factory=list)
+    scoping_helpers: List[ScopingHelper] = field(default_factory=list)
+    helper_uses: List[HelperUse] = field(default_factory=list)
     call_sites: List[CallSite] = field(default_factory=list)
     # top-level names this module defines (class, def, assignment), for suggestions
     definitions: List[str] = field(default_factory=list)

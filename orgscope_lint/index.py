@@ -6,7 +6,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from .callees import ReceiverCallee
 from .config import Config
-from .facts import CallSite, FileFacts, KeyedParam, WrapperSummary
+from .facts import CallSite, FileFacts, KeyedParam, ScopingHelper, WrapperSummary
 from .resolve import Resolver
 
 
@@ -29,6 +29,11 @@ class ProjectIndex:
         for facts in self.files:
             for keyed in facts.keyed_params:
                 self.keyed.setdefault((keyed.module, keyed.qualname), []).append(keyed)
+        # scoping helpers: function -> the parameters it verifies
+        self.helpers: Dict[Tuple[str, str], List[ScopingHelper]] = {}
+        for facts in self.files:
+            for helper in facts.scoping_helpers:
+                self.helpers.setdefault((helper.module, helper.qualname), []).append(helper)
         self._callers: Optional[Dict[Tuple[str, str], List[Tuple[FileFacts, CallSite]]]] = None
 
     def definers(self, name: str) -> List[str]:

@@ -611,8 +611,8 @@ def test_cli_diff_on_the_fixture_writes_nothing(tmp_path):
     done = cli("check", "--diff", str(copy))
     assert done.returncode == 1, done.stderr
     assert "+from app.core.exceptions import NotFoundError, ValidationError\n" in done.stdout
-    assert '+    db.delete("agents", filters={"id": agent_id, "clerk_org_id": clerk_org_id})' \
-        in done.stdout
+    assert '+    target = kb_store.select_one("knowledge_bases", {"id": kb_id, "clerk_org_id": ' \
+        'clerk_org_id})' in done.stdout
     assert '"clerk_org_id": organization_id}, {"inbound_phone_number_id": None})' in done.stdout
     assert "no safe fix: the filter is not a dict literal in the call" in done.stderr
     assert {p: p.read_bytes() for p in copy.rglob("*.py")} == before

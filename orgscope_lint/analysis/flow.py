@@ -36,16 +36,20 @@ class Env:
     `if not row: raise` puts that call in `found` for the rest of the function.
     The proofs of tenancy (analysis/proofs.py) read it."""
 
-    __slots__ = ("vals", "defs", "truthy", "falsy", "found")
+    __slots__ = ("vals", "defs", "truthy", "falsy", "found", "called")
 
     def __init__(self, vals: Dict[str, Value], defs: Dict[str, Origins],
                  truthy: FrozenSet[str] = EMPTY, falsy: FrozenSet[str] = EMPTY,
-                 found: FrozenSet[cst.CSTNode] = frozenset()) -> None:
+                 found: FrozenSet[cst.CSTNode] = frozenset(),
+                 called: FrozenSet[cst.CSTNode] = frozenset()) -> None:
         self.vals = vals
         self.defs = defs
         self.truthy = truthy
         self.falsy = falsy
         self.found = found
+        # project calls made as statements that returned on every path here:
+        # candidate scoping helpers, confirmed or not at the project stage
+        self.called = called
 
     def assign(self, name: str, value: Optional[Value], origins: Origins) -> "Env":
         vals = dict(self.vals)
@@ -55,28 +59,34 @@ class Env:
             vals[name] = value
         defs = dict(self.defs)
         defs[name] = origins
-        return Env(vals, defs, self.truthy - {name}, self.falsy - {name}, self.found)
+        return Env(vals, defs, self.truthy - {name}, self.falsy - {name}, self.found,
+                   self.called)
 
     def set_value(self, name: str, value: Value) -> "Env":
         vals = dict(self.vals)
         vals[name] = value
-        return Env(vals, self.defs, self.truthy, self.falsy, self.found)
+        return Env(vals, self.defs, self.truthy, self.falsy, self.found, self.called)
 
     def assume(self, name: str, truth: bool) -> "Env":
         if truth:
             return Env(self.vals, self.defs, self.truthy | {name}, self.falsy - {name},
-                       self.found)
-        return Env(self.vals, self.defs, self.truthy - {name}, self.falsy | {name}, self.found)
+                       self.found, self.called)
+        return Env(self.vals, self.defs, self.truthy - {name}, self.falsy | {name}, self.found,
+                   self.called)
 
     def with_found(self, calls: FrozenSet[cst.CSTNode]) -> "Env":
         if calls <= self.found:
             return self
-        return Env(self.vals, self.defs, self.truthy, self.falsy, self.found | calls)
+        return Env(self.vals, self.defs, self.truthy, self.falsy, self.found | calls, self.called)
+
+    def with_called(self, call: cst.CSTNode) -> "Env":
+        return Env(self.vals, self.defs, self.truthy, self.falsy, self.found,
+                   self.called | {call})
 
     def same(self, other: "Env") -> bool:
         return (self.vals == other.vals and self.defs == other.defs
                 and self.truthy == other.truthy and self.falsy == other.falsy
-                and self.found == other.found)
+                and self.found == other.found and self.called == other.called)
 
 
 def join(a: Optional[Env], b: Optional[Env]) -> Optional[Env]:
@@ -92,7 +102,8 @@ def join(a: Optional[Env], b: Optional[Env]) -> Optional[Env]:
     defs = dict(a.defs)
     for name, origins in b.defs.items():
         defs[name] = defs.get(name, frozenset()) | origins if name in defs else origins
-    return Env(vals, defs, a.truthy & b.truthy, a.falsy & b.falsy, a.found & b.found)
+    return Env(vals, defs, a.truthy & b.truthy, a.falsy & b.falsy, a.found & b.found,
+               a.called & b.called)
 
 
 def join_all(envs: Sequence[Optional[Env]]) -> Optional[Env]:
@@ -148,6 +159,7 @@ class FlowAnalyzer:
         self.on_nested_def = on_nested_def
         self.constants = constants or {}
         self._loops: List[Tuple[List[Env], List[Env]]] = []  # (breaks, continues)
+        self.exits: List[Env] = []  # the environments at each `return`
         # the statement being interpreted: findings inside a multi-line statement
         # can be suppressed on its first line
         self.statement_node: Optional[cst.CSTNode] = None
@@ -198,13 +210,25 @@ class FlowAnalyzer:
             return join_all(ends + [env])
         return env
 
+    def returned(self, node: cst.CSTNode, env: Env) -> Env:
+        """A project function called as a statement (`check_access(x, org)`,
+        `row = await load_for_org(...)`) returned: it goes into `called` as a
+        candidate scoping helper, which the project stage may confirm (a
+        function that raises when its tenant-scoped lookup finds nothing)."""
+        if isinstance(node, cst.Await):
+            node = node.expression
+        if isinstance(node, cst.Call) and isinstance(node.func, (cst.Name, cst.Attribute)) \
+                and node.args:
+            return env.with_called(node)
+        return env
+
     def small(self, node: cst.CSTNode, env: Env) -> Optional[Env]:
         if isinstance(node, cst.Assign):
             env = self.expr(node.value, env)
             value, origins = self.evaluate(node.value, env)
             for target in node.targets:
                 env = self.bind_target(target.target, (value, origins), env)
-            return env
+            return self.returned(node.value, env)
         if isinstance(node, cst.AnnAssign):
             if node.value is None:
                 return env
@@ -232,10 +256,11 @@ class FlowAnalyzer:
             env = self.expr(node.value, env)
             if isinstance(node.value, cst.Call) and dotted(node.value.func) in _NO_RETURN:
                 return None
-            return env
+            return self.returned(node.value, env)
         if isinstance(node, cst.Return):
             if node.value is not None:
-                self.expr(node.value, env)
+                env = self.expr(node.value, env)
+            self.exits.append(env)
             return None
         if isinstance(node, cst.Raise):
             if node.exc is not None:

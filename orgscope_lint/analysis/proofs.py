@@ -159,6 +159,59 @@ class Prover:
                 return name, target
         return None
 
+    def pinned(self, sink: Sink) -> List[Tuple[FrozenSet[Origin], str]]:
+        """(value, table it must be verified for) for each key of an unscoped
+        filter or row that is the table's primary key or a parent key."""
+        value = sink.value
+        if sink.table is None or not isinstance(value, DictVal) \
+                or self.classified[sink.call].outcome != Outcome.UNSCOPED:
+            return []
+        found = []
+        for key in sorted(value.must):
+            origins = _base(value.values.get(key) or ())
+            target = sink.table if key in self.primary_key(sink.table) \
+                else self.parent_of(sink.table, key)
+            if origins and target is not None:
+                found.append((origins, target))
+        return found
+
+    def candidate_helpers(self, sink: Sink) -> List[Tuple[cst.CSTNode, str, str]]:
+        """(call, argument key or route parameter, table): project calls made
+        before `sink` on every path, handed an id it pins; the project stage
+        decides whether they verify it."""
+        envs = self.envs.get(sink.call) or []
+        if not envs:
+            return []
+        found = []
+        for origins, table in self.pinned(sink):
+            for call in sorted(envs[0].called, key=id):
+                if not all(call in env.called for env in envs):
+                    continue
+                key = _argument_key(call, origins, envs[0])
+                if key is not None:
+                    found.append((call, key, table))
+        return found
+
+    def scoping_helper(self, sink: Sink, exits: Sequence[Env]) -> Optional[Tuple[str, str]]:
+        """(parameter, table) when `sink` is a tenant-scoped read by the primary
+        key pinned to a parameter, found on every return of its function (the
+        function raises when the row is missing)."""
+        unit = sink.unit
+        value = sink.value
+        if unit.node is None or sink.operation != Operation.READ or sink.table is None \
+                or not isinstance(value, DictVal) or not exits \
+                or self.classified[sink.call].outcome != Outcome.SCOPED \
+                or not all(sink.call in env.found for env in exits):
+            return None
+        for key in self.primary_key(sink.table):
+            origins = _base(value.values.get(key) or ())
+            names = {o.name for o in origins if o.kind == "param"}
+            if key in value.must and len(origins) == 1 and len(names) == 1:
+                (name,) = names
+                if name in unit.param_index:
+                    return name, sink.table
+        return None
+
     def verified_tables(self, origins: FrozenSet[Origin], env: Env) -> Tuple[str, ...]:
         """The tables `origins` is verified for at `env` ("*": by a scoping helper)."""
         wanted = _base(origins)
@@ -344,9 +397,11 @@ class ScopingHelpers:
         name = dotted(call.func) if self.names else None
         return bool(name) and name.split(".")[-1] in self.names
 
-    def dependencies(self, unit) -> FrozenSet[cst.CSTNode]:
-        """`Depends(helper)` in a route's parameters: verified before the body runs."""
-        if not self.names or unit.node is None:
+    def dependencies(self, unit, configured: bool = True) -> FrozenSet[cst.CSTNode]:
+        """`Depends(helper)` in a route's parameters, run before the body: the
+        configured helpers (verified), or with `configured=False` every
+        dependency (candidates for the project stage)."""
+        if (configured and not self.names) or unit.node is None:
             return frozenset()
         found = []
         for param in unit.params:
@@ -359,7 +414,7 @@ class ScopingHelpers:
                     name = dotted(node.func) or ""
                     target = dotted(node.args[0].value) if node.args else None
                     if name.split(".")[-1] in ("Depends", "Security") and target \
-                            and target.split(".")[-1] in self.names:
+                            and (not configured or target.split(".")[-1] in self.names):
                         found.append(node)
                 elif isinstance(node, cst.Subscript):
                     nodes.extend(e.slice.value for e in node.slice
@@ -400,7 +455,10 @@ def _with_prefix(proof: Proof, prefix: str, target: str, table: str) -> Proof:
 def _value_name(origins: FrozenSet[Origin], key: str) -> str:
     """The parameter a filter value is (`call_id`), else the column it pins."""
     names = {o.name for o in _base(origins) if o.kind == "param"}
-    return names.pop() if len(names) == 1 and len(_base(origins)) == 1 else key
+    if len(names) == 1 and len(_base(origins)) == 1:
+        return names.pop()
+    reads = {read[0] for read in map(_column_read, origins) if read is not None}
+    return reads.pop() if len(reads) == 1 else key
 
 
 def _unwrap(node: cst.CSTNode, defs) -> Tuple[cst.CSTNode, Mapping]:
@@ -438,6 +496,31 @@ def _base_of_args(call: cst.Call, env: Env) -> FrozenSet[Origin]:
         else:
             found |= _base([Origin("expr", node=node, defs=env.defs)])
     return frozenset(found)
+
+
+def _argument_key(call: cst.CSTNode, origins: FrozenSet[Origin], env: Env) -> Optional[str]:
+    """Where `call` is handed the value `origins`: a position, a keyword, or
+    (for `Depends(helper)`) the name of the route parameter it is."""
+    if not isinstance(call, cst.Call):
+        return None
+    name = dotted(call.func) or ""
+    if name.split(".")[-1] in ("Depends", "Security"):
+        names = {o.name for o in origins if o.kind == "param"}
+        return names.pop() if len(names) == 1 and len(origins) == 1 else None
+    position = 0
+    for arg in call.args:
+        if arg.star:
+            return None
+        key = arg.keyword.value if arg.keyword is not None else str(position)
+        if arg.keyword is None:
+            position += 1
+        node = arg.value
+        given = env.defs.get(node.value) if isinstance(node, cst.Name) else None
+        if given is None:
+            given = frozenset({Origin("expr", node=node, defs=env.defs)})
+        if _base(given) == origins:
+            return key
+    return None
 
 
 def _column_read(origin: Origin) -> Optional[Tuple[str, cst.CSTNode, Mapping]]:

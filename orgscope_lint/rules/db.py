@@ -223,6 +223,8 @@ class _DbOutcomeRule(Rule):
         function is scoped when every caller in the project passes a value
         verified for the table; otherwise the finding names a caller that does not."""
         facts = project.by_path.get(path)
+        if facts is not None and _helper_verified(project, facts, finding):
+            return None
         keyed = next((k for k in (facts.keyed_params if facts else ())
                       if k.line == finding.span.line and k.qualname == finding.symbol), None)
         if keyed is None:
@@ -1040,6 +1042,26 @@ class UnscopedWrapperCall(Rule):
                         f"pass {wrapper.param}=<the caller's org id>",
                         symbol=site.symbol, table=wrapper.table, operation="call",
                         snippet=site.snippet, statement_line=site.statement_line))
+
+
+def _helper_verified(project, facts, finding: RawFinding) -> bool:
+    """A project function that raises unless its tenant-scoped lookup finds the
+    row (a scoping helper) was handed the id before this call, on every path."""
+    for use in facts.helper_uses:
+        if use.line != finding.span.line or use.symbol != finding.symbol:
+            continue
+        if use.site >= 0:
+            site = facts.call_sites[use.site]
+            helpers = project.resolve_call(facts, site, project.helpers)
+            if any(h.table == use.table and use.key in (h.param, str(h.index)) for h in helpers):
+                return True
+        else:
+            # `Depends(helper)`: the dependency by its name, as the module imports it
+            target = project.resolver.resolve(facts, use.callee)
+            helpers = project.helpers.get(target, []) if target else []
+            if any(h.table == use.table and h.param == use.key for h in helpers):
+                return True
+    return False
 
 
 def _argument(site, keyed) -> Optional[str]:
