@@ -331,6 +331,8 @@ class Prover:
                         return Proof("verified by the lookup at line {line}", call)
             elif self._is_helper(call) and _base_of_args(call, env) & wanted == wanted:
                 name = dotted(call.func) or "the scoping helper"
+                if name.split(".")[-1] in ("Depends", "Security") and call.args:
+                    name = f"{name}({dotted(call.args[0].value)})"
                 return Proof(f"verified by `{name}` at line {{line}}", call)
         return None
 
