@@ -99,7 +99,8 @@ class DbAnalysis:
                       if preset.applies(ctx.source.data)]
         self.call_hook = CallSiteHook(info, self.parts)
         self.helpers = ScopingHelpers(ctx.config)
-        self.exits: Dict[int, List[Env]] = {}  # id(unit) -> environments where it returns
+        # id(unit) -> (environment, returned expression) where it returns
+        self.exits: Dict[int, List[Tuple[Env, Optional[cst.CSTNode]]]] = {}
         self.hooks = [*self.parts, self.call_hook, *hooks]
         self.units: List[Unit] = []
         pending = list(info.units)
@@ -160,7 +161,7 @@ class DbAnalysis:
             analyzer.on_nested_def = lambda node: None
         end = analyzer.run(body, Env({}, defs, found=self.helpers.dependencies(unit),
                                      called=self.helpers.dependencies(unit, configured=False)))
-        self.exits[id(unit)] = analyzer.exits + ([end] if end is not None else [])
+        self.exits[id(unit)] = analyzer.exits + ([(end, None)] if end is not None else [])
         return nested
 
     def symbol(self, unit: Unit) -> Optional[str]:
@@ -295,8 +296,8 @@ def _analyse_module(facts: FileFacts, path: str, source: Source, module: cst.Mod
         if helper is not None:
             facts.scoping_helpers.append(ScopingHelper(
                 ctx.module_name, sink.unit.qualname, helper[0],
-                sink.unit.param_index[helper[0]], helper[1]))
-        for call, key, table in db.prover.candidate_helpers(sink):
+                sink.unit.param_index[helper[0]], helper[1], helper[2]))
+        for call, key, table, tested in db.prover.candidate_helpers(sink):
             callee = ""
             if call not in site_index:  # `Depends(helper)`: resolved by the helper's name
                 name = dotted(call.func) or ""
@@ -307,7 +308,7 @@ def _analyse_module(facts: FileFacts, path: str, source: Source, module: cst.Mod
                     continue
             facts.helper_uses.append(HelperUse(
                 facts.db_calls[-1].line, facts.db_calls[-1].symbol, table, key,
-                site_index.get(call, -1), callee))
+                site_index.get(call, -1), callee, tested))
         keyed = db.prover.keyed_param(sink)
         if keyed is not None:
             facts.keyed_params.append(KeyedParam(

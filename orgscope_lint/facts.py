@@ -91,6 +91,9 @@ class ScopingHelper:
     param: str
     index: int
     table: str
+    # "raises": returns only when the row was found; "returns": returns the
+    # row or None, so only a caller that tests the result has its id verified
+    kind: str = "raises"
 
 
 @dataclass
@@ -105,6 +108,7 @@ class HelperUse:
     key: str
     site: int = -1
     callee: str = ""
+    tested: bool = False  # the call's result was tested (`if not row: raise`)
 
 
 @dataclass

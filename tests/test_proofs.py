@@ -21,7 +21,10 @@ HELPERS = textwrap.dedent("""\
 
 
     def load_agent(agent_id: str, org: str):
-        return db.select_one("agents", {"id": agent_id, "clerk_org_id": org})
+        agent = db.select_one("agents", {"id": agent_id, "clerk_org_id": org})
+        if not agent:
+            return None
+        return agent
 
 
     async def agent_dependency(agent_id: str, org: str = "") -> dict:
@@ -62,6 +65,13 @@ ROUTES = textwrap.dedent("""\
     async def returns_none(agent_id: str, user: dict = Depends(get_current_user)):
         load_agent(agent_id, user["clerk_org_id"])
         db.update("agents", {"id": agent_id}, {"x": 1})
+
+
+    @router.post("/e/{agent_id}")
+    async def returns_none_tested(agent_id: str, user: dict = Depends(get_current_user)):
+        if not load_agent(agent_id, user["clerk_org_id"]):
+            raise LookupError(agent_id)
+        db.update("agents", {"id": agent_id}, {"x": 1})
     """)
 
 
@@ -72,8 +82,9 @@ def _open(result):
 def test_scoping_helpers_are_seen_through_across_modules():
     result = run_sources({"app/access.py": HELPERS, "app/routes.py": ROUTES})
     assert not result.internal_errors
-    # a helper that raises verifies its id (as a call or as a dependency); one
-    # handed another id, or one that returns None when missing, does not
+    # a helper that raises verifies its id (as a call or as a dependency), one
+    # that returns None when missing only when the caller tests its result; one
+    # handed another id does not
     # (the dependency route has no auth dependency of its own: ORG201)
     assert _open(result) == [("app/routes.py", 16, "ORG201"), ("app/routes.py", 24, "ORG102"),
                              ("app/routes.py", 30, "ORG102")]
@@ -140,8 +151,8 @@ def test_a_caller_passing_request_input_is_named():
     result = run_sources({"app/x.py": unverified})
     (finding,) = [f for f in result.findings if not f.suppressed]
     assert (finding.line, finding.rule) == (10, "ORG102")
-    assert "`agent_id` gets request input for 'agents' from the caller at app/x.py:22 " \
-           "(`unverified`)" in finding.message
+    assert "`agent_id` is not verified for 'agents' by the caller at app/x.py:22 " \
+           "(`unverified`), straight from the route's parameters" in finding.message
 
 
 def test_a_guard_on_one_branch_only_proves_nothing():

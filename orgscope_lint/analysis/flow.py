@@ -159,7 +159,8 @@ class FlowAnalyzer:
         self.on_nested_def = on_nested_def
         self.constants = constants or {}
         self._loops: List[Tuple[List[Env], List[Env]]] = []  # (breaks, continues)
-        self.exits: List[Env] = []  # the environments at each `return`
+        # (environment, returned expression or None) at each `return`
+        self.exits: List[Tuple[Env, Optional[cst.CSTNode]]] = []
         # the statement being interpreted: findings inside a multi-line statement
         # can be suppressed on its first line
         self.statement_node: Optional[cst.CSTNode] = None
@@ -260,7 +261,7 @@ class FlowAnalyzer:
         if isinstance(node, cst.Return):
             if node.value is not None:
                 env = self.expr(node.value, env)
-            self.exits.append(env)
+            self.exits.append((env, node.value))
             return None
         if isinstance(node, cst.Raise):
             if node.exc is not None:

@@ -175,33 +175,43 @@ class Prover:
                 found.append((origins, target))
         return found
 
-    def candidate_helpers(self, sink: Sink) -> List[Tuple[cst.CSTNode, str, str]]:
-        """(call, argument key or route parameter, table): project calls made
-        before `sink` on every path, handed an id it pins; the project stage
+    def candidate_helpers(self, sink: Sink) -> List[Tuple[cst.CSTNode, str, str, bool]]:
+        """(call, argument key or route parameter, table, result tested):
+        project calls made before `sink` on every path (or whose result was
+        tested, `if not row: raise`), handed an id it pins; the project stage
         decides whether they verify it."""
         envs = self.envs.get(sink.call) or []
         if not envs:
             return []
         found = []
         for origins, table in self.pinned(sink):
-            for call in sorted(envs[0].called, key=id):
-                if not all(call in env.called for env in envs):
-                    continue
+            candidates = [(call, False) for call in envs[0].called
+                          if all(call in env.called for env in envs)]
+            candidates += [(call, True) for call in envs[0].found
+                           if call not in self.sinks and all(call in env.found for env in envs)]
+            for call, tested in sorted(candidates, key=lambda c: (id(c[0]), c[1])):
                 key = _argument_key(call, origins, envs[0])
                 if key is not None:
-                    found.append((call, key, table))
+                    found.append((call, key, table, tested))
         return found
 
-    def scoping_helper(self, sink: Sink, exits: Sequence[Env]) -> Optional[Tuple[str, str]]:
-        """(parameter, table) when `sink` is a tenant-scoped read by the primary
-        key pinned to a parameter, found on every return of its function (the
-        function raises when the row is missing)."""
+    def scoping_helper(self, sink: Sink, exits) -> Optional[Tuple[str, str, str]]:
+        """(parameter, table, kind) when `sink` is a tenant-scoped read by the
+        primary key pinned to a parameter, and its function returns only once
+        the row was found ("raises") or else returns None ("returns")."""
         unit = sink.unit
         value = sink.value
         if unit.node is None or sink.operation != Operation.READ or sink.table is None \
                 or not isinstance(value, DictVal) or not exits \
-                or self.classified[sink.call].outcome != Outcome.SCOPED \
-                or not all(sink.call in env.found for env in exits):
+                or self.classified[sink.call].outcome != Outcome.SCOPED:
+            return None
+        missing = [node for env, node in exits if sink.call not in env.found]
+        if not missing:
+            kind = "raises"
+        elif all(node is None or (isinstance(node, cst.Name) and node.value == "None")
+                 for node in missing) and len(missing) < len(exits):
+            kind = "returns"
+        else:
             return None
         for key in self.primary_key(sink.table):
             origins = _base(value.values.get(key) or ())
@@ -209,7 +219,7 @@ class Prover:
             if key in value.must and len(origins) == 1 and len(names) == 1:
                 (name,) = names
                 if name in unit.param_index:
-                    return name, sink.table
+                    return name, sink.table, kind
         return None
 
     def verified_tables(self, origins: FrozenSet[Origin], env: Env) -> Tuple[str, ...]:

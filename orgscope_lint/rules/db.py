@@ -237,15 +237,15 @@ class _DbOutcomeRule(Rule):
             return None
         caller, site = unverified[0]
         where = f"{caller.path}:{site.span.line}" + (f" (`{site.symbol}`)" if site.symbol else "")
-        source = ("request input" if site.in_route and _from_request(site, keyed)
-                  else "a value not verified")
+        source = (", straight from the route's parameters" if site.in_route
+                  and _from_request(site, keyed) else "")
         others = f" and {len(unverified) - 1} more" if len(unverified) > 1 else ""
         # the caller now says where the unverified value comes from
         message = re.sub(r" \(`[^`]+` points at the parent '[^']+', but it is a parameter of "
                          r"`[^`]+` and was not verified\)", "", finding.message)
         message = message.replace(
-            ": add ", f" (`{keyed.param}` gets {source} for '{keyed.table}' from the caller at "
-                      f"{where}{others}): add ", 1)
+            ": add ", f" (`{keyed.param}` is not verified for '{keyed.table}' by the caller at "
+                      f"{where}{source}{others}): add ", 1)
         return dataclasses.replace(finding, message=message)
 
     def reports_unknown(self, call: DbCall) -> bool:
@@ -1053,13 +1053,15 @@ def _helper_verified(project, facts, finding: RawFinding) -> bool:
         if use.site >= 0:
             site = facts.call_sites[use.site]
             helpers = project.resolve_call(facts, site, project.helpers)
-            if any(h.table == use.table and use.key in (h.param, str(h.index)) for h in helpers):
+            if any(h.table == use.table and use.key in (h.param, str(h.index))
+                   and (use.tested or h.kind == "raises") for h in helpers):
                 return True
         else:
             # `Depends(helper)`: the dependency by its name, as the module imports it
             target = project.resolver.resolve(facts, use.callee)
             helpers = project.helpers.get(target, []) if target else []
-            if any(h.table == use.table and h.param == use.key for h in helpers):
+            if any(h.table == use.table and h.param == use.key and h.kind == "raises"
+                   for h in helpers):
                 return True
     return False
 
