@@ -159,8 +159,9 @@ class DbAnalysis:
             # module code: functions and classes are separate units
             body = [s for s in body if not isinstance(s, (cst.FunctionDef, cst.ClassDef))]
             analyzer.on_nested_def = lambda node: None
-        end = analyzer.run(body, Env({}, defs, found=self.helpers.dependencies(unit),
-                                     called=self.helpers.dependencies(unit, configured=False)))
+        dependencies = self.helpers.dependencies(unit, configured=False)
+        end = analyzer.run(body, Env({}, defs, found=self.helpers.configured(dependencies),
+                                     called=dependencies))
         self.exits[id(unit)] = analyzer.exits + ([(end, None)] if end is not None else [])
         return nested
 

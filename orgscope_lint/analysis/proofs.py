@@ -409,6 +409,13 @@ class ScopingHelpers:
         name = dotted(call.func) if self.names else None
         return bool(name) and name.split(".")[-1] in self.names
 
+    def configured(self, dependencies: FrozenSet[cst.CSTNode]) -> FrozenSet[cst.CSTNode]:
+        """The `Depends(helper)` calls of configured helpers (verified)."""
+        if not self.names:
+            return frozenset()
+        return frozenset(call for call in dependencies
+                         if (dotted(call.args[0].value) or "").split(".")[-1] in self.names)
+
     def dependencies(self, unit, configured: bool = True) -> FrozenSet[cst.CSTNode]:
         """`Depends(helper)` in a route's parameters, run before the body: the
         configured helpers (verified), or with `configured=False` every
