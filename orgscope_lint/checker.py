@@ -129,7 +129,8 @@ class DbAnalysis:
             sink.call: classify(sink, ctx.config, ctx.tenant_key_for, ctx.is_tenant_table)
             for sink in self.sinks}
         envs = ctx.tenant_values.envs if ctx.tenant_values is not None else {}
-        self.prover = Prover(ctx.config, ctx.catalog, self.sinks, self.classified, envs)
+        self.prover = Prover(ctx.config, ctx.catalog, self.sinks, self.classified, envs,
+                             ctx.info)
         self.prover.run()
         self.calls: List[PendingCall] = list(self.call_hook.calls.values())
 

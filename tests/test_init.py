@@ -408,7 +408,7 @@ def test_dry_run_prints_and_writes_nothing_and_unreadable_files_are_named(stripp
     assert "[tool.orgscope-lint]" in outcome.stdout
     assert "orgscope-lint: could not read app/broken.py: does not parse (line 1)" in outcome.stderr
     assert "orgscope-lint: could not read app/latin1.py: not UTF-8 text" in outcome.stderr
-    assert "from 32 Python files (2 could not be read)" in outcome.stdout
+    assert "from 34 Python files (2 could not be read)" in outcome.stdout
     assert "dry run: nothing written" in outcome.stderr
 
 
@@ -424,7 +424,8 @@ def test_appends_to_pyproject_leaving_the_rest_byte_for_byte(stripped):
     assert config.receiver_classes == ("DatabaseService",)
     assert config.schema == ("database/migrations/*.sql",)
     assert config.auth_dependencies == ("get_current_user", "verify_internal_token",
-                                        "get_active_org", "require_admin_role")
+                                        "get_active_org", "require_admin_role",
+                                        "require_agent_access")
     assert config.system_contexts == ()  # suggested, commented out
     assert config.report_checklist and config.report_checklist[0].startswith("Identity")
 
@@ -503,9 +504,14 @@ def test_init_then_check_matches_the_hand_written_configuration(stripped):
         ("ORG201", "app/main.py", 30),
         ("ORG201", "app/api/v1/webhooks.py", 25), ("ORG201", "app/api/v1/webhooks.py", 33),
         ("ORG101", "app/services/agent.py", 36), ("ORG105", "app/api/v1/agents.py", 73),
-        ("ORG401", "database/migrations/001_core.sql", 46)}
-    # with every suggestion confirmed, the findings are exactly the hand config's
-    written.write_text(_accept_every_suggestion(written.read_text()))
+        ("ORG401", "database/migrations/001_core.sql", 46),
+        # init suggests no `principal-keys`: the caller's own profile row
+        ("ORG101", "app/api/v1/operations.py", 69)}
+    # with every suggestion confirmed (and the hand config's principal key, which
+    # init does not suggest), the findings are exactly the hand config's
+    text = _accept_every_suggestion(written.read_text())
+    written.write_text(text.replace("[tool.orgscope-lint]\n", "[tool.orgscope-lint]\n"
+                                    'principal-keys = ["clerk_user_id"]\n', 1))
     assert _findings(stripped) == hand
 
 

@@ -95,7 +95,7 @@ def test_fixes_are_grouped_by_rule_and_cause_most_severe_first(monkeypatch):
             "LEVEL SECURITY` and a policy on \"clerk_org_id\"") in text
     # a place keeps file, line and symbol
     assert "   - **app/api/v1/calls.py**: line 154 `update_call_notes` (update on `calls`); " \
-           "line 170 `retry_call` (update on `calls`)" in text
+           "line 182 `archive_call` (update on `calls`)" in text
     # the unused and the used tenant header are different causes
     assert "client-tenant-header – 1 route: remove it, the organization comes from the token" \
         in text
@@ -110,7 +110,7 @@ def test_counts_agree_between_terminal_and_report():
     assert f"| Open findings | {open_} in {files} files (" in report
     assert f"| Unverified | {unverified} items" in report
     assert f"- **Fixes required:** {open_} in {files} files" in report
-    assert "(32 files checked" in terminal
+    assert "(34 files checked" in terminal
 
 
 def test_statuses_carry_concrete_evidence_one_row_per_function_or_class():

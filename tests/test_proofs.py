@@ -114,9 +114,10 @@ def test_the_proof_used_is_the_evidence_and_the_missing_one_is_the_message():
     assert details[5] == ("scoped", "scoped: `agent_id` verified by the lookup at line 2")
     assert details[6] == ("scoped", "scoped: `outbound_phone_number_id` read from the 'agents' "
                                     "row loaded with the tenant key at line 2")
-    (finding,) = [f for f in result.findings if f.rule == "ORG103"]
-    assert "`task_id` points at the parent 'tasks', but it is a parameter of `comment`" \
-        in finding.message
+    # the missing proof is the insert's evidence (its message is the group's cause)
+    assert details[9] == ("unscoped", "filters by task_id, text only (`task_id` points at the "
+                                      "parent 'tasks', but it is a parameter of `comment` and "
+                                      "was not verified)")
 
 
 def test_a_caller_passing_request_input_is_named():

@@ -36,6 +36,7 @@ from ..model import Operation, Outcome
 from .dbcalls import Classified, Sink
 from .flow import SAME_VALUE_CALLS, Env, lookup_call
 from .syntax import dotted, string_value
+from .routes import annotated_dependencies, param_dependency
 from .tenant_values import _Judge
 from .values import DictVal, ListVal, Origin
 
@@ -59,8 +60,9 @@ class Proof:
 class Prover:
     def __init__(self, config, catalog, sinks: Sequence[Sink],
                  classified: Dict[cst.Call, Classified],
-                 envs: Mapping[cst.Call, List[Env]]) -> None:
+                 envs: Mapping[cst.Call, List[Env]], info=None) -> None:
         self.config = config
+        self.info = info  # the module's facts (imports, `Annotated` aliases)
         self.catalog = catalog
         self.sinks = {sink.call: sink for sink in sinks}
         self.classified = classified
@@ -127,7 +129,7 @@ class Prover:
                                               target, table)
                 if missing is None and target != table:
                     missing = Proof(f"(`{key}` points at the parent '{target}', but "
-                                    f"{self.describe(origins, sink)} and was not verified)")
+                                    f"{self.describe(origins, sink)})")
             if self.is_principal(table, key) and self.caller_identity(origins, sink):
                 return True, Proof(f"scoped to the caller: `{key}` is the caller's own id "
                                    "from the auth context")
@@ -379,17 +381,17 @@ class Prover:
     def caller_identity(self, origins: FrozenSet[Origin], sink: Sink) -> bool:
         judge = self._judges.get(id(sink.unit))
         if judge is None:
-            judge = self._judges[id(sink.unit)] = _IdentityJudge(self.config, sink.unit,
-                                                                 self.principal_keys)
-        return bool(origins) and all(judge.trusted(o) for o in origins)
+            judge = self._judges[id(sink.unit)] = _IdentityJudge(
+                self.config, self.info, sink.unit, self.principal_keys)
+        return bool(origins) and all(judge.is_caller(o) for o in origins)
 
     def describe(self, origins: FrozenSet[Origin], sink: Sink) -> str:
         names = {o.name for o in origins if o.kind == "param" and o.name}
         if names and len(names) == len(origins):
             if _is_route(sink.unit):
-                return "it comes from the request"
-            return f"it is a parameter of `{sink.unit.qualname}`"
-        return "its value"
+                return "it comes from the request and was not verified"
+            return f"it is a parameter of `{sink.unit.qualname}` and was not verified"
+        return "it was not verified"
 
 
 class ScopingHelpers:
@@ -442,19 +444,28 @@ class ScopingHelpers:
 
 
 class _IdentityJudge(_Judge):
-    """The auth-context judge of tenant values, asking for the caller's id."""
+    """The auth-context judge of tenant values, asking for the caller's own id.
+    Per file, a dependency counts as authentication when `auth-dependencies`
+    names it (the project stage's transitive judgement is not used here)."""
 
-    def __init__(self, config, unit, principal_keys: Iterable[str]) -> None:
+    def __init__(self, config, info, unit, principal_keys: Iterable[str]) -> None:
         self.claims: Set[str] = set(_IDENTITY_CLAIMS) | {k.split(".")[-1] for k in principal_keys}
-        self.auth_dependencies = {d.split(".")[-1] for d in config.auth_dependencies}
-        self.auth_params = {p.name.value for p in unit.params if self._auth_param(p)}
+        aliases = {name for name, value in info.module_assignments.items()
+                   if annotated_dependencies(value)}
+        self.dependencies: Dict[str, str] = {}
+        for param in unit.params:
+            dependency = param_dependency(param, aliases, info.imports)
+            if dependency:
+                self.dependencies[param.name.value] = dependency
         self.tenant_params: Set[str] = set()
+        self.auth = {d.split(".")[-1] for d in config.auth_dependencies}
 
-    def trusted(self, origin: Origin) -> bool:
+    def is_caller(self, origin: Origin) -> bool:
         if origin.kind == "param":  # `user_id: str = Depends(get_current_user_id)`
-            return origin.name in self.auth_params
-        return super().trusted(origin)
-
+            dependency = self.dependencies.get(origin.name or "")
+            return dependency is not None and dependency.split(".")[-1] in self.auth
+        requires = self.trusted(origin)
+        return bool(requires) and all(r.split(".")[-1] in self.auth for r in requires)
 
 def _scoped(result: Classified, proof: Proof) -> Classified:
     return Classified(Outcome.SCOPED, result.tenant_key, proof.text, result.tenant_origins,
