@@ -458,6 +458,10 @@ class _IdentityJudge(_Judge):
             if dependency:
                 self.dependencies[param.name.value] = dependency
         self.tenant_params: Set[str] = set()
+        self.sources: Set[str] = set()  # `tenant-sources` name the tenant, not the caller
+        # flask_login's `current_user` is the authenticated user (a global proxy)
+        self.auth_globals = {name for name, (module, attr) in info.imports.items()
+                             if module.split(".")[0] == "flask_login" and attr == "current_user"}
         self.auth = {d.split(".")[-1] for d in config.auth_dependencies}
 
     def is_caller(self, origin: Origin) -> bool:
@@ -465,7 +469,7 @@ class _IdentityJudge(_Judge):
             dependency = self.dependencies.get(origin.name or "")
             return dependency is not None and dependency.split(".")[-1] in self.auth
         requires = self.trusted(origin)
-        return bool(requires) and all(r.split(".")[-1] in self.auth for r in requires)
+        return requires is not None and all(r.split(".")[-1] in self.auth for r in requires)
 
 def _scoped(result: Classified, proof: Proof) -> Classified:
     return Classified(Outcome.SCOPED, result.tenant_key, proof.text, result.tenant_origins,
