@@ -224,13 +224,9 @@ _PLAIN_TYPES = frozenset({"str", "int", "bool", "float", "datetime", "date", "by
                           "Dict", "Any", "JSON", "UUID", "Decimal", "UUID4"})
 
 
-def scan_file(path: str, text: str) -> FileDecls:
+def scan_file(path: str, tree: ast.Module) -> FileDecls:
     """The classes and `Table(...)` objects one file declares."""
     found = FileDecls()
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return found
     for node in tree.body:  # module-level `Base = declarative_base()` and tables
         if isinstance(node, ast.Assign) and len(node.targets) == 1 \
                 and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Call):
@@ -244,7 +240,8 @@ def scan_file(path: str, text: str) -> FileDecls:
             elif func == "Table" and node.value.args and isinstance(
                     node.value.args[0], ast.Constant) and isinstance(node.value.args[0].value, str):
                 found.tables.append(_table_object(name, node.value, path))
-    listener = "do_orm_execute" in text
+    listener = any(isinstance(n, ast.Constant) and n.value == "do_orm_execute"
+                   for n in ast.walk(tree))
     for node in ast.walk(tree):
         if isinstance(node, ast.ClassDef):
             found.classes.append(_class_decl(node, path, found.roots))
@@ -398,18 +395,6 @@ def resolve(files: Iterable[FileDecls]) -> List[TableFact]:
 
 def model_facts(files: Sequence[Tuple[str, Optional[str], Optional[bytes]]]) -> List[TableFact]:
     """The pre-pass over a run's files."""
-    decls: List[FileDecls] = []
-    for path, abs_path, data in files:
-        if not path.endswith(".py"):
-            continue
-        if data is None:
-            try:
-                with open(abs_path or path, "rb") as handle:
-                    data = handle.read()
-            except OSError:
-                continue
-        if MARKER.search(data) is None:
-            continue
-        decls.append(scan_file(path, data.decode("utf-8", "replace")))
-    return resolve(decls)
+    from .base import project_trees
+    return resolve([scan_file(path, tree) for path, tree in project_trees(files, MARKER)])
 
