@@ -49,6 +49,9 @@ class TableFact:
     # columns every ORM read of it is filtered by, session-wide (SQLAlchemy's
     # `with_loader_criteria` in a `do_orm_execute` listener)
     read_criteria: Tuple[str, ...] = ()
+    # the key a preset derived for the table (an ORM foreign key to a
+    # tenant-owned parent), when it is not one of the configured tenant columns
+    tenant_key: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,9 @@ class TableCatalog:
         self.project_facts: Dict[str, Any] = {}
         # database functions from the migrations (supabase `.rpc()` bodies)
         self.functions: Dict[str, "SqlFunction"] = {}
+        # preset name -> plain, picklable project facts its per-file part reads
+        # (the Django preset's URL map and view classes)
+        self.notes: Dict[str, object] = {}
         for fact in facts:
             self.add(fact)
 
@@ -111,9 +117,11 @@ class TableCatalog:
                 known.primary_key or fact.primary_key,
                 tuple(dict.fromkeys((*known.foreign_keys, *fact.foreign_keys))),
                 known.model or fact.model,
-                tuple(dict.fromkeys((*known.read_criteria, *fact.read_criteria))))
+                tuple(dict.fromkeys((*known.read_criteria, *fact.read_criteria))),
+                known.tenant_key or fact.tenant_key)
         self.tables[name] = fact
-        self.schema_keys[name] = next((c for c in self.candidates if c in fact.columns), None)
+        self.schema_keys[name] = fact.tenant_key or next(
+            (c for c in self.candidates if c in fact.columns), None)
 
     def fingerprint(self) -> str:
         """Digest of what the catalog tells the per-file checks (for result
@@ -126,6 +134,10 @@ class TableCatalog:
         blob += json.dumps(self.project_facts, sort_keys=True, default=repr)
         blob += json.dumps(sorted((f.name, f.params, f.body, f.language, f.security_definer)
                                   for f in self.functions.values()))
+        # a preset's notes may carry a digest of what they were built from
+        blob += json.dumps({name: note["digest"] if isinstance(note, dict) and "digest" in note
+                            else note for name, note in self.notes.items()},
+                           sort_keys=True, default=repr)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     @staticmethod
@@ -207,8 +219,14 @@ def build_catalog(config: Config, schema: Optional["Schema"],
     finally:
         from .presets.base import _TREES
         _TREES.clear()
+    notes: Dict[str, object] = {}
+    for preset in active:
+        note = preset.notes(config, files)
+        if note is not None:
+            notes[preset.name] = note
     catalog = TableCatalog.from_schema(config, schema, contributed)
     catalog.project_facts = project
+    catalog.notes = notes
     return catalog
 
 

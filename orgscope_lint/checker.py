@@ -277,7 +277,7 @@ def _analyse_module(facts: FileFacts, path: str, source: Source, module: cst.Mod
     db = ctx.db = DbAnalysis(ctx, hooks)
     nodes: List[cst.CSTNode] = [p.call for p in db.calls]
     nodes += [p.statement for p in db.calls if p.statement is not None]
-    nodes += [s.call for s in db.sinks] + [s.statement for s in db.sinks if s.statement]
+    nodes += [s.anchor or s.call for s in db.sinks] + [s.statement for s in db.sinks if s.statement]
     nodes += [r.proof.node for r in db.classified.values()
               if r.proof is not None and r.proof.node is not None]
     for analysis in analyses:
@@ -350,7 +350,7 @@ def _tenant_fix(ctx: FileContext, db: DbAnalysis, sink: Sink):
 
 def _db_call(ctx: FileContext, sink: Sink, result: Classified, spans, db: DbAnalysis,
              draft) -> DbCall:
-    span = spans.get(sink.call, _BLANK)
+    span = spans.get(sink.anchor or sink.call, _BLANK)
     statement = spans.get(sink.statement) if sink.statement is not None else None
     fix, choices = draft, None
     if draft is not None and not isinstance(draft, str):

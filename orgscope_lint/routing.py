@@ -105,6 +105,11 @@ class RouteTable:
         self.by_handler: Dict[Tuple[str, str], List[Route]] = {}
         for facts in project.files:
             for fact in routes_of(facts).routes:
+                if fact.kind == "django":  # full path from the URL map (routes_django.py)
+                    route = self._django_route(facts, fact)
+                    self.routes.append(route)
+                    self.by_handler.setdefault((facts.path, fact.qualname), []).append(route)
+                    continue
                 key = self.resolve(facts, fact.router)
                 if key not in self.routers:
                     continue  # decorated by something that is not a router
@@ -162,6 +167,12 @@ class RouteTable:
             auth = next(((d,) for d in fact.decorators
                          if d in decorators or d.rsplit(".", 1)[-1] in decorators), None)
         route = Route(facts, fact, path, mount, auth, None)
+        route.public = self._public(route)
+        return route
+
+    def _django_route(self, facts: FileFacts, fact: RouteFact) -> Route:
+        """Django routes carry their auth (permission classes, decorators) as found."""
+        route = Route(facts, fact, fact.path, Mount("", ()), fact.dependencies or None, None)
         route.public = self._public(route)
         return route
 

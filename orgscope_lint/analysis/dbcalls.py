@@ -39,6 +39,9 @@ class Sink:
     note: str = ""
     # no fix can be built for this call: why (`--diff` says it)
     fix_reason: str = ""
+    # where a sink with no call of its own (a framework's implicit query, `call`
+    # then a synthetic node used as its key and snippet) is reported
+    anchor: Optional[cst.CSTNode] = None
 
     def join(self, value: Optional[Value]) -> None:
         from .values import join_values

@@ -26,6 +26,7 @@ from .flow import Env, FlowAnalyzer
 from .syntax import argument, dotted, iter_children, string_value
 from .module import Unit, _blocks_of
 from .provenance import Tracer
+from .routes_django import DjangoRoutes
 
 ROUTER_CONSTRUCTORS = {"APIRouter": "fastapi", "FastAPI": "fastapi",
                        "Blueprint": "flask", "Flask": "flask"}
@@ -582,6 +583,9 @@ class RouteAnalysis:
         self.hook = RouteHook(ctx)
         self.call_provenance: Dict[cst.Call, Dict[str, str]] = {}
         self._tenant_values: Dict[str, list] = {}
+        self.django = DjangoRoutes(ctx) if ctx.catalog is not None and getattr(
+            ctx.catalog, "notes", None) else None
+        self._db = None
 
     def hooks(self) -> List[object]:
         return [self.hook]
@@ -604,16 +608,21 @@ class RouteAnalysis:
         nodes += [sink.call for values in tenant_values.values() for sink, _ in values]
         nodes += [call for uses in hook.uses.values() for call in uses]
         nodes += [param for headers, _ in scan.tenant_headers.values() for _, param in headers]
+        if self.django is not None:
+            self._db = db
+            nodes += self.django.nodes()
+            nodes += [s.anchor or s.call for s in db.sinks]
         return nodes
 
     def finish(self, facts, spans) -> None:
         scan = self.hook.scan
-        if not (scan.routes or scan.routers or scan.includes or scan.dependencies
+        if (scan.routes or scan.routers or scan.includes or scan.dependencies
                 or scan.aliases or scan.privileged_globals
                 or scan.class_constants or self.hook.uses or scan.tenant_headers
                 or self.ctx.info.constants):
-            return
-        facts.routes = _finish(self.ctx, self.hook, self._tenant_values, spans)
+            facts.routes = _finish(self.ctx, self.hook, self._tenant_values, spans)
+        if self.django is not None and self._db is not None:
+            self.django.finish(facts, spans, self._db)
 
 
 def _finish(ctx, hook: RouteHook, tenant_values, spans) -> ModuleRoutes:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Dict, List
 
 from .base import ModulePart, Preset
 from .dbservice import DbServicePreset
+from .django import DjangoPreset
 from .sql import SqlPreset
 from .sqlalchemy import SqlAlchemyPreset
 from .supabase import SupabasePreset
@@ -45,5 +46,6 @@ register(DbServicePreset())
 register(SupabasePreset())
 register(SqlPreset())
 register(SqlAlchemyPreset())
+register(DjangoPreset())
 
 __all__ = ["ModulePart", "Preset", "REGISTRY", "active", "register", "unregister"]

@@ -199,6 +199,12 @@ class Preset:
         """Table facts this preset's declarations (models) contribute."""
         return ()
 
+    def notes(self, config: "Config", files: Sequence[FileItem]) -> Optional[object]:
+        """Other plain project facts the per-module part needs (read by the part
+        as `catalog.notes[name]`; part of the catalog's fingerprint): called
+        right after `catalog()`."""
+        return None
+
     def project(self, config: "Config", files: Sequence[FileItem]) -> Any:
         """Facts about the whole project for the per-module parts: plain JSON
         data (dicts, lists, strings, numbers; tuples come back as lists from

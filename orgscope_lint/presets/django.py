@@ -1,0 +1,718 @@
+"""The `django` preset: Django ORM querysets and Django REST Framework views.
+
+    Project.objects.filter(organization=request.user.organization)      # scoped
+    Issue.objects.filter(project__organization__slug=slug).update(...)  # scoped by the chain
+    Project.objects.get(pk=pk)                                          # ORG101
+
+Models come from the project pre-pass (`django_project.py`): a model is
+tenant-owned when it has the `tenant-key` foreign key (to `db.tenant-model`),
+directly or inherited, or a foreign key to a tenant-owned parent (its key is
+then that parent key). Lookups are normalised to that key: `organization=`,
+`organization_id=`, `organization__slug=`, `project__organization__id=` all
+pin it; `pk=` / `name=` do not.
+
+A queryset is a `QueryVal` (method "qs"): manager chains, querysets in
+variables refined across statements and branches, `self.get_queryset()` and
+same-module helpers returning one (their return values, joined). The DB is
+touched (a sink) at an evaluating or writing method (`get`, `first`, `count`,
+`exists`, `update`, `delete`, `create`, `bulk_create`, ...), where a queryset
+is handed to other code (a serializer, a template context, `list()`), and at
+`get_object_or_404`. Loaded instances (method "instance") carry their load
+filter to `save()` / `delete()` and scope their related managers; a
+constructed instance (method "new") carries its row to `save()`; a
+`ModelSerializer` of a tenant model (method "serializer") inserts its
+validated data at `save(**extra)`. `raw()` and `connection.cursor()` run SQL
+text: opaque (the raw-SQL preset reads SQL).
+
+Routed DRF views inherit built-in actions (`list`, `retrieve`, `create`,
+`update`, `partial_update`, `destroy`) that query `get_queryset()` (or
+`queryset`): each class gets a sink per kind of access (read, write by pk,
+insert), named with its methods and full paths, at the class line.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
+
+from ..lazy import lazy
+from ..model import Operation
+from .base import Detection, ModulePart, Preset, word_marker
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..analysis.flow import Env, FlowAnalyzer
+
+cst = lazy("libcst")
+syntax = lazy("orgscope_lint.analysis.syntax")
+dbcalls = lazy("orgscope_lint.analysis.dbcalls")
+values = lazy("orgscope_lint.analysis.values")
+flow = lazy("orgscope_lint.analysis.flow")
+
+READS = frozenset({"get", "first", "last", "count", "exists", "in_bulk", "iterator",
+                   "aggregate", "earliest", "latest", "contains"})
+WRITES = frozenset({"update", "delete"})
+INSERTS = frozenset({"create", "get_or_create", "update_or_create", "bulk_create"})
+CHAIN = frozenset({"filter", "exclude", "all", "values", "values_list", "annotate",
+                   "select_related", "prefetch_related", "order_by", "distinct", "only",
+                   "defer", "using", "select_for_update", "reverse", "none", "alias",
+                   "union", "intersection", "difference", "dates", "datetimes", "extra"})
+_NARROW = frozenset({"filter", "get", "exclude", "first", "last", "count", "exists",
+                     "update", "delete", "get_or_create", "update_or_create"})
+# calls that take a queryset as part of another query: its scope is the outer one's
+_EMBEDDING = frozenset({"Subquery", "Exists", "Prefetch", "OuterRef", "Q"})
+_OPERATORS = frozenset({"exact", "iexact", "in"})
+_IDENTIFYING = frozenset({"id", "pk", "slug", "uuid"})
+_SHORTCUTS = frozenset({"get_object_or_404", "get_list_or_404"})
+
+
+class DjangoPreset(Preset):
+    name = "django"
+    settings = {"tenant-model": "a string", "scoping-helpers": "a list of strings"}
+    marker = word_marker("objects", "get_object_or_404", "get_list_or_404", "save",
+                         "get_queryset", "queryset", "delete", "bulk_create", "cursor",
+                         "raw", "create", "filter", "get")
+
+    def __init__(self) -> None:
+        self._memo: Optional[Tuple[int, str, Any]] = None
+
+    def configure(self, config, db: Mapping[str, Any], where: str) -> None:
+        config.tenant_model = db.get("tenant-model", "Organization")
+        config.scoping_helpers = tuple(db.get("scoping-helpers", ()))
+
+    def _project(self, config, files):
+        from .django_project import build_notes
+        key = (id(files), config.fingerprint())
+        if self._memo is None or self._memo[:2] != key:
+            facts, notes = build_notes(
+                files, getattr(config, "tenant_model", "Organization"), config.tenant_key,
+                config.global_tables, config.tenant_tables)
+            self._memo = (key[0], key[1], (facts, notes))
+        return self._memo[2]
+
+    def catalog(self, config, files):
+        return self._project(config, files)[0]
+
+    def notes(self, config, files):
+        return self._project(config, files)[1]
+
+    def detect(self, tree, text: str) -> Detection:
+        from .django_init import detect
+        return detect(tree, text)
+
+
+class DjangoModule(ModulePart):
+    preset = "django"
+
+    def __init__(self, info, config, catalog) -> None:
+        super().__init__(info, config, catalog)
+        notes = (getattr(catalog, "notes", None) or {}).get("django") or {}
+        self.models: Dict[str, dict] = notes.get("models", {})
+        self.serializers: Dict[str, str] = notes.get("serializers", {})
+        self.views: Dict[str, dict] = notes.get("views", {}).get(info.name, {})
+        self.routes: Dict[str, list] = notes.get("routes", {}).get(info.name, {})
+        self.tenant_model = getattr(config, "tenant_model", "Organization")
+        self.accessors: Dict[str, List[Tuple[str, str]]] = {}
+        for model, data in self.models.items():
+            for accessor, (child, field) in data.get("related", {}).items():
+                self.accessors.setdefault(accessor, []).append((child, field))
+        self.returns: Dict[str, Optional[values.Value]] = {}
+        self.classes: Dict[str, cst.ClassDef] = {}
+        self.functions: Dict[str, cst.FunctionDef] = {}
+        for unit in info.units:
+            if unit.node is not None:
+                self.functions[unit.qualname] = unit.node
+        self.builtins_done = False
+
+    # -- models ----------------------------------------------------------------------
+    def model_named(self, node: cst.CSTNode, env) -> Optional[str]:
+        name = syntax.dotted(node)
+        if not name:
+            return None
+        last = name.rsplit(".", 1)[-1]
+        if last not in self.models:
+            return None
+        if isinstance(node, cst.Name) and node.value in env.defs:
+            return None  # a local or parameter of that name
+        return last
+
+    def key_of(self, model: str) -> Optional[str]:
+        if self.catalog is not None and self.catalog.is_tenant_table(model):
+            return self.catalog.tenant_key_for(model)
+        return self.models.get(model, {}).get("key")
+
+    def pins(self, model: str, parts: List[str], depth: int = 0) -> bool:
+        """Does the lookup path `parts` pin `model`'s tenant (directly or through parents)?"""
+        while parts and parts[-1] in _OPERATORS:
+            parts = parts[:-1]
+        if not parts or depth > 8:
+            return False
+        fields = self.models.get(model, {}).get("fields", {})
+        head = parts[0]
+        if head not in fields and head.endswith("_id") and head[:-3] in fields:
+            head = head[:-3]
+            if len(parts) > 1:
+                return False
+        if head not in fields:
+            return False
+        kind, target = fields[head]
+        if kind == "Field":
+            return head == self.config.tenant_key and len(parts) == 1
+        if kind == "ManyToManyField" or target is None:
+            return False
+        rest = parts[1:]
+        if target == self.tenant_model:
+            return not rest or (len(rest) == 1 and rest[0] in _IDENTIFYING)
+        if self.key_of(target) is None:
+            return False
+        if not rest or (len(rest) == 1 and rest[0] in ("id", "pk")):
+            return True
+        return self.pins(target, rest, depth + 1)
+
+    def lookups(self, model: str, call: cst.Call, env, analyzer,
+                skip: Tuple[str, ...] = ()) -> values.DictVal:
+        """The filter of `.filter(...)`-style arguments, keys normalised to the model's key."""
+        result = values.DictVal()
+        for arg in call.args:
+            if arg.keyword is not None:
+                if arg.keyword.value in skip:
+                    continue
+                result = self._add(result, model, arg.keyword.value, arg.value, env, analyzer)
+            elif arg.star == "**":
+                inner = analyzer.value_of(arg.value, env)
+                if isinstance(inner, values.DictVal):
+                    result = self._merge(result, model, inner)
+                else:
+                    result = _opaque(result)
+            elif not arg.star:
+                inner = self.q_value(arg.value, env, analyzer)
+                result = self._merge(result, model, inner) if inner is not None \
+                    else _opaque(result)
+            else:
+                result = _opaque(result)
+        return result
+
+    def _add(self, result, model: str, lookup: str, value, env, analyzer):
+        if isinstance(value, cst.Call) and syntax.last_part(syntax.dotted(value.func)) == "F":
+            return result.with_key(f"{lookup} (F)", frozenset())
+        origins = analyzer.origins(value, env)
+        key = self.key_of(model)
+        if key is not None and self.pins(model, lookup.split("__")):
+            return result.with_key(key, origins)
+        return result.with_key(lookup, origins)
+
+    def _merge(self, result, model: str, raw: values.DictVal) -> values.DictVal:
+        """Raw lookup keys (a dict or `Q`) normalised for `model`."""
+        key = self.key_of(model)
+        must, may, found = set(), set(), {}
+        for name in raw.may:
+            target = key if key is not None and self.pins(model, name.split("__")) else name
+            if name in raw.must:
+                must.add(target)
+            may.add(target)
+            found[target] = found.get(target, frozenset()) | raw.values.get(name, frozenset())
+        merged = values.DictVal(frozenset(must), frozenset(may), raw.opaque, found)
+        return result.merged(merged)
+
+    def q_value(self, node, env, analyzer) -> Optional[values.DictVal]:
+        """`Q(a=1) & Q(b=2)` (both), `|` (only what both sides have), `~Q(...)` (nothing)."""
+        if isinstance(node, cst.Call) and syntax.last_part(syntax.dotted(node.func)) == "Q":
+            result = values.DictVal()
+            for arg in node.args:
+                if arg.keyword is not None:
+                    result = result.with_key(arg.keyword.value, analyzer.origins(arg.value, env))
+                elif arg.star == "**":
+                    inner = analyzer.value_of(arg.value, env)
+                    result = result.merged(inner) if isinstance(inner, values.DictVal) \
+                        else _opaque(result)
+                else:
+                    inner = self.q_value(arg.value, env, analyzer)
+                    result = result.merged(inner) if inner is not None else _opaque(result)
+            return result
+        if isinstance(node, cst.BinaryOperation):
+            left = self.q_value(node.left, env, analyzer)
+            right = self.q_value(node.right, env, analyzer)
+            if left is None or right is None:
+                return None
+            if isinstance(node.operator, cst.BitAnd):
+                return left.merged(right)
+            if isinstance(node.operator, cst.BitOr):
+                both = left.must & right.must
+                return values.DictVal(both, both, left.opaque or right.opaque,
+                                      {k: left.values.get(k, frozenset()) for k in both}
+                                      ).with_key("Q(...) | Q(...)", frozenset())
+            return None
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.BitInvert):
+            inner = self.q_value(node.expression, env, analyzer)
+            return None if inner is None else values.DictVal(opaque=inner.opaque).with_key(
+                "~Q(...)", frozenset())
+        if isinstance(node, cst.Name):
+            inner = env.vals.get(node.value)
+            if isinstance(inner, values.QueryVal) and inner.method == "q":
+                return inner.filters
+            return None
+        if isinstance(node, cst.Call) and syntax.last_part(syntax.dotted(node.func)) in (
+                "Exists", "OuterRef", "Subquery"):
+            return values.DictVal()  # a correlated condition: the outer query's scope
+        return None
+
+    # -- the value model -------------------------------------------------------------
+    def value_of(self, call, env, analyzer):
+        return self.chain_value(call, env, analyzer)
+
+    def chain_value(self, node, env, analyzer, depth: int = 0) -> Optional[values.QueryVal]:
+        links: List[cst.Call] = []
+        current = node
+        value: Optional[values.QueryVal] = None
+        while True:
+            if isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute):
+                method = current.func.attr.value
+                receiver = current.func.value
+                if method in ("get_queryset", "get_object") and _is_self(receiver):
+                    value = self._self_method(method, env, analyzer)
+                    if value is None:
+                        return None
+                    break
+                if method in CHAIN or method in READS or method in WRITES \
+                        or method in INSERTS or method in ("save", "raw", "bulk_update"):
+                    links.append(current)
+                    current = receiver
+                    continue
+                if _is_self(receiver) and self.unit is not None and self.unit.cls:
+                    value = self._returned(f"{self.unit.cls}.{method}", analyzer, depth)
+                    if value is None:
+                        return None
+                    break
+                return None
+            if isinstance(current, cst.Call):
+                name = syntax.dotted(current.func)
+                last = syntax.last_part(name) if name else ""
+                if name in _SHORTCUTS or last in _SHORTCUTS:
+                    value = self._shortcut(current, env, analyzer)
+                    break
+                if last == "Q" and not links:
+                    return values.QueryVal(None, "unknown", "q",
+                                           self.q_value(current, env, analyzer))
+                model = self.model_named(current.func, env)
+                if model is not None and not links:
+                    row = self.lookups(model, current, env, analyzer)
+                    return values.QueryVal(model, "literal", "new", data=row)
+                if last in self.serializers and not links:
+                    return self._serializer(self.serializers[last], current, env, analyzer)
+                if isinstance(current.func, cst.Name) and current.func.value in self.functions \
+                        and depth < 2:
+                    value = self._returned(current.func.value, analyzer, depth)
+                    if value is None:
+                        return None
+                    break
+                return None
+            if isinstance(current, cst.Attribute):
+                manager = current.attr.value
+                model = self.model_named(current.value, env)
+                if model is not None:
+                    if manager in ("DoesNotExist", "MultipleObjectsReturned", "_meta"):
+                        return None
+                    value = values.QueryVal(model, "literal", "qs")
+                    break
+                related = self._related(current, env, analyzer)
+                if related is None:
+                    return None
+                value = related
+                break
+            if isinstance(current, cst.Name):
+                held = env.vals.get(current.value)
+                if not isinstance(held, values.QueryVal):
+                    return None
+                value = held
+                break
+            return None
+        for link in reversed(links):
+            value = self._apply(value, link, env, analyzer)
+            if value is None:
+                return None
+        if links and value.method == "qs":
+            last = links[0].func.attr.value
+            if last in ("get", "first", "last", "earliest", "latest"):
+                return value.replace(method="instance")
+            if last in READS or last in WRITES or last in INSERTS or last in (
+                    "raw", "bulk_update"):
+                return None  # a number, a row count, rows: not a queryset
+        return value
+
+    def _related(self, node: cst.Attribute, env, analyzer) -> Optional[values.QueryVal]:
+        """`organization.projects`, `project.issue_set`: the children of one parent."""
+        accessor = node.attr.value
+        choices = self.accessors.get(accessor)
+        if not choices:
+            return None
+        parent = node.value
+        held = env.vals.get(parent.value) if isinstance(parent, cst.Name) else None
+        if isinstance(held, values.QueryVal) and held.method in ("instance", "new"):
+            choices = [c for c in choices if self._points_at(c, held.table)] or choices
+        elif len(choices) != 1:
+            return None
+        child, field = choices[0]
+        key = self.key_of(child)
+        filters = values.DictVal()
+        origin = analyzer.origins(parent, env)
+        if key is not None and self.pins(child, [field]):
+            filters = filters.with_key(key, origin)
+        else:
+            filters = filters.with_key(field, origin)
+        return values.QueryVal(child, "literal", "qs", filters)
+
+    def _points_at(self, choice: Tuple[str, str], model: Optional[str]) -> bool:
+        child, field = choice
+        return self.models.get(child, {}).get("fields", {}).get(field, [None, None])[1] == model
+
+    def _apply(self, query: values.QueryVal, link: cst.Call, env, analyzer):
+        method = link.func.attr.value
+        if query.method == "q":
+            return None
+        if query.method in ("instance", "new", "serializer"):
+            return query if method in ("save", "delete") else None
+        if query.table is None:
+            return query.replace(filters=_opaque(query.filters)) if method in CHAIN else query
+        if method in ("filter", "get") or (method in ("get_or_create", "update_or_create")):
+            skip = ("defaults", "create_defaults")
+            return query.replace(filters=query.filters.merged(
+                self.lookups(query.table, link, env, analyzer, skip)))
+        if method == "exclude":
+            return query  # exclusions never pin the tenant
+        if method in ("union", "intersection", "difference", "extra", "none"):
+            return query.replace(filters=_opaque(query.filters))
+        return query
+
+    def _shortcut(self, call: cst.Call, env, analyzer) -> Optional[values.QueryVal]:
+        first = syntax.argument(call, 0, "klass")
+        if first is None:
+            return None
+        model = self.model_named(first, env)
+        base = values.QueryVal(model, "literal", "qs") if model else self.chain_value(
+            first, env, analyzer)
+        if base is None or base.table is None:
+            return None
+        filters = base.filters.merged(self.lookups(base.table, _without_first(call), env,
+                                                   analyzer))
+        return base.replace(filters=filters)
+
+    def _serializer(self, model: str, call: cst.Call, env, analyzer) -> values.QueryVal:
+        instance = syntax.argument(call, 0, "instance")
+        held = self.chain_value(instance, env, analyzer) if instance is not None else None
+        filters = held.filters if isinstance(held, values.QueryVal) and held.method in (
+            "instance", "qs") else None
+        return values.QueryVal(model, "literal", "serializer",
+                               filters if filters is not None else values.DictVal(),
+                               data=None if instance is not None and filters is None
+                               else values.DictVal(), negated=instance is not None)
+
+    # -- class context: get_queryset, get_object, helpers ----------------------------
+    def _self_method(self, method: str, env, analyzer) -> Optional[values.QueryVal]:
+        cls = self.unit.cls if self.unit is not None else None
+        if cls is None:
+            return None
+        queryset = self.class_queryset(cls, analyzer)
+        if queryset is None:
+            return None
+        if method == "get_object":
+            return queryset.replace(method="instance",
+                                    filters=queryset.filters.with_key("pk", frozenset()))
+        return queryset
+
+    def class_queryset(self, cls: str, analyzer=None) -> Optional[values.QueryVal]:
+        if f"{cls}.get_queryset" in self.functions:
+            return self._returned(f"{cls}.get_queryset", analyzer, 0)
+        node = self._class_attribute(cls, "queryset")
+        if node is None:
+            return None
+        return self.chain_value(node, flow.Env({}, {}), self._collector(), 2)
+
+    def _class_attribute(self, cls: str, name: str):
+        for stmt in self.info_class(cls):
+            if isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    if isinstance(small, cst.Assign) and any(
+                            isinstance(t.target, cst.Name) and t.target.value == name
+                            for t in small.targets):
+                        return small.value
+        return None
+
+    def info_class(self, cls: str):
+        node = self.classes.get(cls)
+        if node is None:
+            return ()
+        return node.body.body
+
+    def _collector(self):
+        return _collector_class()([], lambda node: None, self.info.constants, [self])
+
+    def _returned(self, qualname: str, analyzer, depth: int) -> Optional[values.QueryVal]:
+        """The queryset a same-module function or method returns (its returns joined)."""
+        if qualname in self.returns:
+            value = self.returns[qualname]
+            return value if isinstance(value, values.QueryVal) else None
+        node = self.functions.get(qualname)
+        if node is None or depth > 2:
+            return None
+        self.returns[qualname] = None  # recursion guard
+        from ..analysis.module import unit_for_function
+        cls = qualname.rsplit(".", 1)[0] if "." in qualname else None
+        unit = unit_for_function(node, qualname, cls)
+        saved = self.unit
+        self.unit = unit
+        collector = self._collector()
+        defs = {p.name.value: frozenset({values.Origin("param", name=p.name.value)})
+                for p in unit.params}
+        try:
+            collector.run(node.body.body, flow.Env({}, defs))
+        finally:
+            self.unit = saved
+        value = collector.returned
+        self.returns[qualname] = value
+        return value if isinstance(value, values.QueryVal) else None
+
+    # -- sinks -----------------------------------------------------------------------
+    def start_unit(self, unit) -> None:
+        self.unit = unit
+        if not self.builtins_done:
+            self.builtins_done = True
+            self._module_classes(unit)
+            self._builtin_sinks()
+
+    def _module_classes(self, unit) -> None:
+        body = unit.body if unit.node is None else ()
+        for stmt in body:
+            if isinstance(stmt, cst.ClassDef):
+                self.classes[stmt.name.value] = stmt
+
+    def __call__(self, call, env, analyzer) -> None:
+        func = call.func
+        if isinstance(func, cst.Attribute):
+            method = func.attr.value
+            if method == "cursor" and syntax.last_part(syntax.dotted(func.value) or "") in (
+                    "connection", "connections") or (method == "cursor" and isinstance(
+                    func.value, cst.Subscript)):
+                self._opaque(call, analyzer, "connection.cursor(): raw SQL the Django preset "
+                             "does not read (the raw-SQL preset parses SQL text)")
+                return
+            if method in READS or method in WRITES or method in INSERTS or method in (
+                    "save", "raw", "bulk_update"):
+                self._terminal(call, method, env, analyzer)
+        else:
+            name = syntax.dotted(func) or ""
+            if syntax.last_part(name) in _SHORTCUTS:
+                value = self._shortcut(call, env, analyzer)
+                if value is not None:
+                    self._sink(call, syntax.last_part(name), Operation.READ, value, analyzer)
+                    return
+        self._handed(call, env, analyzer)
+
+    def _terminal(self, call, method: str, env, analyzer) -> None:
+        receiver = self.chain_value(call.func.value, env, analyzer)
+        if receiver is None or receiver.method == "q":
+            return
+        if method == "raw":
+            if receiver.method == "qs":
+                self._opaque(call, analyzer, f"{receiver.table}.objects.raw(): raw SQL the "
+                             "Django preset does not read (the raw-SQL preset parses SQL text)")
+            return
+        if receiver.method == "new":
+            if method == "save":
+                self._sink(call, "save", Operation.INSERT, receiver, analyzer,
+                           rows=receiver.data)
+            return
+        if receiver.method == "instance":
+            if method in ("save", "delete"):
+                self._sink(call, method, Operation.WRITE, receiver, analyzer)
+            return
+        if receiver.method == "serializer":
+            if method != "save":
+                return
+            extra = self.lookups(receiver.table, call, env, analyzer)
+            if receiver.negated:  # bound to an instance: an update of it
+                filters = receiver.filters.merged(extra) if receiver.data is not None \
+                    else receiver.filters
+                self._sink(call, "serializer.save", Operation.WRITE,
+                           receiver.replace(filters=filters), analyzer)
+            else:
+                self._sink(call, "serializer.save", Operation.INSERT, receiver, analyzer,
+                           rows=(receiver.data or values.DictVal()).merged(extra))
+            return
+        if method == "save":
+            return
+        if method in INSERTS:
+            self._sink(call, method, Operation.INSERT, receiver, analyzer,
+                       rows=self._rows(receiver, method, call, env, analyzer))
+        elif method in WRITES:
+            filtered = self._apply(receiver, call, env, analyzer) if method != "update" \
+                else receiver
+            self._sink(call, method, Operation.WRITE, filtered or receiver, analyzer)
+        elif method == "bulk_update":
+            self._sink(call, method, Operation.WRITE, receiver.replace(
+                filters=_opaque(receiver.filters)), analyzer)
+        else:
+            filtered = self._apply(receiver, call, env, analyzer) or receiver
+            self._sink(call, method, Operation.READ, filtered, analyzer)
+
+    def _rows(self, query, method: str, call, env, analyzer):
+        if method == "bulk_create":
+            objs = syntax.argument(call, 0, "objs")
+            rows: List[values.DictVal] = []
+            elements = getattr(objs, "elements", None)
+            if isinstance(objs, (cst.ListComp, cst.GeneratorExp)):
+                elements = [objs.elt]
+                env = analyzer._comprehension_env(objs, env)
+            if elements is None:
+                held = analyzer.value_of(objs, env) if objs is not None else None
+                return held if isinstance(held, values.ListVal) else None
+            for element in elements:
+                node = getattr(element, "value", element)
+                built = self.chain_value(node, env, analyzer)
+                rows.append(built.data if isinstance(built, values.QueryVal)
+                            and built.method == "new" and built.data is not None
+                            else values.OPAQUE)
+            return values.ListVal(tuple(rows))
+        row = self.lookups(query.table, call, env, analyzer, ("defaults", "create_defaults"))
+        defaults = syntax.argument(call, None, "defaults")
+        if defaults is not None:
+            held = analyzer.value_of(defaults, env)
+            row = row.merged(self._merge(values.DictVal(), query.table, held)
+                             if isinstance(held, values.DictVal) else values.OPAQUE)
+        return query.filters.merged(row)
+
+    def _handed(self, call, env, analyzer) -> None:
+        """A queryset handed to other code (`Serializer(qs, many=True)`, `list(qs)`,
+        a template context) is evaluated there: read it here."""
+        name = syntax.last_part(syntax.dotted(call.func) or "")
+        if name in _EMBEDDING or (isinstance(call.func, cst.Attribute)
+                                  and call.func.attr.value in CHAIN | READS | WRITES | INSERTS):
+            return
+        for arg in call.args:
+            for node in _one_level(arg.value):
+                query = self.chain_value(node, env, analyzer) if isinstance(
+                    node, (cst.Call, cst.Name, cst.Attribute)) else None
+                if query is None or query.method != "qs" or query.table is None:
+                    continue
+                key = node if isinstance(node, cst.Call) else call
+                if key in self.sinks:
+                    continue
+                self._sink(key, "evaluate", Operation.READ, query, analyzer)
+
+    def _sink(self, call, method: str, operation, query, analyzer, rows=None,
+              anchor=None, unit=None) -> None:
+        if operation == Operation.INSERT:
+            value = rows
+        else:
+            filters = query.filters
+            value = values.NONE if not filters.may and not filters.opaque else filters
+        self.record(dbcalls.Sink(call, unit or self.unit, method, operation, query.table,
+                                 "literal" if query.table else "unknown", value, None,
+                                 statement=analyzer.statement_node if analyzer else None,
+                                 anchor=anchor))
+
+    def _opaque(self, call, analyzer, detail: str) -> None:
+        self.record(dbcalls.Sink(call, self.unit, syntax.last_part(syntax.dotted(call.func)
+                                                                   or "raw"),
+                                 Operation.OPAQUE, None, "unknown", None, None,
+                                 analyzer.statement_node, detail))
+
+    # -- built-in actions of routed DRF views ------------------------------------------
+    def _builtin_sinks(self) -> None:
+        from ..analysis.module import Unit
+        for name, info in self.views.items():
+            node = self.classes.get(name)
+            builtin = [a for a in info.get("builtin", ()) if a not in info.get("own", ())]
+            if node is None or not builtin:
+                continue
+            routes = {entry[2]: entry for entry in self.routes.get(name, ())
+                      if entry[2] in builtin}
+            if self.routes and not routes and name in self.routes:
+                continue
+            query = None if info.get("inherited_queryset") else self.class_queryset(name)
+            if query is None and not info.get("inherited_queryset") and not (
+                    f"{name}.get_queryset" in self.functions
+                    or self._class_attribute(name, "queryset") is not None):
+                continue  # no queryset at all: not a model view
+            groups = (("read", ("list", "retrieve"), Operation.READ),
+                      ("write", ("update", "partial_update", "destroy"), Operation.WRITE),
+                      ("insert", ("create",), Operation.INSERT))
+            for kind, actions, operation in groups:
+                present = [a for a in actions if a in builtin and (a in routes or not
+                                                                   self.routes.get(name))]
+                if not present:
+                    continue
+                if kind == "insert" and f"{name}.perform_create" in self.functions:
+                    continue
+                if kind == "write" and f"{name}.perform_update" in self.functions \
+                        and f"{name}.perform_destroy" in self.functions:
+                    continue
+                labels = [f"{'|'.join(routes[a][0])} {routes[a][1]}" for a in present
+                          if a in routes]
+                where = ", ".join(dict.fromkeys(labels)) or "(no URL route found)"
+                method = f"{where} ({name}.{'/'.join(present)}, built-in"
+                method += " on its queryset)" if kind != "insert" else ")"
+                unit = Unit(f"{name}.{present[0]}", node, None, name)
+                synthetic = cst.Call(cst.Attribute(cst.Name(name), cst.Name(present[0])))
+                if query is None:
+                    self.record(dbcalls.Sink(synthetic, unit, method, operation, None,
+                                             "unknown", None, None, anchor=node.name))
+                    continue
+                table_query = query
+                if kind == "write":
+                    table_query = query.replace(filters=query.filters.with_key(
+                        info.get("lookup", "pk"), frozenset()))
+                rows = values.DictVal() if kind == "insert" else None
+                self._sink(synthetic, method, operation, table_query, None, rows=rows,
+                           anchor=node.name, unit=unit)
+
+
+DjangoPreset.part = DjangoModule
+
+
+_COLLECTOR: Optional[type] = None
+
+
+def _collector_class() -> type:
+    """A flow analyzer that also joins the values of a body's `return`s (built on
+    first use: the flow module imports libcst)."""
+    global _COLLECTOR
+    if _COLLECTOR is None:
+        from ..analysis.flow import FlowAnalyzer
+
+        class ReturnCollector(FlowAnalyzer):
+            def __init__(self, *args, **kwargs) -> None:
+                super().__init__(*args, **kwargs)
+                self.returned = None
+                self.seen = False
+
+            def small(self, node, env):
+                if isinstance(node, cst.Return) and node.value is not None:
+                    value = self.value_of(node.value, env)
+                    self.returned = value if not self.seen else values.join_values(
+                        self.returned, value)
+                    self.seen = True
+                return super().small(node, env)
+
+        _COLLECTOR = ReturnCollector
+    return _COLLECTOR
+
+
+def _is_self(node) -> bool:
+    return isinstance(node, cst.Name) and node.value == "self" or (
+        isinstance(node, cst.Call) and isinstance(node.func, cst.Name)
+        and node.func.value == "super")
+
+
+def _opaque(filters):
+    return values.DictVal(filters.must, filters.may, True, filters.values)
+
+
+def _without_first(call):
+    return call.with_changes(args=call.args[1:]) if call.args and call.args[0].keyword is None \
+        else call
+
+
+def _one_level(node):
+    """An argument and, one level down, the values of a dict / list literal."""
+    if isinstance(node, cst.Dict):
+        return [e.value for e in node.elements]
+    if isinstance(node, (cst.List, cst.Tuple)):
+        return [e.value for e in node.elements]
+    return [node]

@@ -1,0 +1,57 @@
+"""The Django + DRF fixture marks every expected finding inline; the tool's
+findings must equal the marks exactly (as tests/test_sample_backend.py)."""
+from pathlib import Path
+
+from orgscope_lint.config import load_config
+from orgscope_lint.engine import Options, run
+from orgscope_lint.testing import marks_in
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "django_backend"
+
+
+def _run():
+    config = load_config(None, FIXTURE)
+    return run([FIXTURE], config, Options(jobs=1, use_cache=False))
+
+
+def test_findings_equal_marks():
+    result = _run()
+    assert not result.internal_errors
+    assert not result.errors
+    sources = {p.relative_to(FIXTURE).as_posix(): p.read_text(encoding="utf-8")
+               for p in sorted(FIXTURE.rglob("*.py"))}
+    expected_active, expected_accepted = marks_in(sources)
+    active = sorted((f.path, f.line, f.rule) for f in result.findings if not f.suppressed)
+    accepted = sorted((f.path, f.line, f.rule) for f in result.findings if f.suppressed)
+    assert active == sorted(expected_active)
+    assert accepted == sorted(expected_accepted)
+
+
+def test_builtin_actions_are_routes_with_method_and_full_path():
+    result = _run()
+    messages = {f.message for f in result.findings if f.rule in ("ORG102", "ORG105")}
+    assert any(m.startswith("PUT /api/orgs/{slug}/labels/{pk}/, PATCH /api/orgs/{slug}/labels/"
+                            "{pk}/, DELETE /api/orgs/{slug}/labels/{pk}/ (LabelViewSet.update/"
+                            "partial_update/destroy, built-in on its queryset)") for m in messages)
+    routes = {(tuple(r["methods"]), r["path"]): r for r in result.routes}
+    assert (("GET",), "/api/orgs/{slug}/projects/{pk}/") in routes
+    assert (("POST",), "/api/orgs/{slug}/projects/{pk}/archive/") in routes
+    assert routes[(("GET",), "/api/plans/")]["auth"] == []
+    assert routes[(("DELETE",), "/api/orgs/{slug}/projects/{pk}/")]["auth"] == [
+        "IsAuthenticated", "IsOrganizationMember"]
+
+
+def test_model_catalog_follows_the_foreign_key_chain():
+    from orgscope_lint.catalog import build_catalog
+    config = load_config(None, FIXTURE)
+    files = [(p.relative_to(FIXTURE).as_posix(), str(p), None) for p in FIXTURE.rglob("*.py")]
+    catalog = build_catalog(config, None, files)
+    assert catalog.tenant_key_for("Project") == "organization"  # inherited, abstract base
+    assert catalog.tenant_key_for("Issue") == "project"  # parent key
+    assert catalog.tenant_key_for("Comment") == "issue"  # two levels down
+    assert catalog.is_tenant_table("ArchivedProject")  # proxy
+    assert not catalog.is_tenant_table("Plan")
+    assert not catalog.is_tenant_table("Organization")
+    notes = catalog.notes["django"]["models"]
+    assert notes["Organization"]["related"]["memberships"] == ["Membership", "organization"]
+    assert "active" in notes["Project"]["managers"]
