@@ -139,6 +139,7 @@ class ValueModel(Protocol):
     # `get_object_or_404(...)`, a postgrest `.single()` chain, a scoping
     # helper): once it returns, the call and the calls of its chain are in
     # `Env.found`.
+    # optional: `iterated(node, env, analyzer)`, told of the iterable of each `for`
 
 _DICT_MUTATORS = frozenset({"update", "setdefault", "pop", "clear", "append", "extend",
                             "copy", "popitem"})
@@ -359,6 +360,10 @@ class FlowAnalyzer:
     def loop(self, node, env: Env) -> Optional[Env]:
         if isinstance(node, cst.For):
             env = self.expr(node.iter, env)
+            for model in self.value_models:  # `for row in queryset:` runs the query
+                iterated = getattr(model, "iterated", None)
+                if iterated is not None:
+                    iterated(node.iter, env, self)
             head_test = None
         else:
             head_test = node.test

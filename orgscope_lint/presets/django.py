@@ -61,6 +61,9 @@ _EMBEDDING = frozenset({"Subquery", "Exists", "Prefetch", "OuterRef", "Q"})
 _OPERATORS = frozenset({"exact", "iexact", "in"})
 _IDENTIFYING = frozenset({"id", "pk", "slug", "uuid"})
 _SHORTCUTS = frozenset({"get_object_or_404", "get_list_or_404"})
+# methods of a queryset or manager that are not queries
+_NOT_QUERIES = frozenset({"model", "query", "db", "as_manager", "contribute_to_class",
+                          "get_queryset", "ordered", "explain", "__iter__", "__len__"})
 
 
 class DjangoPreset(Preset):
@@ -120,6 +123,7 @@ class DjangoModule(ModulePart):
             if unit.node is not None:
                 self.functions[unit.qualname] = unit.node
         self.builtins_done = False
+        self._loop_keys: Dict[cst.CSTNode, cst.Call] = {}
 
     # -- models ----------------------------------------------------------------------
     def model_named(self, node: cst.CSTNode, env) -> Optional[str]:
@@ -128,7 +132,10 @@ class DjangoModule(ModulePart):
             return None
         last = name.rsplit(".", 1)[-1]
         if last not in self.models:
-            return None
+            origin = self.info.imports.get(name.split(".")[0])
+            if origin is None or not origin[0].startswith("django.contrib") \
+                    or not last[:1].isupper() or last.endswith(("Form", "View", "Admin")):
+                return None  # only the project's models, and Django's own (User, Group)
         if isinstance(node, cst.Name) and node.value in env.defs:
             return None  # a local or parameter of that name
         return last
@@ -194,9 +201,27 @@ class DjangoModule(ModulePart):
             return result.with_key(f"{lookup} (F)", frozenset())
         origins = analyzer.origins(value, env)
         key = self.key_of(model)
-        if key is not None and self.pins(model, lookup.split("__")):
+        if key is not None and (self.pins(model, lookup.split("__"))
+                                or self._row_id(lookup, value, env)):
             return result.with_key(key, origins)
         return result.with_key(lookup, origins)
+
+    def _row_id(self, lookup: str, value, env) -> bool:
+        """`pk=x.id`, `id=x.channel_id`, `id=self.id` in a model method: an id read
+        from a row the code already holds (its load is checked where it happened)."""
+        parts = [p for p in lookup.split("__") if p not in _OPERATORS]
+        if parts not in (["pk"], ["id"]):
+            return False
+        path = syntax.dotted(value)
+        if not path or "." not in path:
+            return False
+        root, _, rest = path.partition(".")
+        if not (rest in ("id", "pk") or rest.endswith("_id") or rest.endswith((".id", ".pk"))):
+            return False
+        if root == "self":
+            return self.unit is not None and self.unit.cls in self.models
+        held = env.vals.get(root)
+        return isinstance(held, values.QueryVal) and held.method in ("instance", "new")
 
     def _merge(self, result, model: str, raw: values.DictVal) -> values.DictVal:
         """Raw lookup keys (a dict or `Q`) normalised for `model`."""
@@ -280,6 +305,12 @@ class DjangoModule(ModulePart):
                     if value is None:
                         return None
                     break
+                if not method.startswith("_") and method not in _NOT_QUERIES:
+                    inner = self.chain_value(receiver, env, analyzer, depth)
+                    if inner is not None and inner.method == "qs" and inner.table:
+                        # a custom manager or queryset method: filters we cannot see
+                        value = inner.replace(filters=_opaque(inner.filters))
+                        break
                 return None
             if isinstance(current, cst.Call):
                 name = syntax.dotted(current.func)
@@ -330,7 +361,7 @@ class DjangoModule(ModulePart):
         if links and value.method == "qs":
             last = links[0].func.attr.value
             if last in ("get", "first", "last", "earliest", "latest"):
-                return value.replace(method="instance")
+                return self.guarded(node, value, analyzer).replace(method="instance")
             if last in READS or last in WRITES or last in INSERTS or last in (
                     "raw", "bulk_update"):
                 return None  # a number, a row count, rows: not a queryset
@@ -391,7 +422,9 @@ class DjangoModule(ModulePart):
             return None
         filters = base.filters.merged(self.lookups(base.table, _without_first(call), env,
                                                    analyzer))
-        return base.replace(filters=filters)
+        found = self.guarded(call, base.replace(filters=filters), analyzer)
+        name = syntax.last_part(syntax.dotted(call.func) or "")
+        return found.replace(method="instance") if name == "get_object_or_404" else found
 
     def _serializer(self, model: str, call: cst.Call, env, analyzer) -> values.QueryVal:
         instance = syntax.argument(call, 0, "instance")
@@ -402,6 +435,79 @@ class DjangoModule(ModulePart):
                                filters if filters is not None else values.DictVal(),
                                data=None if instance is not None and filters is None
                                else values.DictVal(), negated=instance is not None)
+
+    # -- load, then check ------------------------------------------------------------
+    def guarded(self, call, query: values.QueryVal, analyzer) -> values.QueryVal:
+        """`x = M.objects.get(pk=pk)` followed by `if x.project_id != request.project.id:
+        return ...` (or raise): the row is verified for the tenant the guard compares."""
+        key = self.key_of(query.table) if query.table else None
+        statement = getattr(analyzer, "statement_node", None)
+        if key is None or key in query.filters.must or not isinstance(
+                statement, cst.SimpleStatementLine) or self.unit is None:
+            return query
+        small = statement.body[0]
+        if not (isinstance(small, cst.Assign) and small.value is call
+                and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)):
+            return query
+        name = small.targets[0].target.value
+        for following in self._following(statement)[:3]:
+            other = self._guard(following, name, query.table)
+            if other is not None:
+                origin = frozenset({values.Origin("expr", node=other, defs={})})
+                return query.replace(filters=query.filters.with_key(key, origin))
+            if not isinstance(following, cst.SimpleStatementLine):
+                break
+        return query
+
+    def _guard(self, stmt, name: str, model: str):
+        """The trusted side of `if name.<tenant path> != <trusted>: return/raise`."""
+        if not isinstance(stmt, cst.If) or not isinstance(stmt.test, cst.Comparison) \
+                or len(stmt.test.comparisons) != 1:
+            return None
+        target = stmt.test.comparisons[0]
+        if not isinstance(target.operator, (cst.NotEqual, cst.IsNot)):
+            return None
+        body = stmt.body.body
+        last = body[-1] if body else None
+        if not (isinstance(last, cst.SimpleStatementLine)
+                and isinstance(last.body[-1], (cst.Return, cst.Raise))):
+            return None
+        for mine, other in ((stmt.test.left, target.comparator),
+                            (target.comparator, stmt.test.left)):
+            path = syntax.dotted(mine)
+            if path and path.startswith(name + ".") and self.pins(model, path.split(".")[1:]):
+                return other
+        return None
+
+    def _following(self, statement) -> list:
+        """The statements after `statement` in its block (within the current unit)."""
+        unit = self.unit
+        cache = getattr(self, "_siblings", None)
+        if cache is None or cache[0] is not unit:
+            index: Dict[int, Tuple[list, int]] = {}
+            stack = [unit.body]
+            while stack:
+                block = stack.pop()
+                items = list(block.body) if isinstance(block, cst.BaseSuite) else list(block)
+                for position, item in enumerate(items):
+                    index[id(item)] = (items, position)
+                    for attr in ("body", "orelse", "finalbody"):
+                        inner = getattr(item, attr, None)
+                        if isinstance(inner, cst.BaseSuite):
+                            stack.append(inner)
+                        elif inner is not None and hasattr(inner, "body") and isinstance(
+                                getattr(inner, "body"), cst.BaseSuite):
+                            stack.append(inner.body)
+                            if isinstance(inner, cst.If) and inner.orelse is not None:
+                                stack.append(inner.orelse.body)
+                    for handler in getattr(item, "handlers", ()):
+                        stack.append(handler.body)
+            cache = self._siblings = (unit, index)
+        found = cache[1].get(id(statement))
+        if found is None:
+            return []
+        items, position = found
+        return items[position + 1:]
 
     # -- class context: get_queryset, get_object, helpers ----------------------------
     def _self_method(self, method: str, env, analyzer) -> Optional[values.QueryVal]:
@@ -495,6 +601,9 @@ class DjangoModule(ModulePart):
             if method in READS or method in WRITES or method in INSERTS or method in (
                     "save", "raw", "bulk_update"):
                 self._terminal(call, method, env, analyzer)
+            elif method not in CHAIN:
+                self._custom(call, method, env, analyzer)
+
         else:
             name = syntax.dotted(func) or ""
             if syntax.last_part(name) in _SHORTCUTS:
@@ -504,7 +613,39 @@ class DjangoModule(ModulePart):
                     return
         self._handed(call, env, analyzer)
 
+    def iterated(self, node, env, analyzer) -> None:
+        """`for row in queryset:` (a chain, or a variable holding one) runs the query."""
+        query = self.chain_value(node, env, analyzer) if isinstance(
+            node, (cst.Call, cst.Name, cst.Attribute)) else None
+        if query is None or query.method != "qs" or not query.table:
+            return
+        key = node if isinstance(node, cst.Call) else None
+        if key is None:  # a name: report at the `for` statement's first call-free anchor
+            key = self._loop_keys.setdefault(node, cst.Call(cst.Name("iter"), [cst.Arg(node)]))
+            anchor = node
+        else:
+            anchor = None
+            if isinstance(key.func, cst.Attribute) and key.func.attr.value not in CHAIN:
+                return  # `for x in qs.custom()`: the call was recorded already
+        self._sink(key, "iterate", Operation.READ, query, analyzer, anchor=anchor)
+
+    def _custom(self, call, method: str, env, analyzer) -> None:
+        """`Profile.objects.for_user(user)`: a custom manager method runs a query
+        the tool cannot see into (unverified); a chain continuing from it is the
+        query instead (the outer call replaces this sink)."""
+        if method.startswith("_") or method in _NOT_QUERIES:
+            return
+        query = self.chain_value(call, env, analyzer)
+        inner = self.chain_value(call.func.value, env, analyzer)
+        if query is None or inner is None or inner.method != "qs" or not query.table:
+            return
+        self._sink(call, method, Operation.READ, query, analyzer)
+
     def _terminal(self, call, method: str, env, analyzer) -> None:
+        receiver_node = call.func.value
+        if isinstance(receiver_node, cst.Call) and receiver_node in self.sinks \
+                and self.sinks[receiver_node].method not in READS:
+            del self.sinks[receiver_node]  # the custom method's query continues here
         receiver = self.chain_value(call.func.value, env, analyzer)
         if receiver is None or receiver.method == "q":
             return
@@ -549,6 +690,8 @@ class DjangoModule(ModulePart):
                 filters=_opaque(receiver.filters)), analyzer)
         else:
             filtered = self._apply(receiver, call, env, analyzer) or receiver
+            if method in ("get", "first", "last", "earliest", "latest"):
+                filtered = self.guarded(call, filtered, analyzer)
             self._sink(call, method, Operation.READ, filtered, analyzer)
 
     def _rows(self, query, method: str, call, env, analyzer):
