@@ -55,8 +55,9 @@ class DjangoRoutes:
         return list(self.anchors.values())
 
     # -- auth ---------------------------------------------------------------------
-    def _auth(self, handler: str) -> Tuple[Tuple[str, ...], Tuple[str, ...], bool]:
-        """(auth names, decorators, guarded by a scoping helper)."""
+    def _auth(self, handler: str, action: str = "") -> Tuple[Tuple[str, ...], Tuple[str, ...], bool]:
+        """(auth names, decorators, guarded by a scoping helper) of a function view,
+        or of a class view's action (its method's decorators count)."""
         from ..presets.django_project import AUTH_DECORATORS, AUTH_PERMISSIONS
         config = self.ctx.config
         helpers = set(getattr(config, "scoping_helpers", ()))
@@ -66,6 +67,7 @@ class DjangoRoutes:
             if permissions is None and self.views[handler]["kind"] != "view" or (
                     permissions is None and self.default is not None):
                 permissions = self.default
+            decorators = tuple(self.views[handler].get("decorators", {}).get(action, ()))
         else:
             function = self.functions.get(handler, {})
             decorators = tuple(function.get("decorators", ()))
@@ -89,9 +91,9 @@ class DjangoRoutes:
         values = self._values(db, spans, tracer)
         attached: Set[str] = set()
         for handler, entries in sorted(self.routes.items()):
-            auth, decorators, guarded = self._auth(handler)
             own = set(self.views.get(handler, {}).get("own", ()))
             for methods, path, action in entries:
+                auth, decorators, guarded = self._auth(handler, action)
                 qualname = f"{handler}.{action}" if action in own else handler
                 anchor = self.anchors.get(qualname) or self.anchors.get(handler)
                 kwargs = tuple(dict.fromkeys(_KWARG.findall(path)))

@@ -61,6 +61,7 @@ _EMBEDDING = frozenset({"Subquery", "Exists", "Prefetch", "OuterRef", "Q"})
 _OPERATORS = frozenset({"exact", "iexact", "in"})
 _IDENTIFYING = frozenset({"id", "pk", "slug", "uuid"})
 _SHORTCUTS = frozenset({"get_object_or_404", "get_list_or_404"})
+_MANAGERS = frozenset({"objects", "_default_manager", "_base_manager", "all_objects"})
 # methods of a queryset or manager that are not queries
 _NOT_QUERIES = frozenset({"model", "query", "db", "as_manager", "contribute_to_class",
                           "get_queryset", "ordered", "explain", "__iter__", "__len__"})
@@ -111,7 +112,8 @@ class DjangoModule(ModulePart):
         self.serializers: Dict[str, str] = notes.get("serializers", {})
         self.views: Dict[str, dict] = notes.get("views", {}).get(info.name, {})
         self.routes: Dict[str, list] = notes.get("routes", {}).get(info.name, {})
-        self.tenant_model = getattr(config, "tenant_model", "Organization")
+        tenant = getattr(config, "tenant_model", "Organization")
+        self.tenant_model = next((m for m in self.models if m.lower() == tenant.lower()), tenant)
         self.accessors: Dict[str, List[Tuple[str, str]]] = {}
         for model, data in self.models.items():
             for accessor, (child, field) in data.get("related", {}).items():
@@ -123,6 +125,8 @@ class DjangoModule(ModulePart):
             if unit.node is not None:
                 self.functions[unit.qualname] = unit.node
         self.builtins_done = False
+        self.in_guarded = False
+        self.functions_notes: Dict[str, dict] = notes.get("functions", {}).get(info.name, {})
         self._loop_keys: Dict[cst.CSTNode, cst.Call] = {}
 
     # -- models ----------------------------------------------------------------------
@@ -139,6 +143,10 @@ class DjangoModule(ModulePart):
         if isinstance(node, cst.Name) and node.value in env.defs:
             return None  # a local or parameter of that name
         return last
+
+    def _is_manager(self, model: str, name: str) -> bool:
+        known = self.models.get(model, {}).get("managers") or ("objects",)
+        return name in known or name in _MANAGERS or name.endswith(("objects", "manager"))
 
     def key_of(self, model: str) -> Optional[str]:
         if self.catalog is not None and self.catalog.is_tenant_table(model):
@@ -175,7 +183,22 @@ class DjangoModule(ModulePart):
 
     def lookups(self, model: str, call: cst.Call, env, analyzer,
                 skip: Tuple[str, ...] = ()) -> values.DictVal:
-        """The filter of `.filter(...)`-style arguments, keys normalised to the model's key."""
+        """The filter of `.filter(...)`-style arguments, keys normalised to the model's
+        key. A filter that also pins the caller (`member=request.user`) only picks
+        among the caller's own rows: its tenant value is the principal's."""
+        result = self._lookups(model, call, env, analyzer, skip)
+        key = self.key_of(model)
+        if key is None or key not in result.must:
+            return result
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value != key and _is_principal(arg.value):
+                values_ = dict(result.values)
+                values_[key] = analyzer.origins(arg.value, env)
+                return values.DictVal(result.must, result.may, result.opaque, values_)
+        return result
+
+    def _lookups(self, model: str, call: cst.Call, env, analyzer,
+                 skip: Tuple[str, ...] = ()) -> values.DictVal:
         result = values.DictVal()
         for arg in call.args:
             if arg.keyword is not None:
@@ -197,14 +220,28 @@ class DjangoModule(ModulePart):
         return result
 
     def _add(self, result, model: str, lookup: str, value, env, analyzer):
-        if isinstance(value, cst.Call) and syntax.last_part(syntax.dotted(value.func)) == "F":
+        if isinstance(value, cst.Call) and syntax.last_part(syntax.dotted(value.func) or "") == "F":
             return result.with_key(f"{lookup} (F)", frozenset())
         origins = analyzer.origins(value, env)
         key = self.key_of(model)
         if key is not None and (self.pins(model, lookup.split("__"))
-                                or self._row_id(lookup, value, env)):
+                                or self._row_id(lookup, value, env)
+                                or self._verified_kwarg(lookup, value, env)):
             return result.with_key(key, origins)
         return result.with_key(lookup, origins)
+
+    def _verified_kwarg(self, lookup: str, value, env) -> bool:
+        """`pk=project_id` in a handler a `scoping-helpers` entry guards: the helper
+        checked the caller's membership of the object the URL names."""
+        if not self.in_guarded or lookup.split("__")[-1] not in ("pk", "id") and not \
+                lookup.endswith("_id"):
+            return False
+        if isinstance(value, cst.Name):
+            return any(o.kind == "param" for o in env.defs.get(value.value, ()))
+        path = syntax.dotted(value.func.value) if isinstance(value, cst.Call) and isinstance(
+            value.func, cst.Attribute) else syntax.dotted(value.value) if isinstance(
+            value, cst.Subscript) else None
+        return path in ("self.kwargs", "kwargs")
 
     def _row_id(self, lookup: str, value, env) -> bool:
         """`pk=x.id`, `id=x.channel_id`, `id=self.id` in a model method: an id read
@@ -238,7 +275,7 @@ class DjangoModule(ModulePart):
 
     def q_value(self, node, env, analyzer) -> Optional[values.DictVal]:
         """`Q(a=1) & Q(b=2)` (both), `|` (only what both sides have), `~Q(...)` (nothing)."""
-        if isinstance(node, cst.Call) and syntax.last_part(syntax.dotted(node.func)) == "Q":
+        if isinstance(node, cst.Call) and syntax.last_part(syntax.dotted(node.func) or "") == "Q":
             result = values.DictVal()
             for arg in node.args:
                 if arg.keyword is not None:
@@ -273,7 +310,7 @@ class DjangoModule(ModulePart):
             if isinstance(inner, values.QueryVal) and inner.method == "q":
                 return inner.filters
             return None
-        if isinstance(node, cst.Call) and syntax.last_part(syntax.dotted(node.func)) in (
+        if isinstance(node, cst.Call) and syntax.last_part(syntax.dotted(node.func) or "") in (
                 "Exists", "OuterRef", "Subquery"):
             return values.DictVal()  # a correlated condition: the outer query's scope
         return None
@@ -326,7 +363,10 @@ class DjangoModule(ModulePart):
                     row = self.lookups(model, current, env, analyzer)
                     return values.QueryVal(model, "literal", "new", data=row)
                 if last in self.serializers and not links:
-                    return self._serializer(self.serializers[last], current, env, analyzer)
+                    model, custom = self.serializers[last]
+                    if custom:
+                        return None  # its own create()/update() saves: checked there
+                    return self._serializer(model, current, env, analyzer)
                 if isinstance(current.func, cst.Name) and current.func.value in self.functions \
                         and depth < 2:
                     value = self._returned(current.func.value, analyzer, depth)
@@ -338,8 +378,8 @@ class DjangoModule(ModulePart):
                 manager = current.attr.value
                 model = self.model_named(current.value, env)
                 if model is not None:
-                    if manager in ("DoesNotExist", "MultipleObjectsReturned", "_meta"):
-                        return None
+                    if not self._is_manager(model, manager):
+                        return None  # `Page.PUBLIC_ACCESS`, `Model.DoesNotExist`
                     value = values.QueryVal(model, "literal", "qs")
                     break
                 related = self._related(current, env, analyzer)
@@ -577,10 +617,27 @@ class DjangoModule(ModulePart):
     # -- sinks -----------------------------------------------------------------------
     def start_unit(self, unit) -> None:
         self.unit = unit
+        self.in_guarded = self._is_guarded(unit)
         if not self.builtins_done:
             self.builtins_done = True
             self._module_classes(unit)
             self._builtin_sinks()
+
+    def _is_guarded(self, unit) -> bool:
+        helpers = set(getattr(self.config, "scoping_helpers", ()))
+        if not helpers or unit.node is None:
+            return False
+        if unit.cls is not None:
+            view = self.views.get(unit.cls)
+            if view is None:
+                return False
+            method = unit.qualname.rsplit(".", 1)[-1]
+            names = set(view.get("permissions") or ()) | set(
+                view.get("decorators", {}).get(method, ()))
+            return bool(helpers & names)
+        function = self.functions_notes.get(unit.qualname, {})
+        return bool(helpers & (set(function.get("decorators", ()))
+                               | set(function.get("permissions") or ())))
 
     def _module_classes(self, unit) -> None:
         body = unit.body if unit.node is None else ()
@@ -835,6 +892,12 @@ def _collector_class() -> type:
 
         _COLLECTOR = ReturnCollector
     return _COLLECTOR
+
+
+def _is_principal(node) -> bool:
+    """`request.user`, `self.request.user`, `request.user.id`."""
+    path = syntax.dotted(node) or ""
+    return path.startswith(("request.user", "self.request.user"))
 
 
 def _is_self(node) -> bool:

@@ -130,6 +130,7 @@ class _Class:
         self.abstract = self.proxy = False
         self.meta_model: Optional[str] = None
         self.methods: Set[str] = set()
+        self.decorators: Dict[str, List[str]] = {}  # method -> decorator names
         self.actions: Dict[str, Tuple[bool, Tuple[str, ...], str]] = {}
         self.permissions: Optional[List[str]] = None
         self.lookup = "pk"
@@ -181,6 +182,7 @@ class _Class:
         for decorator in node.decorator_list:
             call = decorator if isinstance(decorator, ast.Call) else None
             name = _last(_dotted(call.func if call else decorator))
+            self.decorators.setdefault(node.name, []).append(name)
             if name == "action" and call is not None:
                 detail = getattr(_kw(call, "detail"), "value", False) is True
                 listed = _kw(call, "methods")
@@ -403,6 +405,14 @@ def model_catalog(project: Project, tenant_model: str, tenant_key: str,
             cls.managers = list(dict.fromkeys(managers))
             if not cls.abstract:
                 models[cls.name] = (cls, fields)
+    # `ForeignKey("db.WorkSpace")` names `Workspace`: Django resolves model names
+    # case-insensitively
+    spelled = {name.lower(): name for name in models}
+    tenant_model = spelled.get(tenant_model.lower(), tenant_model)
+    for name, (cls, fields) in models.items():
+        for field, (kind, target, related) in list(fields.items()):
+            if target is not None and target not in models and target.lower() in spelled:
+                fields[field] = (kind, spelled[target.lower()], related)
     keys: Dict[str, str] = {}
     for name, (cls, fields) in models.items():
         if name == tenant_model or name in global_models:
@@ -499,17 +509,19 @@ def view_classes(project: Project) -> Dict[str, Dict[str, dict]]:
                 "methods": sorted(methods), "actions": {k: [v[0], list(v[1]), v[2]]
                                                         for k, v in actions.items()},
                 "permissions": permissions, "lookup": cls.lookup,
+                "decorators": {m: d for m, d in cls.decorators.items()},
                 "inherited_queryset": inherited_queryset and not (
                     {"queryset", "get_queryset"} & (cls.attrs | cls.methods))}
     return found
 
 
-def serializers(project: Project) -> Dict[str, str]:
+def serializers(project: Project) -> Dict[str, list]:
+    """ModelSerializer -> [model, whether it saves with its own create()/update()]."""
     found = {}
     for module in project.modules.values():
         for cls in module.classes.values():
             if cls.meta_model and any("Serializer" in b for b in cls.bases):
-                found[cls.name] = cls.meta_model
+                found[cls.name] = [cls.meta_model, bool({"create", "update"} & cls.methods)]
     return found
 
 
