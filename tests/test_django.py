@@ -1,0 +1,483 @@
+"""The Django preset, shape by shape: every query form, lookup, instance form
+and view shape scoped and unscoped, through the whole engine. Each example is
+a views module run with one models module and one urls module; `# expect:`
+marks the findings (and no others may appear)."""
+import textwrap
+
+import pytest
+
+from orgscope_lint.testing import config_from, found, marks_in, run_sources
+
+MODELS = '''
+from django.conf import settings
+from django.db import models
+
+
+class Organization(models.Model):
+    slug = models.SlugField(unique=True)
+
+
+class Membership(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+
+
+class Owned(models.Model):
+    organization = models.ForeignKey("core.Organization", on_delete=models.CASCADE)
+
+    class Meta:
+        abstract = True
+
+
+class SoftDeleteManager(models.Manager):
+    pass
+
+
+class Project(Owned):
+    name = models.CharField(max_length=100)
+    archived = models.BooleanField(default=False)
+    objects = models.Manager()
+    all_objects = SoftDeleteManager()
+
+
+class Issue(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="issues")
+    title = models.CharField(max_length=100)
+    status = models.CharField(max_length=20)
+
+
+class Comment(models.Model):
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE)
+    body = models.TextField()
+
+
+class Country(models.Model):
+    code = models.CharField(max_length=2)
+'''
+
+SERIALIZERS = '''
+from rest_framework import serializers
+
+from app.models import Issue, Project
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Project
+        fields = ["id", "name"]
+
+
+class IssueSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Issue
+        fields = ["id", "title"]
+
+    def create(self, validated_data):
+        return Issue.objects.create(project=self.context["project"], **validated_data)
+'''
+
+HEADER = '''
+from django.db import connection
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, Subquery
+from django.shortcuts import get_list_or_404, get_object_or_404
+from rest_framework import mixins, viewsets
+from rest_framework.decorators import action, api_view, permission_classes
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from app.models import Comment, Country, Issue, Organization, Project
+from app.permissions import IsMember
+from app.serializers import IssueSerializer, ProjectSerializer
+'''
+
+PERMISSIONS = '''
+from rest_framework.permissions import BasePermission
+
+from app.models import Membership
+
+
+class IsMember(BasePermission):
+    def has_permission(self, request, view):
+        return Membership.objects.filter(organization__slug=view.kwargs["slug"],
+                                         user=request.user).exists()
+'''
+
+CONFIG = {"tenant-key": "organization", "auth-dependencies": ["IsMember"],
+          "db": {"presets": ["django"], "tenant-model": "Organization",
+                 "scoping-helpers": ["IsMember"]}}
+
+
+def check(views: str, urls: str = "", config=None):
+    sources = {"app/__init__.py": "", "app/models.py": MODELS,
+               "app/serializers.py": SERIALIZERS, "app/permissions.py": PERMISSIONS,
+               "app/views.py": HEADER + textwrap.dedent(views)}
+    if urls:
+        sources["app/urls.py"] = textwrap.dedent(urls)
+    result = run_sources(sources, config_from(config or CONFIG))
+    assert not result.internal_errors, result.internal_errors
+    expected, _ = marks_in({"app/views.py": sources["app/views.py"],
+                            "app/urls.py": sources.get("app/urls.py", "")})
+    active, _ = found(result)
+    assert sorted(active) == sorted(expected), [f.message for f in result.findings]
+    return result
+
+
+# --- manager and queryset chains ------------------------------------------------------
+
+CHAINS = [
+    # reads, each scoped and unscoped
+    ("def f(org, pk):\n    return Project.objects.filter(organization=org).get(pk=pk)",
+     "def f(pk):\n    return Project.objects.get(pk=pk)  # expect: ORG101"),
+    ("def f(org):\n    return Project.objects.filter(organization_id=org.id).count()",
+     "def f():\n    return Project.objects.all().count()  # expect: ORG105"),
+    ("def f(org):\n    return Project.objects.exclude(archived=True).filter(organization=org).exists()",
+     "def f():\n    return Project.objects.exclude(organization=None).exists()  # expect: ORG105"),
+    ("def f(org):\n    return Project.objects.filter(organization=org).order_by('name').first()",
+     "def f():\n    return Project.objects.order_by('name').last()  # expect: ORG105"),
+    ("def f(slug):\n    return list(Project.objects.filter(organization__slug=slug).values('id'))",
+     "def f(name):\n    return list(Project.objects.filter(name=name).values_list('id'))  # expect: ORG101"),
+    ("def f(org, ids):\n    return Project.objects.filter(organization__id=org.id).in_bulk(ids)",
+     "def f(ids):\n    return Project.objects.in_bulk(ids)  # expect: ORG105"),
+    ("def f(org):\n    for p in Project.objects.filter(organization=org).iterator():\n        print(p)",
+     "def f():\n    for p in Project.all_objects.select_related('organization').iterator():  # expect: ORG105\n        print(p)"),
+    ("def f(orgs):\n    return Project.objects.filter(organization__in=orgs).distinct().count()",
+     "def f():\n    return Project.objects.annotate(n=F('id')).distinct().count()  # expect: ORG105"),
+    # writes
+    ("def f(org, pk):\n    Project.objects.filter(pk=pk, organization=org).update(archived=True)",
+     "def f(pk):\n    Project.objects.filter(pk=pk).update(archived=True)  # expect: ORG102"),
+    ("def f(org, pk):\n    Project.objects.filter(organization=org, pk=pk).delete()",
+     "def f(pk):\n    Project.objects.filter(pk=pk).delete()  # expect: ORG102"),
+    ("def f(org):\n    Project.objects.create(organization=org, name='x')",
+     "def f():\n    Project.objects.create(name='x')  # expect: ORG103"),
+    ("def f(org):\n    Project.objects.get_or_create(organization=org, name='x')",
+     "def f():\n    Project.objects.get_or_create(name='x', defaults={'archived': False})  # expect: ORG103"),
+    ("def f(org):\n    Project.objects.update_or_create(name='x', defaults={'organization': org})",
+     "def f():\n    Project.objects.update_or_create(name='x', defaults={'archived': True})  # expect: ORG103"),
+    ("def f(org, names):\n    Project.objects.bulk_create([Project(organization=org, name=n) for n in names])",
+     "def f(names):\n    Project.objects.bulk_create([Project(name=n) for n in names])  # expect: ORG103"),
+    # the chain reaches the tenant through parents
+    ("def f(slug):\n    return Comment.objects.filter(issue__project__organization__slug=slug).count()",
+     "def f(slug):\n    return Comment.objects.filter(issue__title=slug).count()  # expect: ORG101"),
+    ("def f(project):\n    return Issue.objects.filter(project=project).count()",
+     "def f(name):\n    return Issue.objects.filter(project__name=name).count()  # expect: ORG101"),
+    # global models are never checked
+    ("def f():\n    return Country.objects.count()", None),
+]
+
+
+@pytest.mark.parametrize("valid,invalid", CHAINS)
+def test_queryset_chains(valid, invalid):
+    check(valid)
+    if invalid:
+        check(invalid)
+
+
+def test_querysets_in_variables_refined_across_branches():
+    check('''
+    def scoped(org, status):
+        qs = Project.objects.all()
+        qs = qs.filter(organization=org)
+        if status:
+            qs = qs.filter(archived=status)
+        return list(qs)
+
+    def conditional(org, admin):
+        qs = Project.objects.all()
+        if not admin:
+            qs = qs.filter(organization=org)
+        return list(qs)  # expect: ORG104
+
+    def unscoped(status):
+        qs = Project.objects.filter(archived=False)
+        if status:
+            qs = qs.filter(name=status)
+        for p in qs:  # expect: ORG101
+            print(p)
+    ''')
+
+
+def test_helper_and_self_get_queryset():
+    check('''
+    def org_projects(org):
+        return Project.objects.filter(organization=org)
+
+    def every_project():
+        return Project.objects.all()
+
+    def scoped(org, pk):
+        return org_projects(org).filter(pk=pk).first()
+
+    def unscoped(pk):
+        return every_project().filter(pk=pk).first()  # expect: ORG101
+
+    class Scoped(APIView):
+        permission_classes = [IsAuthenticated]
+
+        def get_queryset(self):
+            return Project.objects.filter(organization=self.request.user.organization)
+
+        def count(self):
+            return self.get_queryset().filter(archived=False).count()
+
+    class Unscoped(APIView):
+        permission_classes = [IsAuthenticated]
+
+        def get_queryset(self):
+            return Project.objects.filter(archived=False)
+
+        def count(self):
+            return self.get_queryset().count()  # expect: ORG101
+    ''')
+
+
+# --- lookups ----------------------------------------------------------------------------
+
+def test_q_objects_and_dict_filters():
+    check('''
+    def and_scopes(org, name):
+        return Project.objects.filter(Q(organization=org) & Q(name=name)).count()
+
+    def or_needs_both(org, name):
+        return Project.objects.filter(Q(organization=org) | Q(name=name)).count()  # expect: ORG101
+
+    def or_both(org, name):
+        return Project.objects.filter(Q(organization=org, name=name) | Q(organization=org)).count()
+
+    def negated(org):
+        return Project.objects.filter(~Q(organization=org)).count()  # expect: ORG101
+
+    def kwargs_dict(org, archived):
+        filters = {"organization": org}
+        if archived:
+            filters["archived"] = True
+        return Project.objects.filter(**filters).count()
+
+    def kwargs_dict_unscoped(name):
+        filters = {"name": name}
+        return Project.objects.filter(**filters).count()  # expect: ORG101
+    ''')
+
+
+def test_subqueries_prefetch_and_f():
+    check('''
+    def correlated(org):
+        latest = Issue.objects.filter(project=OuterRef("pk")).order_by("-id")
+        return list(Project.objects.filter(organization=org).annotate(
+            last=Subquery(latest.values("title")[:1]),
+            open=Exists(Issue.objects.filter(project=OuterRef("pk"), status="open")),
+        ).prefetch_related(Prefetch("issues", queryset=Issue.objects.filter(status="open"))))
+
+    def f_is_not_a_tenant(org):
+        return Project.objects.filter(organization=F("name")).count()  # expect: ORG101
+    ''')
+
+
+# --- instances -----------------------------------------------------------------------------
+
+def test_instances_save_delete_and_related_managers():
+    check('''
+    def loaded_scoped(org, pk):
+        project = get_object_or_404(Project, pk=pk, organization=org)
+        project.name = "x"
+        project.save()
+        project.issues.filter(status="open").delete()
+        return get_list_or_404(Issue, project=project)
+
+    def loaded_unscoped(pk):
+        project = get_object_or_404(Project, pk=pk)  # expect: ORG101
+        project.delete()  # expect: ORG102
+
+    def load_then_check(request, pk):
+        project = Project.objects.get(pk=pk)
+        if project.organization_id != request.user.organization_id:
+            raise PermissionError
+        project.delete()
+
+    def constructed(org):
+        project = Project(organization=org, name="x")
+        project.save()
+        orphan = Project(name="y")
+        orphan.save()  # expect: ORG103
+
+    def parent_manager(org):
+        return org.memberships.count()
+    ''')
+
+
+def test_model_serializer_save():
+    check('''
+    def create(request, org):
+        serializer = ProjectSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        serializer.save(organization=org)
+
+    def create_unscoped(request):
+        serializer = ProjectSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()  # expect: ORG103
+
+    def update(request, org, pk):
+        project = Project.objects.get(pk=pk, organization=org)
+        serializer = ProjectSerializer(project, data=request.data)
+        serializer.save()
+
+    def custom_create(request, project):
+        IssueSerializer(data=request.data, context={"project": project}).save()
+    ''')
+
+
+def test_raw_sql_is_unverified_never_flagged():
+    result = check('''
+    def raw(org):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return list(Project.objects.raw("SELECT * FROM app_project"))
+    ''')
+    opaque = [c for c in result.db_calls if c.operation == "opaque"]
+    assert len(opaque) == 2 and all(c.outcome == "unknown" for c in opaque)
+
+
+# --- views, routes, auth -------------------------------------------------------------
+
+URLS = '''
+from django.urls import include, path, re_path
+from rest_framework.routers import DefaultRouter
+
+from app import views
+
+router = DefaultRouter()
+router.register(r"projects", views.ProjectViewSet, basename="project")
+router.register(r"open", views.OpenViewSet, basename="open")
+
+urlpatterns = [
+    path("api/orgs/<slug:slug>/", include(router.urls)),
+    re_path(r"^api/orgs/(?P<slug>[-\\w]+)/issues/$", views.IssueList.as_view()),
+    path("api/items/", views.ItemViewSet.as_view({"get": "list", "post": "create"})),
+    path("api/fn/<int:pk>/", views.fn_view),
+    path("api/public/", views.public_view),
+]
+'''
+
+
+def test_builtin_actions_of_routed_viewsets_are_routes():
+    result = check('''
+    class ProjectViewSet(viewsets.ModelViewSet):
+        permission_classes = [IsAuthenticated, IsMember]
+
+        def get_queryset(self):
+            return Project.objects.filter(organization__slug=self.kwargs["slug"])
+
+        def perform_create(self, serializer):
+            serializer.save(organization=self.request.user.organization)
+
+    class OpenViewSet(viewsets.ModelViewSet):  # expect: ORG105, ORG102, ORG103
+        queryset = Project.objects.all()
+        permission_classes = [IsAuthenticated]
+
+    class IssueList(mixins.ListModelMixin, viewsets.GenericViewSet):  # expect: ORG101
+        permission_classes = [IsAuthenticated]
+
+        def get_queryset(self):
+            return Issue.objects.filter(status="open")
+
+    class ItemViewSet(viewsets.ViewSet):
+        permission_classes = [AllowAny]
+
+        def list(self, request):  # expect: ORG201
+            return Response(ProjectSerializer(Project.objects.filter(  # expect: ORG101
+                name="x"), many=True).data)
+
+        def create(self, request):  # expect: ORG201
+            return Response({})
+
+    @api_view(["GET", "DELETE"])
+    @permission_classes([IsAuthenticated])
+    def fn_view(request, pk):
+        project = Project.objects.get(pk=pk, organization=request.user.organization)
+        return Response(ProjectSerializer(project).data)
+
+    def public_view(request):  # expect: ORG201
+        return Response({})
+    ''', URLS)
+    routes = {(tuple(r["methods"]), r["path"]): r for r in result.routes}
+    assert set(routes) >= {
+        (("GET",), "/api/orgs/{slug}/projects/"), (("POST",), "/api/orgs/{slug}/projects/"),
+        (("GET",), "/api/orgs/{slug}/projects/{pk}/"), (("PUT",), "/api/orgs/{slug}/projects/{pk}/"),
+        (("PATCH",), "/api/orgs/{slug}/projects/{pk}/"),
+        (("DELETE",), "/api/orgs/{slug}/projects/{pk}/"),
+        (("GET",), "/api/items/"), (("POST",), "/api/items/"),
+        (("GET", "DELETE"), "/api/fn/{pk}/"), (("GET",), "/api/public/")}
+    assert routes[(("GET",), "/api/orgs/{slug}/projects/{pk}/")]["auth"] == [
+        "IsAuthenticated", "IsMember"]
+    messages = [f.message for f in result.findings if f.rule == "ORG102"]
+    assert messages == [
+        "PUT /api/orgs/{slug}/open/{pk}/, PATCH /api/orgs/{slug}/open/{pk}/, DELETE "
+        "/api/orgs/{slug}/open/{pk}/ (OpenViewSet.update/partial_update/destroy, built-in on "
+        "its queryset) of tenant table 'Project' filters by pk only: add \"organization\" "
+        "to the filter"]
+
+
+def test_url_kwargs_are_request_input_unless_a_scoping_helper_guards():
+    urls = '''
+    from django.urls import path
+
+    from app import views
+
+    urlpatterns = [
+        path("orgs/<slug:slug>/a/", views.Guarded.as_view()),
+        path("orgs/<slug:slug>/b/", views.Unguarded.as_view()),
+        path("orgs/<slug:slug>/c/", views.fn),
+        path("orgs/<slug:slug>/d/", views.principal),
+        path("orgs/<int:organization_id>/e/", views.body),
+    ]
+    '''
+    check('''
+    class Guarded(APIView):
+        permission_classes = [IsAuthenticated, IsMember]
+
+        def get(self, request, slug):
+            return Response({"n": Project.objects.filter(organization__slug=slug).count()})
+
+    class Unguarded(APIView):
+        permission_classes = [IsAuthenticated]
+
+        def get(self, request, slug):
+            return Response({"n": Project.objects.filter(  # expect: ORG202
+                organization__slug=self.kwargs["slug"]).count()})
+
+    @api_view(["GET"])
+    @permission_classes([IsAuthenticated])
+    def fn(request, slug):
+        return Response({"n": Project.objects.filter(organization__slug=slug).count()})  # expect: ORG202
+
+    @api_view(["GET"])
+    @permission_classes([IsAuthenticated])
+    def principal(request, slug):
+        return Response({"n": Project.objects.filter(organization__slug=slug,
+                                                     organization__memberships__user=request.user).count()})
+
+    @api_view(["POST"])
+    @permission_classes([IsAuthenticated])
+    def body(request, organization_id):
+        Project.objects.create(name="x", organization_id=request.data["organization"])  # expect: ORG202
+        return Response({})
+    ''', urls, config={**CONFIG, "db": {**CONFIG["db"]}})
+
+
+def test_settings_default_permission_classes_authenticate():
+    sources = {"app/__init__.py": "", "app/models.py": MODELS, "app/serializers.py": SERIALIZERS,
+               "app/permissions.py": PERMISSIONS, "app/settings.py": 'REST_FRAMEWORK = {"DEFAULT_PERMISSION_CLASSES": '
+                                  '["rest_framework.permissions.IsAuthenticated"]}\n',
+               "app/views.py": HEADER + textwrap.dedent('''
+               class V(APIView):
+                   def get(self, request):
+                       return Response({})
+               '''),
+               "app/urls.py": "from django.urls import path\nfrom app import views\n"
+                              "urlpatterns = [path('v/', views.V.as_view())]\n"}
+    result = run_sources(sources, config_from(CONFIG))
+    assert [r["auth"] for r in result.routes] == [["IsAuthenticated"]]
+    del sources["app/settings.py"]
+    result = run_sources(sources, config_from(CONFIG))
+    assert [f.rule for f in result.findings] == ["ORG201"]
