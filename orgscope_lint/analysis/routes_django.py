@@ -64,9 +64,8 @@ class DjangoRoutes:
         decorators: Tuple[str, ...] = ()
         if handler in self.views:
             permissions = self.views[handler]["permissions"]
-            if permissions is None and self.views[handler]["kind"] != "view" or (
-                    permissions is None and self.default is not None):
-                permissions = self.default
+            if permissions is None and self.views[handler].get("drf"):
+                permissions = self.default  # DRF's settings apply to DRF views only
             decorators = tuple(self.views[handler].get("decorators", {}).get(action, ()))
         else:
             function = self.functions.get(handler, {})

@@ -464,7 +464,7 @@ class DjangoModule(ModulePart):
                                                    analyzer))
         found = self.guarded(call, base.replace(filters=filters), analyzer)
         name = syntax.last_part(syntax.dotted(call.func) or "")
-        return found.replace(method="instance") if name == "get_object_or_404" else found
+        return found.replace(method="instance")  # an object, or a list of them
 
     def _serializer(self, model: str, call: cst.Call, env, analyzer) -> values.QueryVal:
         instance = syntax.argument(call, 0, "instance")

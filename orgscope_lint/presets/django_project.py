@@ -62,6 +62,7 @@ AUTH_PERMISSIONS = frozenset({
 AUTH_DECORATORS = frozenset({"login_required", "permission_required", "user_passes_test",
                              "staff_member_required"})
 PUBLIC_PERMISSIONS = frozenset({"AllowAny"})
+DJANGO_MODELS = ("User", "Group", "Permission", "ContentType", "Session", "Site", "LogEntry")
 _MARKERS = re.compile(rb"\bmodels\.Model\b|Model\)|Model,|Field\(|ForeignKey|urlpatterns|"
                       rb"\.register\(|View\b|ViewSet|APIView|api_view|Serializer|"
                       rb"REST_FRAMEWORK|_required|permission_classes")
@@ -450,6 +451,9 @@ def model_catalog(project: Project, tenant_model: str, tenant_key: str,
             if kind in RELATIONS and target in notes and related != "+":
                 accessor = related or (name.lower() + ("" if kind == "OneToOneField" else "_set"))
                 notes[target]["related"][accessor] = [name, field]
+    for name in DJANGO_MODELS:  # Django's own tables: shared, never tenant-owned
+        if name not in models:
+            facts.append(TableFact(name, ("id",), "django (django.contrib)", ("id",), (), name))
     for name, (cls, fields) in models.items():
         columns = ["id", *fields, *(f"{f}_id" for f, (k, _, _) in fields.items()
                                     if k in ("ForeignKey", "OneToOneField"))]
@@ -504,8 +508,11 @@ def view_classes(project: Project) -> Dict[str, Dict[str, dict]]:
                         inherited_queryset = True
                     if ancestor.name in ("LoginRequiredMixin",):
                         permissions = (permissions or []) + [ancestor.name]
+            names = [a if isinstance(a, str) else a.name for a in ancestors]
+            drf = any(n in DRF_ACTIONS or n in _VIEWSET_BASES or n.endswith("ViewSet")
+                      or n in ("APIView", "GenericAPIView") for n in names)
             found.setdefault(module.name, {})[cls.name] = {
-                "kind": kind, "builtin": builtin, "own": sorted(cls.methods),
+                "kind": kind, "drf": drf, "builtin": builtin, "own": sorted(cls.methods),
                 "methods": sorted(methods), "actions": {k: [v[0], list(v[1]), v[2]]
                                                         for k, v in actions.items()},
                 "permissions": permissions, "lookup": cls.lookup,
