@@ -176,7 +176,13 @@ def render_config(proposal: Proposal, prefix: str) -> str:
            else "no known data-access style seen: set yours"))
     for preset in presets:
         for key, values in sorted(preset.settings.items()):
+            if ":" in key:  # for the preset's own lines (below)
+                continue
             add(f"{key} = {_toml_list(values)}  # found by the {preset.name} preset")
+        if preset.name == "django":
+            from .presets.django_init import db_lines, top_lines
+            lines[:] = top_lines(lines, preset.settings)
+            lines.extend(db_lines(preset.settings))
     _system_lines(lines, proposal.system, table)
     if proposal.helpers:
         add("")

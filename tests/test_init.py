@@ -554,3 +554,19 @@ def test_public_routes_need_a_signature_check_a_health_path_or_a_sign_in_page(tm
     guess = guess_system_contexts(read_project(tmp_path))
     assert [p for p, _ in guess.public_routes] == ["GET */health/ready", "GET */healthz",
                                                    "GET,POST */login", "POST */hooks/stripe"]
+
+
+def test_django_project_gets_the_django_preset_tenant_model_key_and_permissions(tmp_path):
+    from orgscope_lint.config import load_config
+    fixture = Path(__file__).resolve().parent.parent / "fixtures" / "django_backend"
+    shutil.copytree(fixture / "app", tmp_path / "app")
+    written = write_initial_config(tmp_path)
+    text = written.read_text()
+    assert 'presets = ["django"]' in text
+    assert 'tenant-model = "Organization"' in text
+    assert 'tenant-key = "organization"  # the foreign key to the tenant model' in text
+    assert 'auth-dependencies = ["IsOrganizationMember"]  # DRF permission classes' in text
+    assert '# paths = ["app/management/commands/backfill_labels.py"]' in text
+    assert '# paths = ["app/tasks/cleanup.py"]' in text
+    config = load_config(None, tmp_path)
+    assert config.presets == ("django",) and config.tenant_model == "Organization"

@@ -1,8 +1,8 @@
 """What `init` learns of a Django project from one file (stdlib `ast`): ORM
 use as evidence, a tenant model (a model named like a tenant that other
-models point at) and its key, permission classes (auth), and task /
-management-command paths (system contexts). Kept apart from init.py, which
-renders `settings` into the starting config."""
+models point at) and its foreign key, and permission classes (auth). Tasks
+and management commands are init's own system-context guesses. Kept apart
+from init.py, which calls `top_lines` / `db_lines` for the config text."""
 from __future__ import annotations
 
 import ast
@@ -33,32 +33,29 @@ def detect(tree: ast.Module, text: str) -> Detection:
                 and isinstance(target.value, str) else None)
             if name in _TENANT_NAMES and isinstance(node.targets[0], ast.Name):
                 found.settings.setdefault("django:tenant-key", []).append(node.targets[0].id)
-        elif isinstance(node, ast.FunctionDef) and any(
-                getattr(d, "id", getattr(d, "attr", "")) in ("shared_task", "task")
-                or isinstance(d, ast.Call) and getattr(d.func, "attr", getattr(
-                    d.func, "id", "")) in ("shared_task", "task")
-                for d in node.decorator_list):
-            found.settings.setdefault("django:tasks", []).append(node.name)
     return found
 
 
-def top_lines(detection: Detection) -> list:
-    """Top-level keys for a Django project (the tenant FK and permission classes)."""
-    settings = detection.settings
-    lines = []
-    if settings.get("django:tenant-key"):
-        key = max(set(settings["django:tenant-key"]), key=settings["django:tenant-key"].count)
-        lines.append(f'tenant-key = "{key}"  # the foreign key to the tenant model')
-    if settings.get("django:auth"):
-        names = ", ".join(f'"{n}"' for n in sorted(set(settings["django:auth"])))
-        lines.append(f"auth-dependencies = [{names}]  # DRF permission classes")
-    return lines
+def top_lines(lines: list, settings) -> list:
+    """The config lines so far, with the Django model's tenant foreign key as
+    `tenant-key` and the project's DRF permission classes as auth."""
+    keys = settings.get("django:tenant-key") or []
+    auth = sorted(set(settings.get("django:auth") or ()))
+    result = []
+    for line in lines:
+        if keys and line.startswith("tenant-key = "):
+            key = max(sorted(set(keys)), key=keys.count)
+            line = f'tenant-key = "{key}"  # the foreign key to the tenant model'
+        elif auth and line.startswith("# auth-dependencies = []"):
+            names = ", ".join(f'"{n}"' for n in auth)
+            line = f"auth-dependencies = [{names}]  # DRF permission classes"
+        result.append(line)
+    return result
 
 
-def db_lines(detection: Detection) -> list:
-    """`[db]` keys: the tenant model, and the membership permission classes as
-    candidate scoping helpers (commented: only the user knows which check membership)."""
-    settings = detection.settings
+def db_lines(settings) -> list:
+    """`[db]` keys: the tenant model, and the permission classes as candidate
+    scoping helpers (commented: only the user knows which check membership)."""
     lines = []
     if settings.get("django:tenant-model"):
         lines.append(f'tenant-model = "{settings["django:tenant-model"][0]}"')
