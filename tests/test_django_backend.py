@@ -55,3 +55,56 @@ def test_model_catalog_follows_the_foreign_key_chain():
     notes = catalog.notes["django"]["models"]
     assert notes["Organization"]["related"]["memberships"] == ["Membership", "organization"]
     assert "active" in notes["Project"]["managers"]
+
+
+def test_the_model_and_url_prepass_is_kept_between_runs(tmp_path, monkeypatch):
+    import shutil
+
+    from orgscope_lint.presets import django_project
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURE, project)
+    config = load_config(None, project)
+
+    def findings():
+        result = run([project], config, Options(jobs=1))
+        return sorted((f.path, f.line, f.rule) for f in result.findings)
+
+    first = findings()  # creates the cache directory
+    assert findings() == first  # stores the pre-pass
+
+    def fail(*args):
+        raise AssertionError("the pre-pass ran again")
+
+    real = django_project.build_notes
+    monkeypatch.setattr(django_project, "build_notes", fail)
+    assert findings() == first  # nothing changed: the stored pre-pass
+    models = project / "app" / "projects" / "models.py"
+    models.write_text(models.read_text().replace(
+        "class Label(OrganizationOwned):", "class Label(models.Model):"))
+    monkeypatch.setattr(django_project, "build_notes", real)
+    changed = findings()  # a model changed: Label is no longer tenant-owned
+    assert ("app/projects/views.py", 40, "ORG105") in first
+    assert ("app/projects/views.py", 40, "ORG105") not in changed
+
+
+def test_a_warm_run_on_a_django_project_does_not_load_the_parser(tmp_path):
+    import os
+    import shutil
+    import subprocess
+    import sys
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURE, project)
+    probe = ("import sys\n"
+             "from orgscope_lint.cli import main\n"
+             "try:\n"
+             "    main(['check', sys.argv[1], '--format', 'json', '--exit-zero', '--jobs', '1'])\n"
+             "except SystemExit:\n"
+             "    pass\n"
+             "sys.stderr.write('LIBCST=%s' % ('libcst' in sys.modules))\n")
+    repo = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONPATH=str(repo), NO_COLOR="1")
+    runs = [subprocess.run([sys.executable, "-c", probe, str(project)], capture_output=True,
+                           text=True, env=env, timeout=180) for _ in range(3)]
+    assert "LIBCST=True" in runs[0].stderr
+    assert "LIBCST=False" in runs[1].stderr and "LIBCST=False" in runs[2].stderr
+    assert runs[0].stdout == runs[1].stdout == runs[2].stdout

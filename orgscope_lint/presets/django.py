@@ -82,14 +82,27 @@ class DjangoPreset(Preset):
         config.scoping_helpers = tuple(db.get("scoping-helpers", ()))
 
     def _project(self, config, files):
-        from .django_project import build_notes
         key = (id(files), config.fingerprint())
         if self._memo is None or self._memo[:2] != key:
-            facts, notes = build_notes(
-                files, getattr(config, "tenant_model", "Organization"), config.tenant_key,
-                config.global_tables, config.tenant_tables)
-            self._memo = (key[0], key[1], (facts, notes))
+            self._memo = (key[0], key[1], self._build(config, files))
         return self._memo[2]
+
+    def _build(self, config, files):
+        """The pre-pass, or its result from the last run when no model, view or URL
+        file changed (warm runs must not re-parse the project)."""
+        from . import django_cache
+        from .django_project import build_notes, django_sources
+        sources = django_sources(files)
+        stored = django_cache.PrepassCache.open(config, sources)
+        result = stored.load() if stored is not None else None
+        if result is None:
+            result = build_notes(sources, getattr(config, "tenant_model", "Organization"),
+                                 config.tenant_key, config.global_tables, config.tenant_tables)
+            # what the catalog's fingerprint hashes (cheaper than the notes themselves)
+            result[1]["digest"] = django_cache.digest(config, sources)
+            if stored is not None:
+                stored.save(result)
+        return result
 
     def catalog(self, config, files):
         return self._project(config, files)[0]

@@ -307,19 +307,9 @@ def _relative(module: str, package: bool, level: int, target: Optional[str]) -> 
 class Project:
     """Every parsed module, with name resolution across imports."""
 
-    def __init__(self, files) -> None:
+    def __init__(self, sources: Sequence[Tuple[str, bytes]]) -> None:
         self.modules: Dict[str, _Module] = {}
-        for rel, abs_path, data in files:
-            if not rel.endswith(".py"):
-                continue
-            if data is None:
-                try:
-                    with open(abs_path or rel, "rb") as handle:
-                        data = handle.read()
-                except OSError:
-                    continue
-            if not _MARKERS.search(data):
-                continue
+        for rel, data in sources:
             try:
                 tree = ast.parse(data)
             except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -723,8 +713,25 @@ def settings_permissions(project: Project) -> Optional[List[str]]:
     return None
 
 
-def build_notes(files, tenant_model: str, tenant_key: str, global_models, tenant_models):
-    project = Project(files)
+def django_sources(files) -> List[Tuple[str, bytes]]:
+    """(path, content) of the Python files that can declare models, views or URLs."""
+    found = []
+    for rel, abs_path, data in files:
+        if not rel.endswith(".py"):
+            continue
+        if data is None:
+            try:
+                with open(abs_path or rel, "rb") as handle:
+                    data = handle.read()
+            except OSError:
+                continue
+        if _MARKERS.search(data):
+            found.append((rel, data))
+    return found
+
+
+def build_notes(sources, tenant_model: str, tenant_key: str, global_models, tenant_models):
+    project = Project(sources)
     facts, models = model_catalog(project, tenant_model, tenant_key, global_models,
                                   tenant_models)
     views = view_classes(project)
