@@ -104,8 +104,8 @@ class IsMember(BasePermission):
 '''
 
 CONFIG = {"tenant-key": "organization", "auth-dependencies": ["IsMember"],
-          "db": {"presets": ["django"], "tenant-model": "Organization",
-                 "scoping-helpers": ["IsMember"]}}
+          "scoping-helpers": ["IsMember"],
+          "db": {"presets": ["django"], "tenant-model": "Organization"}}
 
 
 def check(views: str, urls: str = "", config=None):

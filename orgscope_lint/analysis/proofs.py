@@ -407,6 +407,9 @@ class ScopingHelpers:
     def mutated(self, call, env, analyzer):
         return None
 
+    def stored(self, current, attribute, origins):
+        return None
+
     def leaves_when_missing(self, call, env, analyzer) -> bool:
         name = dotted(call.func) if self.names else None
         return bool(name) and name.split(".")[-1] in self.names

@@ -69,7 +69,9 @@ _NOT_QUERIES = frozenset({"model", "query", "db", "as_manager", "contribute_to_c
 
 class DjangoPreset(Preset):
     name = "django"
-    settings = {"tenant-model": "a string", "scoping-helpers": "a list of strings"}
+    # `scoping-helpers` (top level) also names the permission classes and decorators
+    # that check the caller's membership of the organization in the URL
+    settings = {"tenant-model": "a string"}
     marker = word_marker("objects", "get_object_or_404", "get_list_or_404", "save",
                          "get_queryset", "queryset", "delete", "bulk_create", "cursor",
                          "raw", "create", "filter", "get")
@@ -79,7 +81,6 @@ class DjangoPreset(Preset):
 
     def configure(self, config, db: Mapping[str, Any], where: str) -> None:
         config.tenant_model = db.get("tenant-model", "Organization")
-        config.scoping_helpers = tuple(db.get("scoping-helpers", ()))
 
     def _project(self, config, files):
         key = (id(files), config.fingerprint())
@@ -623,7 +624,7 @@ class DjangoModule(ModulePart):
             collector.run(node.body.body, flow.Env({}, defs))
         finally:
             self.unit = saved
-        value = collector.returned
+        value = collector.joined
         self.returns[qualname] = value
         return value if isinstance(value, values.QueryVal) else None
 
@@ -892,14 +893,14 @@ def _collector_class() -> type:
         class ReturnCollector(FlowAnalyzer):
             def __init__(self, *args, **kwargs) -> None:
                 super().__init__(*args, **kwargs)
-                self.returned = None
+                self.joined = None  # the returned values, joined
                 self.seen = False
 
             def small(self, node, env):
                 if isinstance(node, cst.Return) and node.value is not None:
                     value = self.value_of(node.value, env)
-                    self.returned = value if not self.seen else values.join_values(
-                        self.returned, value)
+                    self.joined = value if not self.seen else values.join_values(
+                        self.joined, value)
                     self.seen = True
                 return super().small(node, env)
 

@@ -49,18 +49,16 @@ def top_lines(lines: list, settings) -> list:
         elif auth and line.startswith("# auth-dependencies = []"):
             names = ", ".join(f'"{n}"' for n in auth)
             line = f"auth-dependencies = [{names}]  # DRF permission classes"
+            result.append(line)
+            line = (f"# scoping-helpers = [{names}]  # those that check membership of the "
+                    "organization in the URL")
         result.append(line)
     return result
 
 
 def db_lines(settings) -> list:
-    """`[db]` keys: the tenant model, and the permission classes as candidate
-    scoping helpers (commented: only the user knows which check membership)."""
+    """`[db]` keys: the tenant model."""
     lines = []
     if settings.get("django:tenant-model"):
         lines.append(f'tenant-model = "{settings["django:tenant-model"][0]}"')
-    if settings.get("django:auth"):
-        names = ", ".join(f'"{n}"' for n in sorted(set(settings["django:auth"])))
-        lines.append(f"# scoping-helpers = [{names}]  # those that check membership "
-                     "of the organization in the URL")
     return lines

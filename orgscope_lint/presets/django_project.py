@@ -450,7 +450,7 @@ def model_catalog(project: Project, tenant_model: str, tenant_key: str,
         fks = tuple(ForeignKey(f, target, "id") for f, (k, target, _) in fields.items()
                     if k in ("ForeignKey", "OneToOneField") and target)
         facts.append(TableFact(name, tuple(dict.fromkeys(columns)), f"django ({cls.path})",
-                               ("id",), fks, name, keys.get(name)))
+                               ("id",), fks, name, tenant_key=keys.get(name)))
     return facts, notes
 
 
