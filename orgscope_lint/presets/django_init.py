@@ -15,6 +15,8 @@ _TENANT_NAMES = ("Organization", "Organisation", "Workspace", "Team", "Account",
 
 def detect(tree: ast.Module, text: str) -> Detection:
     found = Detection()
+    if "django" not in text and "rest_framework" not in text:
+        return found  # SQLAlchemy's `db.Model` and other `.objects` are not Django's
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and node.attr == "objects":
             found.evidence += 1
