@@ -77,16 +77,20 @@ class DjangoPreset(Preset):
                          "raw", "create", "filter", "get")
 
     def __init__(self) -> None:
-        self._memo: Optional[Tuple[int, str, Any]] = None
+        self._memo: Optional[Tuple[Any, str, Any]] = None
 
     def configure(self, config, db: Mapping[str, Any], where: str) -> None:
         config.tenant_model = db.get("tenant-model", "Organization")
 
     def _project(self, config, files):
-        key = (id(files), config.fingerprint())
-        if self._memo is None or self._memo[:2] != key:
-            self._memo = (key[0], key[1], self._build(config, files))
-        return self._memo[2]
+        # `catalog()` and `notes()` of one run get the same `files` object: the
+        # memo holds that object itself (an id() could be reused by the next
+        # run's list once this one is freed, and hand it a stale pre-pass)
+        fingerprint = config.fingerprint()
+        memo = self._memo
+        if memo is None or memo[0] is not files or memo[1] != fingerprint:
+            self._memo = memo = (files, fingerprint, self._build(config, files))
+        return memo[2]
 
     def _build(self, config, files):
         """The pre-pass, or its result from the last run when no model, view or URL
