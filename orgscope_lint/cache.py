@@ -41,6 +41,52 @@ CACHE_DIR = ".orgscope-lint-cache"
 _MAGIC = b"OSLC\x01"
 _MAC_SIZE = 32
 
+
+def read_signed(path, secret: bytes, magic: bytes = _MAGIC) -> Optional[Tuple[Any, Any]]:
+    """(key, value) of a signed pickle written by `write_signed`, or None when
+    the file is missing, foreign, tampered with or from an incompatible build."""
+    try:
+        with open(path, "rb") as handle:
+            blob = handle.read()
+    except OSError:
+        return None
+    header = len(magic) + _MAC_SIZE
+    if len(blob) <= header or not blob.startswith(magic):
+        return None
+    mac, payload = blob[len(magic):header], blob[header:]
+    if not hmac.compare_digest(mac, hmac.new(secret, payload, "sha256").digest()):
+        return None
+    try:
+        stored = pickle.loads(payload)
+    except Exception:  # a signed entry from an incompatible build of the classes
+        return None
+    return stored if isinstance(stored, tuple) and len(stored) == 2 else None
+
+
+def write_signed(path, key: Any, value: Any, secret: bytes, magic: bytes = _MAGIC) -> bool:
+    """Atomically write (key, value) as a signed pickle; False when it cannot
+    be pickled or written (the caller goes on without the entry)."""
+    try:
+        payload = pickle.dumps((key, value), protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # facts that do not pickle: no entry
+        return True
+    mac = hmac.new(secret, payload, "sha256").digest()
+    try:
+        fd, temp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(magic + mac + payload)
+            os.replace(temp, path)
+        except BaseException:
+            try:
+                os.unlink(temp)
+            except OSError:
+                pass
+            raise
+    except OSError:
+        return False
+    return True
+
 Item = Tuple[str, Optional[str], Optional[bytes]]  # (relative path, absolute path, data)
 
 
@@ -161,21 +207,10 @@ class ResultCache:
         return (path, abs_path, data), key, self._read(path, key)
 
     def _read(self, path: str, key: bytes) -> Optional[FileFacts]:
-        try:
-            with open(self._entry(path), "rb") as handle:
-                blob = handle.read()
-        except OSError:
+        stored = read_signed(self._entry(path), self.secret)
+        if stored is None:
             return None
-        header = len(_MAGIC) + _MAC_SIZE
-        if len(blob) <= header or not blob.startswith(_MAGIC):
-            return None
-        mac, payload = blob[len(_MAGIC):header], blob[header:]
-        if not hmac.compare_digest(mac, hmac.new(self.secret, payload, "sha256").digest()):
-            return None
-        try:
-            stored_key, facts = pickle.loads(payload)
-        except Exception:  # a signed entry from an incompatible build of the classes
-            return None
+        stored_key, facts = stored
         if stored_key != key or not isinstance(facts, FileFacts) or facts.path != path:
             return None
         return facts
@@ -185,24 +220,7 @@ class ResultCache:
         must not be hidden behind a cached crash)."""
         if key is None or facts.internal_error or not self.writable:
             return
-        try:
-            payload = pickle.dumps((key, facts), protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception:  # facts of another analysis that do not pickle: no entry
-            return
-        mac = hmac.new(self.secret, payload, "sha256").digest()
-        try:
-            fd, temp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(_MAGIC + mac + payload)
-                os.replace(temp, self._entry(facts.path))
-            except BaseException:
-                try:
-                    os.unlink(temp)
-                except OSError:
-                    pass
-                raise
-        except OSError:
+        if not write_signed(self._entry(facts.path), key, facts, self.secret):
             self.writable = False  # disk full, permissions changed: carry on without
 
 

@@ -224,13 +224,10 @@ def word_marker(*words: str) -> Pattern[bytes]:
     return re.compile(rb"\b(?:" + b"|".join(re.escape(w.encode()) for w in words) + rb")\b")
 
 
-def project_trees(files: Sequence[FileItem], marker: Optional[Pattern[bytes]],
-                  also: Optional[Pattern[bytes]] = None) -> "Iterator[Tuple[str, ast.Module]]":
-    """(path, stdlib `ast` tree) of each Python file with `marker` (and `also`),
-    for a project pre-pass; unreadable and unparsable files are skipped (the
-    per-file check reports them)."""
-    import ast
-    import warnings
+def project_files(files: Sequence[FileItem], marker: Optional[Pattern[bytes]],
+                  also: Optional[Pattern[bytes]] = None) -> "Iterator[Tuple[str, bytes]]":
+    """(path, bytes) of each Python file with `marker` (and `also`), for a
+    project pre-pass; unreadable files are skipped (the per-file check reports them)."""
     for path, absolute, data in files:
         if not path.endswith(".py"):
             continue
@@ -243,6 +240,16 @@ def project_trees(files: Sequence[FileItem], marker: Optional[Pattern[bytes]],
         if marker is not None and marker.search(data) is None \
                 or also is not None and also.search(data) is None:
             continue
+        yield path, data
+
+
+def project_trees(files: Sequence[FileItem], marker: Optional[Pattern[bytes]],
+                  also: Optional[Pattern[bytes]] = None) -> "Iterator[Tuple[str, ast.Module]]":
+    """(path, stdlib `ast` tree) of each Python file with `marker` (and `also`),
+    for a project pre-pass; unparsable files are skipped too."""
+    import ast
+    import warnings
+    for path, data in project_files(files, marker, also):
         key = (path, len(data), hash(data))
         tree = _TREES.get(key)
         if tree is None:

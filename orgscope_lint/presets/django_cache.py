@@ -10,10 +10,7 @@ Any change to one of those is a miss; an unreadable or foreign entry too.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
-import pickle
-import tempfile
 from pathlib import Path
 from typing import Optional, Sequence, Tuple
 
@@ -48,39 +45,10 @@ class PrepassCache:
         return cls(directory / "django-prepass.pickle", key, secret)
 
     def load(self):
-        try:
-            blob = self.path.read_bytes()
-        except OSError:
-            return None
-        header = len(_MAGIC) + 32
-        if len(blob) <= header or not blob.startswith(_MAGIC):
-            return None
-        mac, payload = blob[len(_MAGIC):header], blob[header:]
-        if not hmac.compare_digest(mac, hmac.new(self.secret, payload, "sha256").digest()):
-            return None
-        try:
-            key, result = pickle.loads(payload)
-        except Exception:  # an entry from an incompatible build
-            return None
-        return result if key == self.key else None
+        from ..cache import read_signed
+        stored = read_signed(self.path, self.secret, _MAGIC)
+        return stored[1] if stored is not None and stored[0] == self.key else None
 
     def save(self, result) -> None:
-        try:
-            payload = pickle.dumps((self.key, result), protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception:
-            return
-        mac = hmac.new(self.secret, payload, "sha256").digest()
-        try:
-            fd, temp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(_MAGIC + mac + payload)
-                os.replace(temp, self.path)
-            except BaseException:
-                try:
-                    os.unlink(temp)
-                except OSError:
-                    pass
-                raise
-        except OSError:
-            pass
+        from ..cache import write_signed
+        write_signed(self.path, self.key, result, self.secret, _MAGIC)

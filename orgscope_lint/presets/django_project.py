@@ -715,19 +715,8 @@ def settings_permissions(project: Project) -> Optional[List[str]]:
 
 def django_sources(files) -> List[Tuple[str, bytes]]:
     """(path, content) of the Python files that can declare models, views or URLs."""
-    found = []
-    for rel, abs_path, data in files:
-        if not rel.endswith(".py"):
-            continue
-        if data is None:
-            try:
-                with open(abs_path or rel, "rb") as handle:
-                    data = handle.read()
-            except OSError:
-                continue
-        if _MARKERS.search(data):
-            found.append((rel, data))
-    return found
+    from .base import project_files
+    return list(project_files(files, _MARKERS))
 
 
 def build_notes(sources, tenant_model: str, tenant_key: str, global_models, tenant_models):
