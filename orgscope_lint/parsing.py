@@ -122,14 +122,21 @@ def parse_module(data: bytes, text: str) -> cst.Module:
     """`libcst.parse_module(data)`, guarded (see the module docstring); raises
     `UnparsableSource`, or what libcst raises for a file it cannot parse."""
     large = len(data) > _UNGUARDED_BYTES
-    try:
-        _cpython_verdict(text, strict=large)
-    except UnparsableSource as refusal:
-        if not large or refusal.nesting or not _libcst_accepts(data):
-            raise
-    module = _on_large_stack(lambda: cst.parse_module(data))
+
+    def guarded() -> cst.Module:
+        try:
+            _cpython_verdict(text, strict=large)
+        except UnparsableSource as refusal:
+            if not large or refusal.nesting or not _libcst_accepts(data):
+                raise
+        return cst.parse_module(data)
+
+    # In a fresh thread, CPython's nesting budget is the same whatever the
+    # caller's stack depth: `ast.parse` counts its levels against the
+    # recursion limit from the current depth, so the same file was refused
+    # in a pool worker (deeper stack) and accepted in a serial run.
+    module = _on_large_stack(guarded)
     if module is None:  # no large stack: only what CPython accepts is safe here
-        if not large:
-            _cpython_verdict(text, strict=True)
+        _cpython_verdict(text, strict=True)
         module = cst.parse_module(data)
     return module
