@@ -52,6 +52,23 @@ class IncludeFact:
 
 
 @dataclass(frozen=True)
+class HookFact:
+    """`@bp.before_request def require_login(): ...` or `bp.before_request(fn)`:
+    a Flask hook that runs before every route of the blueprint (or, app-wide,
+    before every route of the app: `app.before_request`, `bp.before_app_request`)."""
+
+    router: str  # as written (`bp`, `create_app.app`)
+    function: str  # the hook: a qualname in this module, or a name as written
+    app_wide: bool  # before_app_request: every route of the app it is registered on
+    kind: str  # before_request | before_app_request
+    calls: Tuple[str, ...]  # functions the hook calls, as written
+
+    @property
+    def label(self) -> str:
+        return f"{self.router.rsplit('.', 1)[-1]}.{self.kind}({self.function.rsplit('.', 1)[-1]})"
+
+
+@dataclass(frozen=True)
 class ParamFact:
     """A route handler parameter and what the framework binds to it."""
 
@@ -123,6 +140,10 @@ class ModuleRoutes:
     # (`class Settings: API_V1_STR: str = "/api/v1"`), for prefixes written as names
     constants: Dict[str, str] = field(default_factory=dict)
     class_constants: Dict[str, Dict[str, str]] = field(default_factory=dict)
+    # Flask before_request hooks, and functions that turn unauthenticated callers
+    # away (qualname -> evidence: "abort(401)"), see analysis/routes_flask_hooks.py
+    hooks: List[HookFact] = field(default_factory=list)
+    guards: Dict[str, str] = field(default_factory=dict)
 
 
 def is_tenant_header(header: Optional[str], patterns) -> bool:

@@ -5,7 +5,8 @@ each route gets one *mount* per path from its router up to a root (an app, or
 a router nobody includes), with the prefixes and dependencies collected on the
 way. A route is authenticated when an auth dependency reaches it from its
 parameters, its decorator, its routers or the include calls above them (or,
-for Flask, an auth decorator). Auth dependencies are the configured ones and,
+for Flask, an auth decorator or a `before_request` hook of its blueprint or app
+that turns unauthenticated callers away). Auth dependencies are the configured ones and,
 transitively, every project function whose own parameters depend on one.
 
 Computed once per project (`route_table(project)`), shared by ORG201–ORG204
@@ -20,7 +21,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from .facts import CallSite, FileFacts, WrapperSummary
 from .model import Span
-from .route_facts import (AUTH_GLOBAL, EXPRESSION, FLASK_REQUEST, PARAM, IncludeFact,
+from .route_facts import (AUTH_GLOBAL, EXPRESSION, FLASK_REQUEST, PARAM, HookFact, IncludeFact,
                           ModuleRoutes, ParamFact, PrivilegedUse, RouteFact, RouterFact)
 
 Key = Tuple[str, str]  # (module, top-level name)
@@ -37,6 +38,7 @@ class Mount:
     dependencies: Tuple[Dep, ...]
     # False: the router is no app and nothing includes it (its routes are unreachable)
     mounted: bool = True
+    routers: Tuple[Key, ...] = ()  # from the root down to the route's own router
 
 
 @dataclass
@@ -95,11 +97,23 @@ class RouteTable:
                 elif child not in self.routers:
                     self.includes_known = False
         self.has_app = any(router.app for _, router in self.routers.values())
+        self._mounts: Dict[Key, List[Mount]] = {}
+        # Flask before_request hooks per router they run for (an app-wide one, on
+        # the roots its blueprint is mounted under)
+        self.hooks: Dict[Key, List[Tuple[FileFacts, HookFact]]] = {}
+        for facts in project.files:
+            for hook in routes_of(facts).hooks:
+                key = self.resolve(facts, hook.router)
+                if key not in self.routers:
+                    continue
+                roots = {m.routers[0] for m in self.mounts(key, frozenset())} \
+                    if hook.app_wide else {key}
+                for root in roots:
+                    self.hooks.setdefault(root, []).append((facts, hook))
         self._sites: Dict[Tuple[str, Optional[str]], List[CallSite]] = {}
         for facts in project.files:
             for site in facts.call_sites:
                 self._sites.setdefault((facts.path, site.symbol), []).append(site)
-        self._mounts: Dict[Key, List[Mount]] = {}
         self._users: Optional[Dict[Key, List[Route]]] = None
         self.routes: List[Route] = []
         self.by_handler: Dict[Tuple[str, str], List[Route]] = {}
@@ -145,10 +159,11 @@ class RouteTable:
             through = tuple((includer, d) for d in include.dependencies)
             for above in self.mounts(parent, visiting | {key}):
                 found.append(Mount(above.prefix + segment,
-                                   above.dependencies + through + own))
+                                   above.dependencies + through + own,
+                                   routers=above.routers + (key,)))
         if not found:
             mounted = router.app or not (self.has_app and self.includes_known)
-            found = [Mount(self.expand(facts, router.prefix), own, mounted)]
+            found = [Mount(self.expand(facts, router.prefix), own, mounted, (key,))]
         self._mounts[key] = found
         return found
 
@@ -166,6 +181,8 @@ class RouteTable:
             decorators = set(self.config.auth_decorators)
             auth = next(((d,) for d in fact.decorators
                          if d in decorators or d.rsplit(".", 1)[-1] in decorators), None)
+        if auth is None and fact.kind == "flask":
+            auth = self.hook_chain(mount)
         route = Route(facts, fact, path, mount, auth, None)
         route.public = self._public(route)
         return route
@@ -248,6 +265,53 @@ class RouteTable:
             chain = self.auth_chain(owner, inner, visiting)
             if chain:
                 return (target_name,) + chain
+        return None
+
+    def hook_chain(self, mount: Mount) -> Optional[Tuple[str, ...]]:
+        """The first before_request hook above the route (its blueprint, a parent
+        blueprint, the app) that authenticates: `(bp.before_request(fn), evidence)`."""
+        for key in mount.routers:
+            for facts, hook in self.hooks.get(key, ()):
+                chain = self._hook_auth(facts, hook)
+                if chain is not None:
+                    return (hook.label,) + chain
+        return None
+
+    def _hook_auth(self, facts: FileFacts, hook: HookFact) -> Optional[Tuple[str, ...]]:
+        """() when the hook is auth by configuration (its name in
+        `auth-dependencies`), (evidence,) when its body or a guard it calls turns
+        unauthenticated callers away, (configured,) when it calls a configured
+        auth dependency; None when it is no auth."""
+        configured = set(self.config.auth_dependencies)
+        guards = routes_of(facts).guards
+        name = hook.function.rsplit(".", 1)[-1]
+        if name in configured or hook.function in configured:
+            return ()
+        if hook.function in guards:
+            return (guards[hook.function],)
+        target = self.resolve(facts, hook.function)
+        if target is not None and target[0] != facts.module:  # an imported hook
+            if f"{target[0]}.{target[1]}" in configured:
+                return ()
+            evidence = routes_of(self.modules[target[0]]).guards.get(target[1])
+            if evidence:
+                return (evidence,)
+        for call in hook.calls:
+            last = call.rsplit(".", 1)[-1]
+            if last in configured or call in configured:
+                return (last,)
+            local = hook.function.rsplit(".", 1)[0] + "." + call \
+                if "." in hook.function else None  # a sibling inside an app factory
+            if local in guards:
+                return (last, guards[local])
+            target = self.resolve(facts, call)
+            if target is None:
+                continue
+            if f"{target[0]}.{target[1]}" in configured:
+                return (last,)
+            evidence = routes_of(self.modules[target[0]]).guards.get(target[1])
+            if evidence:
+                return (last, evidence)
         return None
 
     def declared(self, target: Key) -> Tuple[FileFacts, Tuple[str, ...]]:

@@ -18,9 +18,9 @@ from typing import Dict, FrozenSet, List, Optional, Tuple
 import libcst as cst
 
 from ..model import Span
-from ..route_facts import (EXPRESSION, IncludeFact, ModuleRoutes, ParamFact, PrivilegedUse,
+from ..route_facts import (EXPRESSION, HookFact, IncludeFact, ModuleRoutes, ParamFact, PrivilegedUse,
                            RouteFact, RouterFact, TenantValueFact, is_tenant_header)
-from . import routes_flask_resources
+from . import routes_flask_hooks, routes_flask_resources
 from .routes_project_routers import project_router_kind
 from .flow import Env, FlowAnalyzer
 from .syntax import argument, dotted, iter_children, string_value
@@ -46,7 +46,7 @@ _REGISTRATIONS = {"add_api_route": (1, "endpoint"), "add_websocket_route": (1, "
 _PATH_PARAM = re.compile(r"{(\w+)(?::[^}]*)?}")
 # Files without any of these cannot declare routes, dependencies or aliases.
 _ROUTE_TEXT = re.compile(rb"APIRouter|FastAPI|Blueprint|Flask|Depends|Security|Annotated|Resource|"
-                         rb"include_router|register_blueprint|\.mount\(|"
+                         rb"include_router|register_blueprint|\.mount\(|before_(?:app_)?request|"
                          rb"\.add_(?:api_route|url_rule|websocket_route)\(|"
                          rb"@[\w.]+\.(?:get|post|put|patch|delete|head|options|trace|api_route|"
                          rb"websocket|route)\(")
@@ -73,6 +73,8 @@ class _Scan:
     aliases: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
     privileged_globals: Tuple[str, ...] = ()
     class_constants: Dict[str, Dict[str, str]] = field(default_factory=dict)
+    hooks: List[HookFact] = field(default_factory=list)  # Flask before_request hooks
+    guards: Dict[str, str] = field(default_factory=dict)  # function -> "abort(401)"
     # function -> (tenant header parameters, the function) for dependencies
     tenant_headers: Dict[str, Tuple[List[Tuple[ParamFact, cst.Param]], cst.FunctionDef]] = \
         field(default_factory=dict)
@@ -148,6 +150,7 @@ class _Declarations:
         self.info = ctx.info
         self.config = ctx.config
         self.module = ctx.module
+        self.source = ctx.source.data
         self.scan = _Scan()
 
     def run(self, module: cst.Module, routes: bool) -> _Scan:
@@ -176,6 +179,9 @@ class _Declarations:
                 constants = _class_constants(stmt)
                 if constants:
                     scan.class_constants[stmt.name.value] = constants
+        if routes_flask_hooks.GUARD_TEXT.search(self.source):
+            # an auth helper module may hold the guard a hook calls
+            scan.guards.update(routes_flask_hooks.guards(module.body))
         if not routes:
             return scan
         statements = _flatten(module.body)
@@ -197,6 +203,7 @@ class _Declarations:
                                 else f"{stmt.name.value}.__call__"
                             scan.dependencies[key] = deps
         routes_flask_resources.collect(self, statements)  # Flask-RESTX / RESTful resources
+        routes_flask_hooks.collect(self, statements, {}, functions)  # before_request hooks
         return scan
 
     def _string(self, node: Optional[cst.CSTNode]) -> Optional[str]:
@@ -260,6 +267,9 @@ class _Declarations:
                 self._includes(stmt, local, functions)
             elif isinstance(stmt, cst.FunctionDef):
                 self._function(stmt, functions[stmt.name.value][0], local)
+        routes_flask_hooks.collect(self, body, local, functions)
+        if routes_flask_hooks.GUARD_TEXT.search(self.source):
+            self.scan.guards.update(routes_flask_hooks.guards(body, node.name.value + "."))
 
     def _includes(self, stmt: cst.SimpleStatementLine, local: Dict[str, str],
                   functions: Dict[str, Tuple[str, cst.FunctionDef]]) -> None:
@@ -619,6 +629,7 @@ class RouteAnalysis:
         if (scan.routes or scan.routers or scan.includes or scan.dependencies
                 or scan.aliases or scan.privileged_globals
                 or scan.class_constants or self.hook.uses or scan.tenant_headers
+                or scan.hooks or scan.guards
                 or self.ctx.info.constants):
             facts.routes = _finish(self.ctx, self.hook, self._tenant_values, spans)
         if self.django is not None and self._db is not None:
@@ -631,7 +642,8 @@ def _finish(ctx, hook: RouteHook, tenant_values, spans) -> ModuleRoutes:
     facts = ModuleRoutes(dict(scan.routers), list(scan.includes), [], dict(scan.dependencies),
                          dict(scan.aliases), scan.privileged_globals,
                          constants=dict(ctx.info.constants),
-                         class_constants=dict(scan.class_constants))
+                         class_constants=dict(scan.class_constants),
+                         hooks=list(scan.hooks), guards=dict(scan.guards))
     headers = ctx.config.tenant_headers
     for route in scan.routes:
         params = []

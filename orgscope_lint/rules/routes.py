@@ -222,7 +222,7 @@ def delete_call(call_id):
             configured = project.config.auth_dependencies
             fix = (f"`Depends({configured[0]})`" if configured and route.fact.kind == "fastapi"
                    else "an auth dependency" if route.fact.kind == "fastapi"
-                   else "an auth decorator")
+                   else "an auth decorator (or a before_request hook that aborts 401)")
             emit(route.facts.path, RawFinding(
                 self.code, route.fact.span,
                 f"{_label(exposed)} ({route.fact.qualname}) has no auth dependency: add "
