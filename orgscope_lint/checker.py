@@ -31,6 +31,7 @@ from .analysis.tenant_values import TenantValues
 from .analysis.values import Origin
 from .config import Config
 from .facts import (CallSite, FileFacts, HelperUse, KeyedParam, RawFinding, ScopingHelper,
+                    StatementHelper, StatementUse,
                     WrapperSummary)
 from .model import DbCall, Fix, FixChoice, Operation, Outcome, Span
 from .parsing import UnparsableSource, parse_module
@@ -285,6 +286,9 @@ def _analyse_module(facts: FileFacts, path: str, source: Source, module: cst.Mod
     fixes = {sink.call: _tenant_fix(ctx, db, sink) for sink in db.sinks}
     nodes += [edit.node for fix in fixes.values() if fix is not None and not isinstance(fix, str)
               for edit in fix.edits]
+    # functions returning a statement (summarised for other modules' uses)
+    returned = [summary for part in db.parts for summary in part.statement_helpers(ctx, db)]
+    nodes += [node for _, node, _, _ in returned]
     ctx.located = located(module, nodes)
     spans = ctx.located.spans
     for analysis in analyses:
@@ -294,6 +298,11 @@ def _analyse_module(facts: FileFacts, path: str, source: Source, module: cst.Mod
         result = db.classified[sink.call]
         facts.db_calls.append(_db_call(ctx, sink, result, spans, db, fixes[sink.call]))
         facts.wrappers.extend(_wrappers_of(sink, result, ctx))
+        part = db.part_of.get(sink.call)
+        use = part.statement_uses.get(sink.call) if part is not None else None
+        if use is not None and use[0] in site_index:
+            facts.statement_uses.append(StatementUse(
+                facts.db_calls[-1].line, facts.db_calls[-1].symbol, site_index[use[0]], use[1]))
         helper = db.prover.scoping_helper(sink, db.exits.get(id(sink.unit), []))
         if helper is not None:
             facts.scoping_helpers.append(ScopingHelper(
@@ -316,6 +325,10 @@ def _analyse_module(facts: FileFacts, path: str, source: Source, module: cst.Mod
             facts.keyed_params.append(KeyedParam(
                 ctx.module_name, sink.unit.qualname, keyed[0], sink.unit.param_index[keyed[0]],
                 keyed[1], facts.db_calls[-1].line))
+    for unit, node, table, result in returned:
+        facts.statement_helpers.append(StatementHelper(
+            ctx.module_name, unit.qualname, spans.get(node, _BLANK).line, table,
+            result.tenant_key, str(result.outcome), result.detail))
     for pending in db.calls:
         positional, keywords, none_pos, none_kw, star = describe_arguments(pending.call)
         statement = spans.get(pending.statement) if pending.statement is not None else None

@@ -25,6 +25,7 @@ from .interrupt import ignore_interrupts
 from .migrations import ProjectSchema, load_project_schema
 from .model import FileError, Finding, RunResult
 from .routing import route_summaries
+from .statement_helpers import revised_calls
 from .rules import BY_CODE, RULES, Rule, unknown_codes
 from .baseline import Baseline, apply_baseline
 from .changes import touches
@@ -227,7 +228,7 @@ def assemble(all_facts: Sequence[FileFacts], config: Config, options: Options,
         if facts.internal_error:
             result.internal_errors.append(FileError(facts.path, facts.internal_error))
         raw.extend((facts.path, finding) for finding in facts.findings)
-        result.db_calls.extend(facts.db_calls)
+        result.db_calls.extend(revised_calls(project, facts))
     if schema is not None:
         schema.describe(result, catalog)
     rules = active_rules(config)

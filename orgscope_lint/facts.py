@@ -112,6 +112,33 @@ class HelperUse:
 
 
 @dataclass
+class StatementHelper:
+    """A project function that returns a statement (every return a select on
+    `table`), and whether that statement pins the tenant key: statements other
+    modules build from its result take its outcome (see statement_helpers.py)."""
+
+    module: str
+    qualname: str
+    line: int  # its first return
+    table: str
+    tenant_key: Optional[str]
+    outcome: str  # an Outcome: scoped | unscoped | empty | conditional | unknown | global
+    detail: str
+
+
+@dataclass
+class StatementUse:
+    """An unverified DB call running a statement built from the result of the
+    call site `site` of this file (`repository.get_readable_statement(user)`),
+    refined here with `pinned` filter keys (`tenant_id`, `invoices.tenant_id`)."""
+
+    line: int
+    symbol: Optional[str]
+    site: int
+    pinned: Tuple[str, ...]
+
+
+@dataclass
 class CallSite:
     """A call that may target a project function (resolved at project level)."""
 
@@ -168,6 +195,8 @@ class FileFacts:
     keyed_params: List[KeyedParam] = field(default_factory=list)
     scoping_helpers: List[ScopingHelper] = field(default_factory=list)
     helper_uses: List[HelperUse] = field(default_factory=list)
+    statement_helpers: List[StatementHelper] = field(default_factory=list)
+    statement_uses: List[StatementUse] = field(default_factory=list)
     call_sites: List[CallSite] = field(default_factory=list)
     # top-level names this module defines (class, def, assignment), for suggestions
     definitions: List[str] = field(default_factory=list)

@@ -695,3 +695,82 @@ def test_with_loader_criteria_scopes_every_orm_read_of_the_models_it_names():
     facts = {f.model: f for f in model_facts(
         [(p, None, t.encode()) for p, t in LOADER_CRITERIA.items()])}
     assert facts["Agent"].read_criteria == ("org_id",) and facts["Call"].read_criteria == ()
+
+
+# --- statement helpers across modules ----------------------------------------------------------
+
+HELPERS = {
+    "app/models.py": textwrap.dedent("""
+        from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+        class Base(DeclarativeBase):
+            pass
+
+        class Agent(Base):
+            __tablename__ = "agents"
+            id: Mapped[int] = mapped_column(primary_key=True)
+            org_id: Mapped[int] = mapped_column()
+    """),
+    "app/repositories.py": textwrap.dedent("""
+        from sqlalchemy import select
+        from app.models import Agent
+
+        class AgentRepository:
+            def get_readable_statement(self, user):
+                return select(Agent).where(Agent.org_id == user.org_id)
+
+            def get_all_statement(self):
+                return select(Agent)  # expect: ORG105
+
+        repository = AgentRepository()
+
+        def visible_to(user):
+            stmt = select(Agent)
+            if user.archived:
+                stmt = stmt.where(Agent.id > 0)
+            stmt = stmt.where(Agent.org_id == user.org_id)
+            return stmt
+    """),
+    "app/use.py": textwrap.dedent("""
+        from app.repositories import repository, visible_to
+        from app.models import Agent
+
+        async def handler(session, user, x):
+            await session.execute(repository.get_readable_statement(user).where(Agent.id == x))
+            await session.scalars(visible_to(user))
+            stmt = repository.get_all_statement().where(Agent.id == x)
+            await session.execute(stmt)
+            await session.execute(repository.get_all_statement().where(Agent.org_id == user.org_id))
+            await session.execute(repository.get_all_statement())
+    """),
+}
+
+
+def test_a_scoped_statement_helper_of_another_module_scopes_what_is_built_from_it():
+    result = run_sources(HELPERS, config_from(CONFIG))
+    assert not result.internal_errors
+    calls = {c.line: c for c in result.db_calls if c.path == "app/use.py"}
+    assert {line: str(c.outcome) for line, c in calls.items()} == {
+        6: "scoped", 7: "scoped", 9: "unscoped", 10: "scoped", 11: "empty"}
+    assert all(c.table == "agents" for c in calls.values())
+    assert calls[6].evidence == ("the statement from `AgentRepository.get_readable_statement` "
+                                 "(app/repositories.py:7) pins org_id")
+    assert calls[10].evidence.startswith("the filter added to the statement from")
+    assert calls[9].evidence.endswith("this call filters by id only")
+
+
+def test_an_unscoped_statement_helper_is_reported_once_at_its_definition():
+    result = run_sources(HELPERS, config_from(CONFIG))
+    expected, _ = marks_in(HELPERS)
+    assert sorted(found(result)[0]) == sorted(expected)
+    [finding] = result.findings
+    assert "run without the tenant key at app/use.py:9 and 1 more" in finding.message
+
+
+def test_a_helper_scoped_everywhere_it_is_used_gives_no_finding():
+    sources = dict(HELPERS)
+    sources["app/use.py"] = "\n".join(
+        line for line in HELPERS["app/use.py"].splitlines()
+        if "stmt" not in line and not line.endswith("get_all_statement())"))
+    result = run_sources(sources, config_from(CONFIG))
+    assert found(result)[0] == []

@@ -96,6 +96,9 @@ class ModulePart:
         self.catalog = catalog
         self.sinks: Dict["cst.Call", "Sink"] = {}
         self.unit: Optional["Unit"] = None
+        # sink call -> (the call whose result the statement is built from, the
+        # filter keys the sink's own refinements pin): resolved at project level
+        self.statement_uses: Dict["cst.Call", Tuple["cst.Call", Tuple[str, ...]]] = {}
         # this preset's `project()` facts (None without a catalog or a pre-pass)
         self.project: Any = catalog.project_facts.get(self.preset) \
             if catalog is not None and hasattr(catalog, "project_facts") else None
@@ -106,6 +109,11 @@ class ModulePart:
 
     def __call__(self, call: "cst.Call", env: "Env", analyzer: "FlowAnalyzer") -> None:
         """Record `call` in `self.sinks` when it is one of this preset's DB calls."""
+
+    def statement_helpers(self, ctx, db) -> Sequence[Tuple[Any, int, Any]]:
+        """(unit, first return line's node, Classified) for each function of the
+        module that returns a statement of this preset (none by default)."""
+        return ()
 
     def record(self, sink: "Sink") -> None:
         """Keep a sink; a call met again (in a loop) joins its value."""

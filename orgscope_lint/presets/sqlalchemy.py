@@ -154,6 +154,11 @@ class SqlAlchemyModule(ModulePart):
         # its template: `{key}={value}` or `Agent.{key} == {value}`)
         self.fix_sites: Dict[Any, Tuple[Any, str]] = {}
         self.class_models = self._class_models()
+        # calls whose result is a statement a project helper built
+        # (`repository.get_readable_statement(user)`): "helper:<index>" sources
+        self.helper_roots: List[Any] = []
+        self.analyzers: Dict[int, Any] = {}  # id(unit) -> its flow analyzer
+        self._any_helper = False  # in an executor: any project call may build the statement
 
     def _class_models(self) -> Dict[str, str]:
         """Repository classes of this module: class -> the model of its `model = M`
@@ -333,7 +338,8 @@ class SqlAlchemyModule(ModulePart):
                 return values.QueryVal(target[0], target[1], "query")
             return None
         if last not in _ROOTS:
-            return self._helper_statement(call, func, name, last)
+            return self._helper_statement(call, func, name, last) or self._project_helper(
+                call, func, name, last)
         if isinstance(func, cst.Attribute) and not self._from_sqlalchemy(name):
             owner = self.model_of(func.value)  # `watchers.insert()` on a Table object
             if owner is not None and owner[1] == "literal":
@@ -375,6 +381,21 @@ class SqlAlchemyModule(ModulePart):
         if call.args:
             query = query.replace(filters=values.OPAQUE)
         return query
+
+    def _project_helper(self, call, func, name, last):
+        """`repository.get_readable_statement(user)`, `build_query(org)`: a
+        statement some project function returns (summarised at project level,
+        `statement_helpers.py`); in an executor's argument, any call not of a
+        session or of SQLAlchemy may be one."""
+        if not (self._any_helper or _STATEMENT_HELPER.search(last)):
+            return None
+        head = name.split(".")[0]
+        if self._from_sqlalchemy(name) or head in ("self", "cls") or name in self.sessions \
+                or (isinstance(func, cst.Attribute) and syntax.dotted(func.value) in self.sessions):
+            return None
+        if call not in self.helper_roots:
+            self.helper_roots.append(call)
+        return values.QueryVal(None, f"helper:{self.helper_roots.index(call)}", "select")
 
     def _column_table(self, node):
         ref = self.column_ref(node)
@@ -532,6 +553,7 @@ class SqlAlchemyModule(ModulePart):
 
     # -- sinks ------------------------------------------------------------------
     def __call__(self, call, env, analyzer) -> None:
+        self.analyzers[id(self.unit)] = analyzer
         func = call.func
         if not isinstance(func, cst.Attribute):
             return
@@ -571,6 +593,13 @@ class SqlAlchemyModule(ModulePart):
         if isinstance(statement, cst.Await):
             return
         query = self.chain_value(statement, env, analyzer)
+        if query is None and isinstance(statement, cst.Call) and method in _SESSION_RUNS \
+                and self.is_session(call.func.value, env):
+            self._any_helper = True  # `session.execute(visible_to(user).where(...))`
+            try:
+                query = self.chain_value(statement, env, analyzer)
+            finally:
+                self._any_helper = False
         if isinstance(query, values.QueryVal) and query.method in _STATEMENT_OPERATION:
             operation = _STATEMENT_OPERATION[query.method]
             if operation == Operation.INSERT:
@@ -788,11 +817,52 @@ class SqlAlchemyModule(ModulePart):
 
     def _sink(self, call, method, operation, query, value, node, analyzer,
               template=None) -> None:
+        if query.table_source.startswith("helper:"):
+            root = self.helper_roots[int(query.table_source[len("helper:"):])]
+            pinned = tuple(sorted(k for k in query.filters.must if not k.startswith(JOIN)))
+            self.statement_uses[call] = (root, pinned)
+            self.record(dbcalls.Sink(
+                call, self.unit, method, Operation.OPAQUE, None, "unknown", None, None,
+                analyzer.statement_node,
+                f"a statement built by `{syntax.dotted(root.func)}`: judged with that "
+                "function's summary at project level"))
+            return
         if template is not None and isinstance(node, cst.Call):
             self.fix_sites[call] = (node, template)
         self.record(dbcalls.Sink(call, self.unit, method, operation, query.table,
                                  query.table_source, value, node,
                                  statement=analyzer.statement_node))
+
+    # -- summaries ----------------------------------------------------------------------
+    def statement_helpers(self, ctx, db):
+        """Functions whose every return is a select on one model's table
+        (`def get_readable_statement(self, user): return select(Invoice).where(...)`):
+        (unit, first return, table, its classification as if it were run),
+        for the uses other modules make of their result."""
+        found = []
+        for unit in db.units:
+            analyzer = self.analyzers.get(id(unit))
+            exits = db.exits.get(id(unit), [])
+            if unit.node is None or analyzer is None or not exits \
+                    or any(node is None for _, node in exits):
+                continue
+            judged = []
+            for env, node in exits:
+                query = self.chain_value(node, env, analyzer)
+                if not isinstance(query, values.QueryVal) or query.method != "select" \
+                        or query.table is None or query.table_source != "literal":
+                    break
+                sink = dbcalls.Sink(node, unit, "select", Operation.READ, query.table,
+                                    query.table_source, self.filter_value(query, read=True),
+                                    None)
+                judged.append((node, query.table, dbcalls.classify(
+                    sink, ctx.config, ctx.tenant_key_for, ctx.is_tenant_table)))
+            else:
+                if len({table for _, table, _ in judged}) != 1:
+                    continue
+                worst = next((j for j in judged if j[2].outcome != "scoped"), judged[0])
+                found.append((unit, judged[0][0], worst[1], worst[2]))
+        return found
 
     # -- the fix ----------------------------------------------------------------------
     @staticmethod

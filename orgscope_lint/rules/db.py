@@ -10,6 +10,7 @@ from ..facts import FileFacts, RawFinding
 from ..model import DbCall, Fix, FixChoice, Operation, Outcome, Span
 from ..route_facts import FLASK_REQUEST, PARAM
 from ..routing import route_table
+from ..statement_helpers import definition_call, revised
 from .base import Example, Rule
 
 CONDITIONAL, EMPTY_FILTER, UNKNOWN, UNSCOPED = (Outcome.CONDITIONAL, Outcome.EMPTY,
@@ -247,6 +248,25 @@ class _DbOutcomeRule(Rule):
             ": add ", f" (`{keyed.param}` is not verified for '{keyed.table}' by the caller at "
                       f"{where}{source}{others}): add ", 1)
         return dataclasses.replace(finding, message=message)
+
+    def check_project(self, project, emit) -> None:
+        """A statement helper of another module (`repository.get_readable_statement`)
+        whose statement some use runs unscoped: one finding at its definition."""
+        for entry in revised(project).helpers:
+            call = definition_call(entry)
+            if call.operation not in self.operations or call.outcome not in self.outcomes:
+                continue
+            facts, first = entry.unscoped[0]
+            more = f" and {len(entry.unscoped) - 1} more" if len(entry.unscoped) > 1 else ""
+            message = self.message(call)
+            where = (f" (returned by `{call.symbol}` and run without the tenant key at "
+                     f"{facts.path}:{first.line}{more})")
+            message = message.replace(": add ", where + ": add ", 1) if ": add " in message \
+                else message + where
+            emit(call.path, RawFinding(self.code, Span(call.line, 1, call.line, 1), message,
+                                       call.symbol, call.table, call.method,
+                                       no_fix="the statement is returned to callers that may "
+                                              "scope it themselves"))
 
     def reports_unknown(self, call: DbCall) -> bool:
         """With --strict, an unverifiable call is reported once, by the rule
