@@ -774,3 +774,20 @@ def test_a_helper_scoped_everywhere_it_is_used_gives_no_finding():
         if "stmt" not in line and not line.endswith("get_all_statement())"))
     result = run_sources(sources, config_from(CONFIG))
     assert found(result)[0] == []
+
+
+def test_with_loader_criteria_is_the_evidence_of_the_reads_it_scopes():
+    result = run_sources(LOADER_CRITERIA, config_from(CONFIG))
+    calls = {c.line: c for c in result.db_calls if c.path == "app/handler.py"}
+    session_wide = ("scoped session-wide: a `do_orm_execute` listener applies "
+                    "`with_loader_criteria` on org_id to every ORM read of this model")
+    assert [(line, str(c.outcome), c.evidence) for line, c in sorted(calls.items())][:3] == [
+        (line, "scoped", session_wide) for line in (6, 7, 8)]
+    assert str(calls[9].outcome) == "unscoped" and str(calls[10].outcome) == "unscoped"
+    # and the report carries it
+    entry = [c.to_json() for c in result.db_calls if c.line == 6 and c.path == "app/handler.py"]
+    assert entry[0]["evidence"] == session_wide
+    from orgscope_lint.report.markdown import render
+    text = render(result)
+    assert "3 reads scoped session-wide (a `do_orm_execute` listener's " \
+           "`with_loader_criteria`): `handler` line 6, `handler` line 7, `handler` line 8" in text

@@ -42,6 +42,9 @@ class Sink:
     # where a sink with no call of its own (a framework's implicit query, `call`
     # then a synthetic node used as its key and snippet) is reported
     anchor: Optional[cst.CSTNode] = None
+    # why a scoped call is scoped when not by its own filter (a session-wide
+    # `with_loader_criteria`): the scoped outcome's detail, the report's evidence
+    scoped_by: str = ""
 
     def join(self, value: Optional[Value]) -> None:
         from .values import join_values
@@ -64,6 +67,8 @@ def classify(sink: Sink, config: Config, tenant_key_for=None,
              is_tenant_table=None) -> Classified:
     """scoped / conditional / unscoped / empty / unknown (or global, infrastructure)."""
     result = _classify(sink, config, tenant_key_for, is_tenant_table)
+    if sink.scoped_by and result.outcome == SCOPED:
+        result.detail = sink.scoped_by
     if sink.note and result.outcome not in (SCOPED, GLOBAL):
         result.detail = f"{result.detail} ({sink.note})" if result.detail else sink.note
     return result

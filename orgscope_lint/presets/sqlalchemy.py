@@ -831,7 +831,19 @@ class SqlAlchemyModule(ModulePart):
             self.fix_sites[call] = (node, template)
         self.record(dbcalls.Sink(call, self.unit, method, operation, query.table,
                                  query.table_source, value, node,
-                                 statement=analyzer.statement_node))
+                                 statement=analyzer.statement_node,
+                                 scoped_by=self._scoped_session_wide(query, operation)))
+
+    def _scoped_session_wide(self, query, operation) -> str:
+        """The evidence for a read scoped by a `with_loader_criteria` listener
+        rather than by its own filter ("" otherwise)."""
+        if operation != Operation.READ or self.catalog is None or query.table is None:
+            return ""
+        key = self.catalog.tenant_key_for(query.table)
+        if key in query.filters.must or key not in self.catalog.read_criteria(query.table):
+            return ""
+        return (f"scoped session-wide: a `do_orm_execute` listener applies "
+                f"`with_loader_criteria` on {key} to every ORM read of this model")
 
     # -- summaries ----------------------------------------------------------------------
     def statement_helpers(self, ctx, db):

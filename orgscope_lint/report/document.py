@@ -296,13 +296,20 @@ def _join(words: Sequence[str]) -> str:
 
 def _proven(call: DbCall) -> bool:
     """Scoped by a proof of tenancy (a verified id, a principal), not the tenant key."""
-    return str(call.outcome) == "scoped" and call.detail.startswith("scoped")
+    return str(call.outcome) == "scoped" and call.detail.startswith("scoped") \
+        and not _session_wide(call)
+
+
+def _session_wide(call: DbCall) -> bool:
+    """Scoped by a session-wide criteria listener (SQLAlchemy `with_loader_criteria`)."""
+    return str(call.outcome) == "scoped" and call.detail.startswith("scoped session-wide")
 
 
 def _sound_parts(calls: Sequence[DbCall], tenant_key: str) -> List[str]:
     """Evidence for the calls that need no change: scoped, global, generic."""
     scoped: Dict[str, Counter] = OrderedDict()
-    for call in sorted((c for c in calls if str(c.outcome) == "scoped" and not _proven(c)),
+    for call in sorted((c for c in calls if str(c.outcome) == "scoped" and not _proven(c)
+                        and not _session_wide(c)),
                        key=lambda c: ((c.tenant_key or tenant_key) != tenant_key,
                                       c.tenant_key or tenant_key)):
         scoped.setdefault(call.tenant_key or tenant_key, Counter())[str(call.operation)] += 1
@@ -312,6 +319,11 @@ def _sound_parts(calls: Sequence[DbCall], tenant_key: str) -> List[str]:
                  if operations.get(op)]
         if words:
             parts.append(f"{_join(words)} scoped by {code(key)}")
+    session_wide = [c for c in calls if _session_wide(c)]
+    if session_wide:
+        parts.append(f"{plural(len(session_wide), 'read')} scoped session-wide (a "
+                     "`do_orm_execute` listener's `with_loader_criteria`): " + ", ".join(
+                         f"{code(c.symbol or '<module>')} line {c.line}" for c in session_wide))
     proven = [c for c in calls if _proven(c)]
     if proven:
         parts.append(f"{plural(len(proven), 'call')} scoped by a proof: " + ", ".join(
