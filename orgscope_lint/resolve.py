@@ -20,6 +20,7 @@ from .facts import FileFacts
 
 Key = Tuple[str, str]  # (module, top-level name)
 
+_ALTERNATE_CONSTRUCTORS = ("create", "build", "get_instance", "instance", "new")
 _MAX_REEXPORTS = 8  # a chain of re-exports longer than this is given up (and cycles end)
 
 
@@ -176,6 +177,12 @@ class Resolver:
                 if qualname in self._functions.get(facts.module, ()) else None
         if isinstance(callee, InstanceCallee):
             cls = self.resolve(facts, callee.cls)
+            head, _, factory = callee.cls.rpartition(".")
+            if (cls is None or not self.is_class(cls)) and head and (
+                    factory.startswith("from_") or factory in _ALTERNATE_CONSTRUCTORS):
+                # `repository = OrderRepository.from_session(session)`: a classmethod
+                # constructor, named as such, makes an instance of its class
+                cls = self.resolve(facts, head)
             return self.method(cls, callee.method) if cls and self.is_class(cls) else None
         return None  # ReceiverCallee: any receiver class may be meant
 

@@ -791,3 +791,25 @@ def test_with_loader_criteria_is_the_evidence_of_the_reads_it_scopes():
     text = render(result)
     assert "3 reads scoped session-wide (a `do_orm_execute` listener's " \
            "`with_loader_criteria`): `handler` line 6, `handler` line 7, `handler` line 8" in text
+
+
+def test_a_repository_made_by_a_classmethod_constructor_resolves_its_helpers():
+    sources = dict(HELPERS)
+    sources["app/repositories.py"] = HELPERS["app/repositories.py"] + textwrap.dedent("""
+        class ScopedRepository(AgentRepository):
+            @classmethod
+            def from_session(cls, session):
+                return cls()
+    """)
+    sources["app/use.py"] = textwrap.dedent("""
+        from app.repositories import ScopedRepository
+        from app.models import Agent
+
+        async def handler(session, user, x):
+            repository = ScopedRepository.from_session(session)
+            await session.execute(repository.get_readable_statement(user).where(Agent.id == x))
+    """)
+    result = run_sources(sources, config_from(CONFIG))
+    [call] = [c for c in result.db_calls if c.path == "app/use.py"]
+    assert str(call.outcome) == "scoped" and "AgentRepository.get_readable_statement" in \
+        call.evidence

@@ -79,6 +79,8 @@ _MODIFIERS = frozenset({
 # a builder method that turns the statement into something else (not run as such)
 _LEAVE = frozenset({"subquery", "cte", "alias", "scalar_subquery", "exists", "union",
                     "union_all", "label", "as_scalar", "lateral", "compile"})
+_REFINEMENTS = frozenset({"where", "filter", "filter_by", "values", "join", "outerjoin",
+                          "join_from", "select_from"})
 _PINNING = frozenset({"in_", "is_", "any_"})
 _NOT_PINNING = frozenset({"like", "ilike", "notlike", "notilike", "not_like", "not_ilike",
                           "notin_", "not_in", "is_not", "isnot", "startswith", "endswith",
@@ -390,6 +392,8 @@ class SqlAlchemyModule(ModulePart):
         if not (self._any_helper or _STATEMENT_HELPER.search(last)):
             return None
         head = name.split(".")[0]
+        if last in _MODIFIERS or last in _LEAVE or last in _REFINEMENTS:
+            return None  # `stmt.limit(10)` on a statement the tool does not follow
         if self._from_sqlalchemy(name) or head in ("self", "cls") or name in self.sessions \
                 or (isinstance(func, cst.Attribute) and syntax.dotted(func.value) in self.sessions):
             return None
