@@ -43,7 +43,11 @@ def test_fixture_raw_sql_is_an_unverified_call():
         # the generic repository's runners are handed statements: unverified there,
         # checked at their callers
         ("app/repositories/base.py", "scalar", "unknown"),
-        ("app/repositories/base.py", "scalars", "unknown")]
+        ("app/repositories/base.py", "scalars", "unknown"),
+        # built by a helper of the generic base (`self.visible_to(user)`, on `self.model`)
+        ("app/repositories/invoices.py", "list_all", "unknown"),
+        # built by a helper the resolver cannot name (`self.repository.get_lead_statement()`)
+        ("app/services/crm.py", "select", "unknown")]
     assert "raw SQL (text(...))" in raw[0].detail
     assert "cannot follow" in raw[1].detail
     generic = [c for c in result.db_calls if c.path == "app/repositories/base.py"
@@ -448,10 +452,39 @@ def test_init_proposes_the_preset_the_tenant_column_and_the_tenant_owned_models(
     assert any(line.startswith('tenant-key = "tenant_id"') for line in text.splitlines())
     [models] = [line for line in text.splitlines() if "tenant-owned models" in line]
     owned = models.split(": ", 1)[1].split(", ")
-    assert owned == ["AdminUser", "Attachment", "ImageAttachment", "Invoice", "InvoiceLine",
-                     "Membership", "Project", "Report", "ReportShare", "Task",
-                     "project_watchers"]
+    assert owned == ["AdminUser", "ApiToken", "Attachment", "AuditEvent", "Contact", "Customer",
+                     "Deal", "ImageAttachment", "Invoice", "InvoiceLine", "Membership",
+                     "Payment", "Project", "Report", "ReportShare", "Subscription", "Task",
+                     "TimeEntry", "WeekApproval", "project_watchers"]
     assert "Plan" not in owned and "Comment" not in owned and "User" not in owned
+    assert "Tag" not in owned and "deal_tags" not in owned and "Announcement" not in owned
+
+
+def test_init_dry_run_on_the_fixture_without_its_config(tmp_path):
+    """`orgscope-lint init --dry-run` on a copy of the fixture whose pyproject has no
+    [tool.orgscope-lint] table: the preset, the tenant column and the tenant-owned
+    models come from the code alone."""
+    import re
+    import shutil
+
+    from click.testing import CliRunner
+
+    from orgscope_lint.cli import main
+    copy = tmp_path / "taskhub"
+    shutil.copytree(FIXTURE, copy)
+    pyproject = (copy / "pyproject.toml").read_text()
+    (copy / "pyproject.toml").write_text(pyproject.split("[tool.orgscope-lint]")[0])
+    assert "orgscope" not in (copy / "pyproject.toml").read_text()
+    result = CliRunner().invoke(main, ["init", "--dry-run", str(copy)])
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert re.search(r'^presets = \["sqlalchemy"\]', text, re.M)
+    assert re.search(r'^tenant-key = "tenant_id"', text, re.M)
+    [models] = [line for line in text.splitlines() if "tenant-owned models" in line]
+    owned = models.split(": ", 1)[1].split(", ")
+    assert {"Customer", "Deal", "Invoice", "Project", "Task", "TimeEntry"} <= set(owned)
+    assert not {"Plan", "Tag", "User", "Comment"} & set(owned)
+    assert not (copy / ".orgscope-lint.toml").exists()  # a dry run writes nothing
 
 
 # --- fixes -------------------------------------------------------------------------------------
@@ -813,3 +846,118 @@ def test_a_repository_made_by_a_classmethod_constructor_resolves_its_helpers():
     [call] = [c for c in result.db_calls if c.path == "app/use.py"]
     assert str(call.outcome) == "scoped" and "AgentRepository.get_readable_statement" in \
         call.evidence
+
+
+LOGIN = ("login_required",)
+USER = ("get_current_user",)
+ADMIN = ("Authenticator", "get_current_user")
+NONE = ()
+# the billing blueprint's before_request hook and the internal API's token hook
+BILLING_HOOK = ("billing_bp.before_request(require_login)",
+                "not current_user.is_authenticated: return login_manager.unauthorized()")
+TOKEN_HOOK = ("internal_bp.before_request(require_api_token)", "raise Unauthorized")
+
+
+def test_the_route_table_of_the_fixture_is_exactly_every_route_with_its_path_and_auth():
+    """Every FastAPI route (project APIRouter subclass, Annotated aliases, callable
+    dependency classes, factories), Flask view, Flask-RESTX Resource method, and
+    the routes authenticated by a blueprint's before_request hook (plain views and
+    Resources of an Api bound to the blueprint); `public_bp`'s hook only loads the
+    visitor, so its route has no auth."""
+    config = load_config(None, FIXTURE)
+    result = run([FIXTURE], config, Options(jobs=1, use_cache=False))
+    table = {(r["methods"][0], r["path"]): (r["handler"], tuple(r["auth"]))
+             for r in result.routes}
+    assert all(len(r["methods"]) == 1 and r["mounted"] for r in result.routes)
+    assert table == {
+        ('GET', '/admin/announcements'): ('announcements', LOGIN),
+        ('GET', '/admin/reports'): ('list_reports', LOGIN),
+        ('POST', '/admin/reports'): ('create_report', LOGIN),
+        ('DELETE', '/admin/reports/<int:report_id>'): ('delete_report', LOGIN),
+        ('GET', '/admin/reports/<int:report_id>'): ('show_report', LOGIN),
+        ('POST', '/admin/reports/<int:report_id>/publish'): ('publish_report', LOGIN),
+        ('GET', '/admin/reports/<int:report_id>/shares'): ('list_shares', LOGIN),
+        ('GET', '/admin/reports/page'): ('page_of_reports', LOGIN),
+        ('GET', '/api/admin/members'): ('list_members', ADMIN),
+        ('GET', '/api/admin/members/{member_id}'): ('get_member', ADMIN),
+        ('GET', '/api/customers'): ('list_customers', USER),
+        ('POST', '/api/customers'): ('create_customer', USER),
+        ('GET', '/api/customers/deals/closing'): ('deals_closing', USER),
+        ('GET', '/api/customers/deals/pipeline'): ('pipeline', USER),
+        ('GET', '/api/customers/deals/{deal_id}/export'): ('export_deal', NONE),
+        ('POST', '/api/customers/import'): ('import_customers', ADMIN),
+        ('GET', '/api/customers/search'): ('search_customers', USER),
+        ('DELETE', '/api/customers/{customer_id}'): ('delete_customer', ADMIN),
+        ('GET', '/api/customers/{customer_id}'): ('get_customer', USER),
+        ('PATCH', '/api/customers/{customer_id}'): ('rename_customer', USER),
+        ('GET', '/api/customers/{customer_id}/contacts'): ('customer_contacts', USER),
+        ('POST', '/api/customers/{customer_id}/contacts'): ('add_contact', USER),
+        ('GET', '/api/customers/{customer_id}/deals'): ('customer_deals', USER),
+        ('POST', '/api/customers/{customer_id}/deals'): ('create_deal', USER),
+        ('POST', '/api/invoices'):
+            ('create_invoice', ('RoleGuard', 'Authenticator', 'get_current_user')),
+        ('GET', '/api/invoices/{invoice_id}/lines'):
+            ('invoice_lines', ('_billing_reader', 'get_current_user')),
+        ('POST', '/api/invoices/{invoice_id}/paid'): ('mark_paid', ADMIN),
+        ('GET', '/api/invoices/{number}'): ('get_invoice', USER),
+        ('GET', '/api/projects'): ('list_projects', USER),
+        ('POST', '/api/projects'): ('create_project', USER),
+        ('GET', '/api/projects/all'): ('list_every_project', USER),
+        ('POST', '/api/projects/draft'): ('create_draft_project', USER),
+        ('GET', '/api/projects/plans/public'): ('public_plans', USER),
+        ('GET', '/api/projects/stats/raw'): ('raw_stats', USER),
+        ('DELETE', '/api/projects/{project_id}'): ('delete_project', USER),
+        ('GET', '/api/projects/{project_id}'): ('get_project', USER),
+        ('PATCH', '/api/projects/{project_id}'): ('rename_project', USER),
+        ('GET', '/api/projects/{project_id}/attachments'): ('list_attachments', USER),
+        ('GET', '/api/projects/{project_id}/comments'): ('list_comments', USER),
+        ('GET', '/api/projects/{project_id}/raw'): ('get_project_by_id_only', USER),
+        ('GET', '/api/projects/{project_id}/summary'): ('project_summary', USER),
+        ('GET', '/api/projects/{project_id}/tasks'): ('list_tasks', USER),
+        ('POST', '/api/projects/{project_id}/tasks'): ('create_task', USER),
+        ('POST', '/api/projects/{project_id}/tasks/bulk'): ('create_tasks', USER),
+        ('GET', '/api/projects/{project_id}/tasks/by-tenant'): ('tasks_by_ampersand', USER),
+        ('DELETE', '/api/projects/{project_id}/tasks/closed'): ('purge_closed_tasks', USER),
+        ('GET', '/api/projects/{project_id}/tasks/others'): ('tasks_of_other_tenants', USER),
+        ('GET', '/api/projects/{project_id}/tasks/search'): ('search_tasks', USER),
+        ('POST', '/api/projects/{project_id}/watch'): ('watch_project', USER),
+        ('POST', '/api/timesheets'): ('log_time', USER),
+        ('GET', '/api/timesheets/approvals/{approval_id}'): ('get_approval', USER),
+        ('POST', '/api/timesheets/approve'): ('approve_week', ADMIN),
+        ('POST', '/api/timesheets/bulk'): ('log_many', USER),
+        ('POST', '/api/timesheets/copy-week'): ('copy_week', USER),
+        ('GET', '/api/timesheets/hours'): ('hours_by_task', USER),
+        ('GET', '/api/timesheets/hours/all'): ('every_tenants_hours', ADMIN),
+        ('POST', '/api/timesheets/reopen'): ('reopen_week', ADMIN),
+        ('GET', '/api/timesheets/week'): ('my_week', USER),
+        ('GET', '/api/v1/reports'): ('ReportList.get', LOGIN),
+        ('POST', '/api/v1/reports'): ('ReportList.post', NONE),
+        ('DELETE', '/api/v1/reports/<int:report_id>'): ('ReportResource.delete', LOGIN),
+        ('GET', '/api/v1/reports/<int:report_id>'): ('ReportResource.get', LOGIN),
+        ('GET', '/api/v1/shares/<int:report_id>'): ('ShareList.get', LOGIN),
+        ('POST', '/api/v1/shares/<int:report_id>'): ('ShareList.post', LOGIN),
+        ('GET', '/api/v1/shares/by-report/<int:report_id>'): ('ShareList.get', LOGIN),
+        ('POST', '/api/v1/shares/by-report/<int:report_id>'): ('ShareList.post', LOGIN),
+        ('GET', '/billing/payments'): ('payments', BILLING_HOOK),
+        ('POST', '/billing/payments'): ('record_payment', BILLING_HOOK),
+        ('DELETE', '/billing/payments/<int:payment_id>'): ('delete_payment', BILLING_HOOK),
+        ('GET', '/billing/payments/<ref>'): ('payment_by_ref', BILLING_HOOK),
+        ('GET', '/billing/payments/count'): ('payment_count', BILLING_HOOK),
+        ('GET', '/billing/payments/pending'): ('pending', BILLING_HOOK),
+        ('GET', '/billing/renewals'): ('renewals', BILLING_HOOK),
+        ('GET', '/billing/subscriptions'): ('subscriptions', BILLING_HOOK),
+        ('GET', '/billing/subscriptions/<int:subscription_id>'): ('subscription', BILLING_HOOK),
+        ('POST', '/billing/subscriptions/<int:subscription_id>/cancel'): ('cancel', BILLING_HOOK),
+        ('POST', '/billing/subscriptions/<int:subscription_id>/seats'):
+            ('change_seats', BILLING_HOOK),
+        ('GET', '/health'): ('health', NONE),
+        ('GET', '/internal/v2/feeds/reports'): ('ReportFeed.get', TOKEN_HOOK),
+        ('GET', '/internal/v2/feeds/reports/published'): ('PublishedFeed.get', TOKEN_HOOK),
+        ('GET', '/internal/v2/feeds/reports/published/all'):
+            ('PublishedEverywhere.get', TOKEN_HOOK),
+        ('GET', '/internal/v2/feeds/subscriptions/<int:subscription_id>'):
+            ('SubscriptionFeed.get', TOKEN_HOOK),
+        ('PUT', '/internal/v2/feeds/subscriptions/<int:subscription_id>'):
+            ('SubscriptionFeed.put', TOKEN_HOOK),
+        ('GET', '/p/plans/<int:subscription_id>'): ('public_plan', NONE),
+    }

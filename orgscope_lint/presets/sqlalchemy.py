@@ -299,6 +299,8 @@ class SqlAlchemyModule(ModulePart):
             if isinstance(current, cst.Call):
                 func = current.func
                 root = self._root(current, env, analyzer)
+                if root is None and _refined(links):
+                    root = self._permissive_root(current, env, analyzer)
                 if root is not None:
                     value = root
                     break
@@ -317,7 +319,9 @@ class SqlAlchemyModule(ModulePart):
             if isinstance(current, cst.Name):
                 value = env.vals.get(current.value)
                 if not isinstance(value, values.QueryVal) or value.method == "row":
-                    return None
+                    value = self._helper_by_origin(current, env, links)
+                    if value is None:
+                        return None
                 break
             return None
         for link in reversed(links):
@@ -373,7 +377,7 @@ class SqlAlchemyModule(ModulePart):
         """`self.get_base_statement()` in a repository with `model = M`: a
         select on M's table whose filters the tool cannot see when the helper
         is handed anything (`get_readable_statement(auth_subject)`: it may scope)."""
-        if not (isinstance(func, cst.Attribute) and name.split(".")[0] in ("self", "cls")
+        if not (isinstance(func, cst.Attribute) and syntax.dotted(func.value) in ("self", "cls")
                 and _STATEMENT_HELPER.search(last)):
             return None
         model = self.model_of(cst.Attribute(cst.Name("self"), cst.Name("model")))
@@ -384,6 +388,44 @@ class SqlAlchemyModule(ModulePart):
             query = query.replace(filters=values.OPAQUE)
         return query
 
+    def _permissive_root(self, call, env, analyzer):
+        """The root of `helper(...).where(...)`: refined as a statement, so any
+        project call may have built it."""
+        self._any_helper = True
+        try:
+            return self._root(call, env, analyzer)
+        finally:
+            self._any_helper = False
+
+    def _helper_by_origin(self, name, env, links):
+        """`stmt = customers_of_tenant(t)` then `stmt.where(...)` (or run as it
+        is, in an executor): the call that made the local, as a helper root."""
+        if not (self._any_helper or _refined(links)):
+            return None
+        # the one call that made it; other paths' `stmt = stmt.where(...)` refine it
+        roots = []
+        for origin in env.defs.get(name.value) or ():
+            if origin.kind != "expr" or not isinstance(origin.node, cst.Call):
+                return None
+            base = origin.node
+            while isinstance(base, cst.Call) and isinstance(base.func, cst.Attribute) \
+                    and isinstance(base.func.value, (cst.Call, cst.Name)):
+                base = base.func.value
+            if not (isinstance(base, cst.Name) and base.value == name.value):
+                roots.append(origin.node)
+        if len(roots) != 1:
+            return None
+        call = roots[0]
+        func = call.func
+        dotted = syntax.dotted(func)
+        if dotted is None:
+            return None
+        self._any_helper, was = True, self._any_helper
+        try:
+            return self._project_helper(call, func, dotted, syntax.last_part(dotted))
+        finally:
+            self._any_helper = was
+
     def _project_helper(self, call, func, name, last):
         """`repository.get_readable_statement(user)`, `build_query(org)`: a
         statement some project function returns (summarised at project level,
@@ -391,10 +433,9 @@ class SqlAlchemyModule(ModulePart):
         session or of SQLAlchemy may be one."""
         if not (self._any_helper or _STATEMENT_HELPER.search(last)):
             return None
-        head = name.split(".")[0]
         if last in _MODIFIERS or last in _LEAVE or last in _REFINEMENTS:
             return None  # `stmt.limit(10)` on a statement the tool does not follow
-        if self._from_sqlalchemy(name) or head in ("self", "cls") or name in self.sessions \
+        if self._from_sqlalchemy(name) or name in self.sessions \
                 or (isinstance(func, cst.Attribute) and syntax.dotted(func.value) in self.sessions):
             return None
         if call not in self.helper_roots:
@@ -539,6 +580,9 @@ class SqlAlchemyModule(ModulePart):
             return _negated(self.condition(node.expression, query, env, analyzer))
         if isinstance(node, cst.Name) and node.value == "True":
             return values.DictVal()
+        ref = self.column_ref(node)
+        if ref is not None:  # a boolean column as the condition: `not_(M.approved)`
+            return values.DictVal().with_key(f"{self._key(ref, primary)} (is true)", frozenset())
         return values.OPAQUE
 
     @staticmethod
@@ -597,7 +641,8 @@ class SqlAlchemyModule(ModulePart):
         if isinstance(statement, cst.Await):
             return
         query = self.chain_value(statement, env, analyzer)
-        if query is None and isinstance(statement, cst.Call) and method in _SESSION_RUNS \
+        if query is None and isinstance(statement, (cst.Call, cst.Name)) \
+                and method in _SESSION_RUNS \
                 and self.is_session(call.func.value, env):
             self._any_helper = True  # `session.execute(visible_to(user).where(...))`
             try:
@@ -684,10 +729,14 @@ class SqlAlchemyModule(ModulePart):
 
     def _added_all(self, call, env, analyzer) -> None:
         node = call.args[0].value
-        if not isinstance(node, (cst.List, cst.Tuple)):
+        if isinstance(node, (cst.ListComp, cst.GeneratorExp)):
+            # `add_all([Contact(...) for n in names])`: one row shape for them all
+            rows = [analyzer.value_of(node.elt, env)]
+        elif isinstance(node, (cst.List, cst.Tuple)):
+            rows = [analyzer.value_of(e.value, env) for e in node.elements
+                    if not isinstance(e, cst.StarredElement)]
+        else:
             return
-        rows = [analyzer.value_of(e.value, env) for e in node.elements
-                if not isinstance(e, cst.StarredElement)]
         rows = [r for r in rows if isinstance(r, values.QueryVal) and r.method == "row"]
         if not rows or len({r.table for r in rows}) != 1:
             return
@@ -924,6 +973,14 @@ class SqlAlchemyModule(ModulePart):
 
 
 SqlAlchemyPreset.part = SqlAlchemyModule
+
+
+def _refined(links) -> bool:
+    """The innermost link refines a statement (`x(...).where(...)`, `.limit(...)`)."""
+    if not links:
+        return False
+    method = links[-1].func.attr.value
+    return method in _REFINEMENTS or method in _MODIFIERS
 
 
 def _opaque(filters):
