@@ -326,9 +326,15 @@ def _analyse_module(facts: FileFacts, path: str, source: Source, module: cst.Mod
                 ctx.module_name, sink.unit.qualname, keyed[0], sink.unit.param_index[keyed[0]],
                 keyed[1], facts.db_calls[-1].line))
     for unit, node, table, result in returned:
+        generic = isinstance(result, tuple)  # (the keys it pins,) on `self.model`
         facts.statement_helpers.append(StatementHelper(
-            ctx.module_name, unit.qualname, spans.get(node, _BLANK).line, table,
-            result.tenant_key, str(result.outcome), result.detail))
+            ctx.module_name, unit.qualname, spans.get(node, _BLANK).line, table or "",
+            None if generic else result.tenant_key,
+            str(Outcome.INFRASTRUCTURE) if generic else str(result.outcome),
+            "table is the repository's model" if generic else result.detail,
+            result[0] if generic else None))
+    for part in db.parts:
+        facts.class_models.update(part.class_models)
     for pending in db.calls:
         positional, keywords, none_pos, none_kw, star = describe_arguments(pending.call)
         statement = spans.get(pending.statement) if pending.statement is not None else None

@@ -124,6 +124,10 @@ class StatementHelper:
     tenant_key: Optional[str]
     outcome: str  # an Outcome: scoped | unscoped | empty | conditional | unknown | global
     detail: str
+    # a generic repository's helper on `self.model` (`table` is then ""): the
+    # filter keys its statement pins on every path (None: some cannot be seen),
+    # judged at each use against the model of the class the use calls it on
+    model_keys: Optional[Tuple[str, ...]] = None
 
 
 @dataclass
@@ -197,6 +201,8 @@ class FileFacts:
     helper_uses: List[HelperUse] = field(default_factory=list)
     statement_helpers: List[StatementHelper] = field(default_factory=list)
     statement_uses: List[StatementUse] = field(default_factory=list)
+    # repository classes -> the model of their `model = M` attribute (as written)
+    class_models: Dict[str, str] = field(default_factory=dict)
     call_sites: List[CallSite] = field(default_factory=list)
     # top-level names this module defines (class, def, assignment), for suggestions
     definitions: List[str] = field(default_factory=list)

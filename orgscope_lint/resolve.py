@@ -176,15 +176,29 @@ class Resolver:
             return Target(facts.module, qualname) \
                 if qualname in self._functions.get(facts.module, ()) else None
         if isinstance(callee, InstanceCallee):
-            cls = self.resolve(facts, callee.cls)
-            head, _, factory = callee.cls.rpartition(".")
-            if (cls is None or not self.is_class(cls)) and head and (
-                    factory.startswith("from_") or factory in _ALTERNATE_CONSTRUCTORS):
-                # `repository = OrderRepository.from_session(session)`: a classmethod
-                # constructor, named as such, makes an instance of its class
-                cls = self.resolve(facts, head)
-            return self.method(cls, callee.method) if cls and self.is_class(cls) else None
+            cls = self.receiver_class(facts, callee)
+            return self.method(cls, callee.method) if cls else None
         return None  # ReceiverCallee: any receiver class may be meant
+
+    def receiver_class(self, facts: FileFacts, callee: Callee) -> Optional[Key]:
+        """The project class whose method a call names (`self.x()`, `repo.x()` on
+        a local made by the class or by a classmethod constructor named as such,
+        `service.x()` on a module-level instance), when the call pins one down."""
+        if isinstance(callee, SelfCallee):
+            key = (facts.module, callee.cls)
+        elif isinstance(callee, InstanceCallee):
+            key = self.resolve(facts, callee.cls)
+            head, _, factory = callee.cls.rpartition(".")
+            if (key is None or not self.is_class(key)) and head and (
+                    factory.startswith("from_") or factory in _ALTERNATE_CONSTRUCTORS):
+                # `repository = OrderRepository.from_session(session)`
+                key = self.resolve(facts, head)
+        elif isinstance(callee, AttributeCallee) and self.module_of(facts, callee.base) is None:
+            owner = self.resolve(facts, callee.base)
+            key = self.instance_class(owner) if owner else None
+        else:
+            return None
+        return key if key is not None and self.is_class(key) else None
 
     def _called(self, key: Key) -> Optional[Target]:
         """Calling the object `key` names: a function, a class (its `__init__`)

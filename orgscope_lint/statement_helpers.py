@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import weakref
 from dataclasses import dataclass, field
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from .facts import FileFacts, StatementHelper
 from .model import DbCall, Operation, Outcome
@@ -41,6 +41,8 @@ class Revised:
     calls: Dict[Tuple[str, int, object], DbCall] = field(default_factory=dict)
     # helpers run unscoped somewhere, for one finding each at the definition
     helpers: List[HelperUses] = field(default_factory=list)
+    # uses of a generic helper (`select(self.model)`) run unscoped: one finding each
+    uses: List[Tuple[FileFacts, DbCall]] = field(default_factory=list)
 
 
 _MEMO: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -71,9 +73,17 @@ def _revise(project) -> Revised:
             call = calls.get((use.line, use.symbol))
             if call is None or not 0 <= use.site < len(facts.call_sites):
                 continue
-            target = project.resolver.callee(facts, facts.call_sites[use.site].callee)
+            callee = facts.call_sites[use.site].callee
+            target = project.resolver.callee(facts, callee)
             helper = helpers.get((target.module, target.qualname)) if target else None
             if helper is None:
+                continue
+            if helper.model_keys is not None:  # a generic helper on `self.model`
+                new = _on_model(project, facts, callee, helper, use, call)
+                if new is not None:
+                    found.calls[(facts.path, call.line, call.symbol)] = new
+                    if new.outcome not in (Outcome.SCOPED, Outcome.GLOBAL):
+                        found.uses.append((facts, new))
                 continue
             where = f"`{helper.qualname}` ({project.modules[helper.module].path}:{helper.line})"
             key = helper.tenant_key
@@ -88,11 +98,11 @@ def _revise(project) -> Revised:
                                                   f"{where} sets {key}"
             elif helper.outcome == Outcome.EMPTY and use.pinned:
                 outcome = Outcome.UNSCOPED
-                detail = f"the statement from {where} has no filter; this call filters by " \
-                         f"{', '.join(_local(k, helper.table) for k in use.pinned)} only"
+                detail = (f"filters by {', '.join(_local(k, helper.table) for k in use.pinned)}"
+                          f" only (the statement from {where} has no filter)")
             else:
                 outcome = helper.outcome
-                detail = f"the statement from {where}: {helper.detail}"
+                detail = f"{helper.detail} (the statement from {where})"
             new = dataclasses.replace(call, table=helper.table, operation=Operation.READ,
                                       outcome=outcome, detail=detail, tenant_key=key,
                                       no_fix="the statement is built in another function "
@@ -106,6 +116,38 @@ def _revise(project) -> Revised:
                 entry.unscoped.append((facts, new))
     found.helpers = list(uses.values())
     return found
+
+
+def _on_model(project, facts: FileFacts, callee, helper: StatementHelper, use,
+              call: DbCall) -> Optional[DbCall]:
+    """A generic repository's helper called on a class whose `model = M` names
+    the table: its keys and the use's, judged against M's table."""
+    resolver = project.resolver
+    cls = resolver.receiver_class(facts, callee)
+    catalog = project.catalog
+    if cls is None or catalog is None:
+        return None
+    model = next((project.modules[m].class_models[c] for m, c in resolver.mro(cls)
+                  if c in project.modules[m].class_models), None)
+    table = catalog.table_of_model(model.rsplit(".", 1)[-1]) if model else None
+    if table is None:
+        return None
+    where = f"`{helper.qualname}` ({project.modules[helper.module].path}:{helper.line}) " \
+            f"on `{cls[1]}`, model {model}"
+    key = catalog.tenant_key_for(table)
+    keys = sorted({_local(k, table) for k in (*helper.model_keys, *use.pinned)})
+    if not catalog.is_tenant_table(table):
+        outcome, detail = Outcome.GLOBAL, "global table"
+    elif key in keys:
+        outcome, detail = Outcome.SCOPED, f"the statement from {where} is filtered by {key}"
+    elif not keys:
+        outcome, detail = Outcome.EMPTY, f"no filter (the statement from {where})"
+    else:
+        outcome = Outcome.UNSCOPED
+        detail = f"filters by {', '.join(keys)} only (the statement from {where})"
+    return dataclasses.replace(call, table=table, operation=Operation.READ, outcome=outcome,
+                               detail=detail, tenant_key=key,
+                               no_fix=f"the statement is built in another function ({where})")
 
 
 def _local(key: str, table: str) -> str:

@@ -44,8 +44,6 @@ def test_fixture_raw_sql_is_an_unverified_call():
         # checked at their callers
         ("app/repositories/base.py", "scalar", "unknown"),
         ("app/repositories/base.py", "scalars", "unknown"),
-        # built by a helper of the generic base (`self.visible_to(user)`, on `self.model`)
-        ("app/repositories/invoices.py", "list_all", "unknown"),
         # built by a helper the resolver cannot name (`self.repository.get_lead_statement()`)
         ("app/services/crm.py", "select", "unknown")]
     assert "raw SQL (text(...))" in raw[0].detail
@@ -789,7 +787,7 @@ def test_a_scoped_statement_helper_of_another_module_scopes_what_is_built_from_i
     assert calls[6].evidence == ("the statement from `AgentRepository.get_readable_statement` "
                                  "(app/repositories.py:7) pins org_id")
     assert calls[10].evidence.startswith("the filter added to the statement from")
-    assert calls[9].evidence.endswith("this call filters by id only")
+    assert calls[9].evidence.startswith("filters by id only (the statement from")
 
 
 def test_an_unscoped_statement_helper_is_reported_once_at_its_definition():
@@ -961,3 +959,58 @@ def test_the_route_table_of_the_fixture_is_exactly_every_route_with_its_path_and
             ('SubscriptionFeed.put', TOKEN_HOOK),
         ('GET', '/p/plans/<int:subscription_id>'): ('public_plan', NONE),
     }
+
+
+def test_a_generic_helper_on_self_model_is_judged_at_each_use_with_the_model_of_its_class():
+    sources = {
+        "app/models.py": HELPERS["app/models.py"],
+        "app/kit.py": textwrap.dedent("""
+            from typing import Generic, TypeVar
+            from sqlalchemy import select
+
+            M = TypeVar("M")
+
+            class RepositoryBase(Generic[M]):
+                model: type
+
+                def get_base_statement(self):
+                    return select(self.model)
+
+                def get_owned_statement(self, org_id):
+                    return select(self.model).where(self.model.org_id == org_id)
+        """),
+        "app/agents.py": textwrap.dedent("""
+            from sqlalchemy import select
+            from app.kit import RepositoryBase
+            from app.models import Agent
+
+            class AgentRepository(RepositoryBase[Agent]):
+                model = Agent
+
+                async def first_of(self, session, org_id):
+                    return await session.scalar(select(Agent).where(Agent.org_id == org_id))
+
+                @classmethod
+                def from_session(cls, session):
+                    return cls()
+        """),
+        "app/use.py": textwrap.dedent("""
+            from app.agents import AgentRepository
+            from app.models import Agent
+
+            async def handler(session, org_id, x):
+                repository = AgentRepository.from_session(session)
+                await session.execute(repository.get_owned_statement(org_id).where(Agent.id == x))
+                await session.execute(repository.get_base_statement().where(Agent.org_id == org_id))
+                await session.execute(repository.get_base_statement().where(Agent.id == x))  # expect: ORG101
+        """),
+    }
+    result = run_sources(sources, config_from(CONFIG))
+    expected, _ = marks_in(sources)
+    assert sorted(found(result)[0]) == sorted(expected)
+    calls = {c.line: c for c in result.db_calls if c.path == "app/use.py"}
+    assert [str(calls[line].outcome) for line in (7, 8, 9)] == ["scoped", "scoped", "unscoped"]
+    assert all(calls[line].table == "agents" for line in (7, 8, 9))
+    [finding] = result.findings
+    assert "filters by id only (the statement from `RepositoryBase.get_base_statement`" in \
+        finding.message and "on `AgentRepository`, model Agent" in finding.message

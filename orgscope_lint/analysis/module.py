@@ -107,8 +107,10 @@ def _collect_block(body, info: ModuleInfo, prefix: str, cls: Optional[str], top:
             qualname = prefix + stmt.name.value
             if top:
                 info.definitions.append(stmt.name.value)
-                info.classes[stmt.name.value] = tuple(
-                    filter(None, (dotted(arg.value) for arg in stmt.bases)))
+                # a generic base `Repository[Invoice]` is the class `Repository`
+                info.classes[stmt.name.value] = tuple(filter(None, (
+                    dotted(arg.value.value if isinstance(arg.value, cst.Subscript)
+                           else arg.value) for arg in stmt.bases)))
             _collect_block(stmt.body.body, info, qualname + ".", qualname, top=False)
         elif top and isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:

@@ -99,6 +99,8 @@ class ModulePart:
         # sink call -> (the call whose result the statement is built from, the
         # filter keys the sink's own refinements pin): resolved at project level
         self.statement_uses: Dict["cst.Call", Tuple["cst.Call", Tuple[str, ...]]] = {}
+        # repository class -> the model class its `model = M` names (generic helpers)
+        self.class_models: Dict[str, str] = {}
         # this preset's `project()` facts (None without a catalog or a pre-pass)
         self.project: Any = catalog.project_facts.get(self.preset) \
             if catalog is not None and hasattr(catalog, "project_facts") else None

@@ -914,6 +914,14 @@ class SqlAlchemyModule(ModulePart):
             judged = []
             for env, node in exits:
                 query = self.chain_value(node, env, analyzer)
+                if isinstance(query, values.QueryVal) and query.method == "select" \
+                        and query.table_source == "param" and len(exits) == 1:
+                    # `return select(self.model)` in a generic base: judged per use
+                    filters = query.filters
+                    keys = None if filters.opaque else tuple(
+                        sorted(k for k in filters.must if not k.startswith(JOIN)))
+                    found.append((unit, node, None, (keys,)))
+                    break
                 if not isinstance(query, values.QueryVal) or query.method != "select" \
                         or query.table is None or query.table_source != "literal":
                     break

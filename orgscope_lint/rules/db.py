@@ -267,6 +267,12 @@ class _DbOutcomeRule(Rule):
                                        call.symbol, call.table, call.method,
                                        no_fix="the statement is returned to callers that may "
                                               "scope it themselves"))
+        for facts, call in revised(project).uses:  # a generic helper's uses, one by one
+            if call.operation in self.operations and call.outcome in self.outcomes:
+                emit(facts.path, RawFinding(
+                    self.code, call.span or Span(call.line, 1, call.line, 1),
+                    self.message(call), call.symbol, call.table, call.method, call.snippet,
+                    statement_line=call.statement_line, no_fix=call.no_fix))
 
     def reports_unknown(self, call: DbCall) -> bool:
         """With --strict, an unverifiable call is reported once, by the rule
