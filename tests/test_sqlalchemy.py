@@ -1014,3 +1014,47 @@ def test_a_generic_helper_on_self_model_is_judged_at_each_use_with_the_model_of_
     [finding] = result.findings
     assert "filters by id only (the statement from `RepositoryBase.get_base_statement`" in \
         finding.message and "on `AgentRepository`, model Agent" in finding.message
+
+
+def test_a_mixin_refining_super_s_statement_is_a_generic_helper_too():
+    sources = {
+        "app/models.py": HELPERS["app/models.py"],
+        "app/kit.py": textwrap.dedent("""
+            from sqlalchemy import select
+
+            class RepositoryBase:
+                def get_base_statement(self):
+                    return select(self.model)
+
+            class SoftDeletionMixin:
+                def get_base_statement(self, include_deleted=False):
+                    statement = super().get_base_statement()
+                    if not include_deleted:
+                        statement = statement.where(self.model.deleted_at.is_(None))
+                    return statement
+        """),
+        "app/agents.py": textwrap.dedent("""
+            from sqlalchemy import select
+            from app.kit import RepositoryBase, SoftDeletionMixin
+            from app.models import Agent
+
+            class AgentRepository(SoftDeletionMixin, RepositoryBase):
+                model = Agent
+
+                def mine(self, org_id):
+                    return select(Agent).where(Agent.org_id == org_id)
+        """),
+        "app/use.py": textwrap.dedent("""
+            from app.agents import AgentRepository
+            from app.models import Agent
+
+            async def handler(session, org_id, x):
+                repository = AgentRepository()
+                await session.execute(repository.get_base_statement().where(Agent.org_id == org_id))
+                await session.execute(repository.get_base_statement().where(Agent.id == x))  # expect: ORG101
+        """),
+    }
+    result = run_sources(sources, config_from(CONFIG))
+    expected, _ = marks_in(sources)
+    assert sorted(found(result)[0]) == sorted(expected)
+    assert "SoftDeletionMixin.get_base_statement" in result.findings[0].message

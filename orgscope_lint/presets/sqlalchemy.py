@@ -333,6 +333,12 @@ class SqlAlchemyModule(ModulePart):
     def _root(self, call, env, analyzer):
         func = call.func
         name = syntax.dotted(func)
+        if name is None and isinstance(func, cst.Attribute) and isinstance(func.value, cst.Call) \
+                and syntax.dotted(func.value.func) == "super" and not func.value.args:
+            # `super().get_base_statement()` in a repository mixin: the base's statement
+            # on the repository's model (its filters, if any, are not seen here)
+            return self._helper_statement(call, cst.Attribute(cst.Name("self"), func.attr),
+                                          f"self.{func.attr.value}", func.attr.value)
         if name is None:
             return None
         last = syntax.last_part(name)
