@@ -302,7 +302,8 @@ def _analyse_module(facts: FileFacts, path: str, source: Source, module: cst.Mod
         use = part.statement_uses.get(sink.call) if part is not None else None
         if use is not None and use[0] in site_index:
             facts.statement_uses.append(StatementUse(
-                facts.db_calls[-1].line, facts.db_calls[-1].symbol, site_index[use[0]], use[1]))
+                facts.db_calls[-1].line, facts.db_calls[-1].symbol, site_index[use[0]], use[1],
+                use[2]))
         helper = db.prover.scoping_helper(sink, db.exits.get(id(sink.unit), []))
         if helper is not None:
             facts.scoping_helpers.append(ScopingHelper(

@@ -140,6 +140,7 @@ class StatementUse:
     symbol: Optional[str]
     site: int
     pinned: Tuple[str, ...]
+    opaque: bool = False  # part of the use's own filter cannot be seen (`or_(*clauses)`)
 
 
 @dataclass

@@ -96,6 +96,10 @@ def _revise(project) -> Revised:
             elif pinned:
                 outcome, detail = Outcome.SCOPED, f"the filter added to the statement from " \
                                                   f"{where} sets {key}"
+            elif use.opaque:
+                outcome = Outcome.UNKNOWN
+                detail = (f"part of the filter added to the statement from {where} comes from "
+                          "an expression the tool cannot see")
             elif helper.outcome == Outcome.EMPTY and use.pinned:
                 outcome = Outcome.UNSCOPED
                 detail = (f"filters by {', '.join(_local(k, helper.table) for k in use.pinned)}"
@@ -140,6 +144,10 @@ def _on_model(project, facts: FileFacts, callee, helper: StatementHelper, use,
         outcome, detail = Outcome.GLOBAL, "global table"
     elif key in keys:
         outcome, detail = Outcome.SCOPED, f"the statement from {where} is filtered by {key}"
+    elif use.opaque:
+        outcome = Outcome.UNKNOWN
+        detail = (f"part of the filter comes from an expression the tool cannot see (the "
+                  f"statement from {where})")
     elif not keys:
         outcome, detail = Outcome.EMPTY, f"no filter (the statement from {where})"
     else:

@@ -1003,14 +1003,18 @@ def test_a_generic_helper_on_self_model_is_judged_at_each_use_with_the_model_of_
                 await session.execute(repository.get_owned_statement(org_id).where(Agent.id == x))
                 await session.execute(repository.get_base_statement().where(Agent.org_id == org_id))
                 await session.execute(repository.get_base_statement().where(Agent.id == x))  # expect: ORG101
-        """),
+                await session.execute(repository.get_base_statement().where(or_(*conditions)))
+        """).replace("from app.models import Agent", "from sqlalchemy import or_\nfrom app.models import Agent")
+            .replace("org_id, x):", "org_id, x, conditions):"),
     }
     result = run_sources(sources, config_from(CONFIG))
     expected, _ = marks_in(sources)
     assert sorted(found(result)[0]) == sorted(expected)
     calls = {c.line: c for c in result.db_calls if c.path == "app/use.py"}
-    assert [str(calls[line].outcome) for line in (7, 8, 9)] == ["scoped", "scoped", "unscoped"]
-    assert all(calls[line].table == "agents" for line in (7, 8, 9))
+    # conditions the tool cannot see: unverified, not unscoped
+    assert str(calls[11].outcome) == "unknown" and "cannot see" in calls[11].evidence
+    assert [str(calls[line].outcome) for line in (8, 9, 10)] == ["scoped", "scoped", "unscoped"]
+    assert all(calls[line].table == "agents" for line in (8, 9, 10))
     [finding] = result.findings
     assert "filters by id only (the statement from `RepositoryBase.get_base_statement`" in \
         finding.message and "on `AgentRepository`, model Agent" in finding.message

@@ -98,7 +98,7 @@ class ModulePart:
         self.unit: Optional["Unit"] = None
         # sink call -> (the call whose result the statement is built from, the
         # filter keys the sink's own refinements pin): resolved at project level
-        self.statement_uses: Dict["cst.Call", Tuple["cst.Call", Tuple[str, ...]]] = {}
+        self.statement_uses: Dict["cst.Call", Tuple["cst.Call", Tuple[str, ...], bool]] = {}
         # repository class -> the model class its `model = M` names (generic helpers)
         self.class_models: Dict[str, str] = {}
         # this preset's `project()` facts (None without a catalog or a pre-pass)

@@ -879,7 +879,7 @@ class SqlAlchemyModule(ModulePart):
         if query.table_source.startswith("helper:"):
             root = self.helper_roots[int(query.table_source[len("helper:"):])]
             pinned = tuple(sorted(k for k in query.filters.must if not k.startswith(JOIN)))
-            self.statement_uses[call] = (root, pinned)
+            self.statement_uses[call] = (root, pinned, bool(query.filters.opaque))
             self.record(dbcalls.Sink(
                 call, self.unit, method, Operation.OPAQUE, None, "unknown", None, None,
                 analyzer.statement_node,
