@@ -1062,3 +1062,46 @@ def test_a_mixin_refining_super_s_statement_is_a_generic_helper_too():
     expected, _ = marks_in(sources)
     assert sorted(found(result)[0]) == sorted(expected)
     assert "SoftDeletionMixin.get_base_statement" in result.findings[0].message
+
+
+def test_a_helper_s_self_model_is_the_model_of_its_own_class():
+    """Two repositories in one module: each helper's statement is on its own class's model."""
+    sources = {
+        "app/models.py": HELPERS["app/models.py"] + textwrap.dedent("""
+            class Note(Base):
+                __tablename__ = "notes"
+                id: Mapped[int] = mapped_column(primary_key=True)
+                org_id: Mapped[int] = mapped_column()
+        """),
+        "app/repositories.py": textwrap.dedent("""
+            from sqlalchemy import select
+            from app.models import Agent, Note
+
+            class RepositoryBase:
+                def get_base_statement(self):
+                    return select(self.model)
+
+            class AgentRepository(RepositoryBase):
+                model = Agent
+
+                def by_ids(self, ids):
+                    return self.get_base_statement().where(Agent.id.in_(ids))  # expect: ORG101
+
+            class NoteRepository(RepositoryBase):
+                model = Note
+
+                def first(self, session, org_id):
+                    return session.scalar(select(Note).where(Note.org_id == org_id))
+        """),
+        "app/use.py": textwrap.dedent("""
+            from app.repositories import AgentRepository
+
+            async def handler(session, ids):
+                repository = AgentRepository()
+                await session.execute(repository.by_ids(ids))
+        """),
+    }
+    result = run_sources(sources, config_from(CONFIG))
+    expected, _ = marks_in(sources)
+    assert sorted(found(result)[0]) == sorted(expected)
+    assert "'agents' filters by id only" in result.findings[0].message

@@ -918,6 +918,7 @@ class SqlAlchemyModule(ModulePart):
                     or any(node is None for _, node in exits):
                 continue
             judged = []
+            self.unit = unit  # `self.model` is the model of this unit's class
             for env, node in exits:
                 query = self.chain_value(node, env, analyzer)
                 if isinstance(query, values.QueryVal) and query.method == "select" \
