@@ -203,6 +203,8 @@ CONFIG = {"tenant-key": "org_id", "db": {"presets": ["sqlalchemy"]}}
 
 VALID = [
     "s.execute(select(Agent).where(Agent.org_id == org, Agent.id == x))",
+    # a many-to-one relationship compares its foreign key (`Agent.org` -> org_id)
+    "s.execute(select(Agent).where(Agent.org == org, Agent.id == x))",
     "s.execute(select(Agent).where(org == Agent.org_id))",
     "s.scalars(select(Agent.id, Agent.name).where(Agent.org_id == org))",
     "s.execute(select(Agent).where(Agent.id == x).where(Agent.org_id == org))",
@@ -240,6 +242,8 @@ VALID = [
 
 INVALID = [
     ("s.execute(select(Agent).where(Agent.id == x))", "ORG101"),
+    # the relationship to the agent pins agent_id, not the tenant
+    ("s.execute(select(Call).where(Call.agent == x))", "ORG101"),
     ("s.scalars(select(Agent.id, Agent.name).where(Agent.name == x))", "ORG101"),
     ("s.execute(select(Agent))", "ORG105"),
     ("s.execute(select(Agent).where(or_(Agent.org_id == org, Agent.id == x)))", "ORG104"),

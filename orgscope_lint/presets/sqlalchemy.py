@@ -244,7 +244,14 @@ class SqlAlchemyModule(ModulePart):
         model = self.model_of(base)
         if model is None:
             return None
-        return (model[0], node.attr.value)
+        column = node.attr.value
+        if model[0] is not None and self.catalog is not None:
+            columns = self.catalog.columns_of(model[0]) or ()
+            if column not in columns and f"{column}_id" in columns:
+                # a many-to-one relationship (`Query.org == org`) compares its
+                # foreign key column (`org_id`)
+                column = f"{column}_id"
+        return (model[0], column)
 
     def is_session(self, node, env) -> bool:
         name = syntax.dotted(node)
