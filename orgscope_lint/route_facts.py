@@ -69,6 +69,35 @@ class HookFact:
 
 
 @dataclass(frozen=True)
+class ResourceMethod:
+    """An HTTP method of a Resource-like class (`def get(self, report_id)`)."""
+
+    method: str  # get | post | ...
+    span: Span  # its name
+    decorators: Tuple[str, ...]  # its own, the class's method_decorators for it included
+    params: Tuple[str, ...]  # without self
+
+
+@dataclass(frozen=True)
+class ResourceClass:
+    """A class defining HTTP methods, for registrations in other modules
+    (`api.add_resource(ReportResource, "/reports")` where ReportResource is imported)."""
+
+    bases: Tuple[str, ...]  # as written
+    decorators: Tuple[str, ...]  # class-level `method_decorators` / `decorators`, class decorators
+    methods: Tuple[ResourceMethod, ...]
+
+
+@dataclass(frozen=True)
+class ResourceRegistration:
+    """`api.add_resource(Imported, "/a", "/b")` (or a project's `add_org_resource`)."""
+
+    router: str  # as written
+    resource: str  # the class, as written
+    paths: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ParamFact:
     """A route handler parameter and what the framework binds to it."""
 
@@ -144,6 +173,10 @@ class ModuleRoutes:
     # away (qualname -> evidence: "abort(401)"), see analysis/routes_flask_hooks.py
     hooks: List[HookFact] = field(default_factory=list)
     guards: Dict[str, str] = field(default_factory=dict)
+    # Resource-like classes and registrations of classes from other modules
+    # (joined at project level, analysis/routes_flask_resources.py)
+    resource_classes: Dict[str, ResourceClass] = field(default_factory=dict)
+    registrations: List[ResourceRegistration] = field(default_factory=list)
 
 
 def is_tenant_header(header: Optional[str], patterns) -> bool:

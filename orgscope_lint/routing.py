@@ -22,6 +22,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from .facts import CallSite, FileFacts, WrapperSummary
 from .model import Span
 from .route_facts import (AUTH_GLOBAL, EXPRESSION, FLASK_REQUEST, PARAM, HookFact, IncludeFact,
+                          ResourceRegistration,
                           ModuleRoutes, ParamFact, PrivilegedUse, RouteFact, RouterFact)
 
 Key = Tuple[str, str]  # (module, top-level name)
@@ -131,6 +132,9 @@ class RouteTable:
                     route = self._route(facts, fact, mount)
                     self.routes.append(route)
                     self.by_handler.setdefault((facts.path, fact.qualname), []).append(route)
+        for facts in project.files:  # Resource classes registered by another module
+            for registration in routes_of(facts).registrations:
+                self._registered(facts, registration)
 
     # -- names -----------------------------------------------------------------
     def resolve(self, facts: FileFacts, ref: str) -> Optional[Key]:
@@ -177,15 +181,65 @@ class RouteTable:
             auth = self.auth_chain(owner, dependency)
             if auth:
                 break
+        decorators = set(self.config.auth_decorators)
         if auth is None:  # Flask-Login style decorators (also seen on FastAPI handlers)
-            decorators = set(self.config.auth_decorators)
             auth = next(((d,) for d in fact.decorators
                          if d in decorators or d.rsplit(".", 1)[-1] in decorators), None)
+        if auth is None and fact.kind == "flask" and "." in fact.qualname:
+            # a Resource whose base class (`BaseResource.decorators = [login_required]`)
+            # decorates every method
+            cls = (facts.module, fact.qualname.split(".")[0])
+            if self.resolver.is_class(cls):
+                auth = next(((d, f"inherited by {cls[1]}") for d in self.class_decorators(
+                    cls, inherited_only=True) if d in decorators
+                    or d.rsplit(".", 1)[-1] in decorators), None)
         if auth is None and fact.kind == "flask":
             auth = self.hook_chain(mount)
         route = Route(facts, fact, path, mount, auth, None)
         route.public = self._public(route)
         return route
+
+    def _registered(self, facts: FileFacts, registration: ResourceRegistration) -> None:
+        """`api.add_resource(ReportResource, "/reports")` with the class imported:
+        each of its HTTP methods is a route, with its class's (and base classes')
+        decorators; findings point at the method in the class's module."""
+        key = self.resolve(facts, registration.router)
+        cls = self.resolve(facts, registration.resource)
+        if key not in self.routers or cls is None or not self._is_resource(cls):
+            return
+        owner = self.modules[cls[0]]
+        resource = routes_of(owner).resource_classes.get(cls[1])
+        if resource is None:
+            return
+        decorators = resource.decorators  # the bases' are looked up by `_route`
+        for path in registration.paths:
+            for method in resource.methods:
+                fact = RouteFact(f"{cls[1]}.{method.method}", registration.router,
+                                 (method.method.upper(),), self.expand(facts, path), "flask",
+                                 method.span, (), decorators + method.decorators,
+                                 tuple(ParamFact(p, "path", None, None, False, method.span)
+                                       for p in method.params))
+                for mount in sorted(self.mounts(key, frozenset()), key=lambda m: m.prefix):
+                    route = self._route(owner, fact, mount)
+                    self.routes.append(route)
+                    self.by_handler.setdefault((owner.path, fact.qualname), []).append(route)
+
+    def _is_resource(self, cls: Key) -> bool:
+        """A project class deriving (through project bases) from a Resource or MethodView."""
+        for module, name in self.resolver.mro(cls):
+            bases = self.modules[module].classes.get(name, ())
+            if any(base.rsplit(".", 1)[-1] in ("Resource", "MethodView") for base in bases):
+                return True
+        return False
+
+    def class_decorators(self, cls: Key, inherited_only: bool = False) -> Tuple[str, ...]:
+        """`method_decorators` / `decorators` of a Resource class and its project bases."""
+        found: List[str] = []
+        for module, name in self.resolver.mro(cls)[1 if inherited_only else 0:]:
+            resource = routes_of(self.modules[module]).resource_classes.get(name)
+            if resource is not None:
+                found.extend(d for d in resource.decorators if d not in found)
+        return tuple(found)
 
     def _django_route(self, facts: FileFacts, fact: RouteFact) -> Route:
         """Django routes carry their auth (permission classes, decorators) as found."""

@@ -18,7 +18,7 @@ from typing import Dict, FrozenSet, List, Optional, Tuple
 import libcst as cst
 
 from ..model import Span
-from ..route_facts import (EXPRESSION, HookFact, IncludeFact, ModuleRoutes, ParamFact, PrivilegedUse,
+from ..route_facts import (EXPRESSION, HookFact, IncludeFact, ResourceRegistration, ModuleRoutes, ParamFact, PrivilegedUse,
                            RouteFact, RouterFact, TenantValueFact, is_tenant_header)
 from . import routes_flask_hooks, routes_flask_resources
 from .routes_project_routers import project_router_kind
@@ -74,6 +74,8 @@ class _Scan:
     privileged_globals: Tuple[str, ...] = ()
     class_constants: Dict[str, Dict[str, str]] = field(default_factory=dict)
     hooks: List[HookFact] = field(default_factory=list)  # Flask before_request hooks
+    resource_classes: Dict[str, cst.ClassDef] = field(default_factory=dict)
+    registrations: List[ResourceRegistration] = field(default_factory=list)
     guards: Dict[str, str] = field(default_factory=dict)  # function -> "abort(401)"
     # function -> (tenant header parameters, the function) for dependencies
     tenant_headers: Dict[str, Tuple[List[Tuple[ParamFact, cst.Param]], cst.FunctionDef]] = \
@@ -618,6 +620,8 @@ class RouteAnalysis:
         nodes += [sink.call for values in tenant_values.values() for sink, _ in values]
         nodes += [call for uses in hook.uses.values() for call in uses]
         nodes += [param for headers, _ in scan.tenant_headers.values() for _, param in headers]
+        nodes += [item.name for node in scan.resource_classes.values()
+                  for item in node.body.body if isinstance(item, cst.FunctionDef)]
         if self.django is not None:
             self._db = db
             nodes += self.django.nodes()
@@ -629,7 +633,7 @@ class RouteAnalysis:
         if (scan.routes or scan.routers or scan.includes or scan.dependencies
                 or scan.aliases or scan.privileged_globals
                 or scan.class_constants or self.hook.uses or scan.tenant_headers
-                or scan.hooks or scan.guards
+                or scan.hooks or scan.guards or scan.resource_classes or scan.registrations
                 or self.ctx.info.constants):
             facts.routes = _finish(self.ctx, self.hook, self._tenant_values, spans)
         if self.django is not None and self._db is not None:
@@ -643,7 +647,11 @@ def _finish(ctx, hook: RouteHook, tenant_values, spans) -> ModuleRoutes:
                          dict(scan.aliases), scan.privileged_globals,
                          constants=dict(ctx.info.constants),
                          class_constants=dict(scan.class_constants),
-                         hooks=list(scan.hooks), guards=dict(scan.guards))
+                         hooks=list(scan.hooks), guards=dict(scan.guards),
+                         resource_classes={
+                             name: routes_flask_resources.resource_class(node, spans)
+                             for name, node in scan.resource_classes.items()},
+                         registrations=list(scan.registrations))
     headers = ctx.config.tenant_headers
     for route in scan.routes:
         params = []

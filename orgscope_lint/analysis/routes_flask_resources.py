@@ -24,12 +24,16 @@ from typing import Dict, List, Optional, Tuple
 import libcst as cst
 
 from ..model import Span
-from ..route_facts import IncludeFact, ParamFact, RouteFact, RouterFact
+import re
+
+from ..route_facts import (IncludeFact, ParamFact, ResourceClass, ResourceMethod,
+                           ResourceRegistration, RouteFact, RouterFact)
 from .syntax import argument, dotted, string_value
 
 _MODULES = ("flask_restx", "flask_restful", "flask_restplus")
 _HTTP = ("get", "post", "put", "patch", "delete", "head", "options")
 _RESOURCE_BASES = ("Resource", "MethodView")
+_REGISTER = re.compile(r"^add_\w*resource$")
 
 
 def _last(name: Optional[str]) -> str:
@@ -51,12 +55,21 @@ def collect(declarations, statements: List[cst.CSTNode]) -> None:
     for stmt in statements:
         if isinstance(stmt, cst.ClassDef):
             classes[stmt.name.value] = stmt
+            if any(isinstance(i, cst.FunctionDef) and i.name.value in _HTTP
+                   for i in stmt.body.body) or any(_method_decorators(stmt)):
+                scan.resource_classes[stmt.name.value] = stmt  # for other modules
+    # `class ApiExt(Api): ...` (a project's Api with its own registration helpers)
+    api_classes = {name for name, node in classes.items()
+                   if any(_last(dotted(b.value)) == "Api" and from_restx(dotted(b.value))
+                          for b in node.bases)}
     for name, value in info.module_assignments.items():
         if not isinstance(value, cst.Call):
             continue
         func = dotted(value.func)
         kind = _last(func)
-        if kind not in ("Api", "Namespace") or not from_restx(func):
+        if func in api_classes:
+            kind = "Api"
+        elif kind not in ("Api", "Namespace") or not from_restx(func):
             continue
         if kind == "Api":
             prefix = declarations._string(argument(value, None, "prefix")) or ""
@@ -106,15 +119,41 @@ def _registration(declarations, call: cst.Call, classes: Dict[str, cst.ClassDef]
             path = argument(call, None, "path")
             prefix = declarations._string(path) if path is not None else None
             scan.includes.append(IncludeFact(owner, child_name, prefix, (), prefix is not None))
-    elif func.attr.value == "add_resource":
+    elif _REGISTER.match(func.attr.value):  # add_resource, a project's add_org_resource
         target = argument(call, 0, "resource")
-        node = classes.get(target.value) if isinstance(target, cst.Name) else None
-        if node is None:
-            return
         paths = [declarations._string(a.value) or "" for a in call.args[1:]
                  if a.keyword is None and not a.star]
+        node = classes.get(target.value) if isinstance(target, cst.Name) else None
+        if node is None:
+            resource = dotted(target) if target is not None else None
+            if resource and paths:  # a class of another module: joined at project level
+                scan.registrations.append(ResourceRegistration(owner, resource, tuple(paths)))
+            return
         for path in paths:
             _resource_routes(declarations, node, owner, path, call)
+
+
+def resource_class(node: cst.ClassDef, spans) -> ResourceClass:
+    """The plain facts of a Resource-like class, for registrations elsewhere."""
+    from .routes import _all_params
+    class_wide, per_method = _method_decorators(node)
+    class_decorators = tuple(filter(None, (
+        dotted(d.decorator.func) if isinstance(d.decorator, cst.Call) else dotted(d.decorator)
+        for d in node.decorators)))
+    methods = []
+    for item in node.body.body:
+        if not isinstance(item, cst.FunctionDef) or item.name.value not in _HTTP:
+            continue
+        own = tuple(filter(None, (
+            dotted(d.decorator.func) if isinstance(d.decorator, cst.Call) else dotted(d.decorator)
+            for d in item.decorators)))
+        methods.append(ResourceMethod(
+            item.name.value, spans.get(item.name, Span(1, 1, 1, 1)),
+            per_method.get(item.name.value, ()) + own,
+            tuple(p.name.value for p in _all_params(item)[1:])))
+    return ResourceClass(tuple(filter(None, (dotted(b.value.value if isinstance(
+        b.value, cst.Subscript) else b.value) for b in node.bases))),
+        class_decorators + class_wide, tuple(methods))
 
 
 def _resource_routes(declarations, node: cst.ClassDef, router: str, path: str,
