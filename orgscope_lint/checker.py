@@ -321,11 +321,10 @@ def _analyse_module(facts: FileFacts, path: str, source: Source, module: cst.Mod
             facts.helper_uses.append(HelperUse(
                 facts.db_calls[-1].line, facts.db_calls[-1].symbol, table, key,
                 site_index.get(call, -1), callee, tested))
-        keyed = db.prover.keyed_param(sink)
-        if keyed is not None:
+        for param, table, principal in db.prover.keyed_params(sink):
             facts.keyed_params.append(KeyedParam(
-                ctx.module_name, sink.unit.qualname, keyed[0], sink.unit.param_index[keyed[0]],
-                keyed[1], facts.db_calls[-1].line))
+                ctx.module_name, sink.unit.qualname, param, sink.unit.param_index[param],
+                table, facts.db_calls[-1].line, principal))
     for unit, node, table, result in returned:
         generic = isinstance(result, tuple)  # (the keys it pins,) on `self.model`
         facts.statement_helpers.append(StatementHelper(
@@ -345,7 +344,9 @@ def _analyse_module(facts: FileFacts, path: str, source: Source, module: cst.Mod
             snippet_of(module, pending.call)[:300], statement.line if statement else None))
         facts.call_sites[-1].provenance.update(routes.call_provenance.get(pending.call, {}))
         if pending.env is not None:
-            facts.call_sites[-1].verified.update(_verified_arguments(db, pending))
+            verified, helpers = _verified_arguments(db, pending, site_index)
+            facts.call_sites[-1].verified.update(verified)
+            facts.call_sites[-1].helper_args.update(helpers)
             facts.call_sites[-1].in_route = pending.unit.qualname in routes.hook.handlers
     # dedupe wrappers (a sink in a loop is visited more than once)
     seen = set()
@@ -400,10 +401,14 @@ def _db_call(ctx: FileContext, sink: Sink, result: Classified, spans, db: DbAnal
                   no_fix=fix if isinstance(fix, str) else None, fix_choices=choices)
 
 
-def _verified_arguments(db: DbAnalysis, pending: PendingCall) -> Dict[str, Tuple[str, ...]]:
-    """Argument (position or keyword) -> the tables its value is verified for."""
+def _verified_arguments(db: DbAnalysis, pending: PendingCall, site_index):
+    """Argument (position or keyword) -> the tables its value is verified for
+    ("@caller": it is the caller's own id); and argument -> the project calls
+    handed the same value before (candidate scoping helpers, confirmed at the
+    project stage): (call site index or -1, `Depends` callee, key, tested)."""
     env = pending.env
     found: Dict[str, Tuple[str, ...]] = {}
+    helpers: Dict[str, Tuple[Tuple[int, str, str, bool], ...]] = {}
     position = 0
     for arg in pending.call.args:
         if arg.star:
@@ -416,9 +421,26 @@ def _verified_arguments(db: DbAnalysis, pending: PendingCall) -> Dict[str, Tuple
         if origins is None:
             origins = frozenset({Origin("expr", node=node, defs=env.defs)})
         tables = db.prover.verified_tables(origins, env)
+        if db.prover.principal_keys and db.prover.is_caller_value(origins, pending.unit):
+            tables += ("@caller",)
         if tables:
             found[key] = tables
-    return found
+        uses = []
+        for call, argument, tested in db.prover.argument_helpers(origins, env):
+            if call is pending.call:
+                continue
+            callee = ""
+            if call not in site_index:  # `Depends(helper)`: resolved by the helper's name
+                name = dotted(call.func) or ""
+                if name.split(".")[-1] not in ("Depends", "Security") or not call.args:
+                    continue
+                callee = dotted(call.args[0].value) or ""
+                if not callee:
+                    continue
+            uses.append((site_index.get(call, -1), callee, argument, tested))
+        if uses:
+            helpers[key] = tuple(uses)
+    return found, helpers
 
 
 def _wrappers_of(sink: Sink, result: Classified, ctx: FileContext) -> List[WrapperSummary]:

@@ -23,7 +23,7 @@ from .index import ProjectIndex
 from .catalog import TableCatalog, build_catalog
 from .interrupt import ignore_interrupts
 from .migrations import ProjectSchema, load_project_schema
-from .model import FileError, Finding, RunResult
+from .model import FileError, Finding, Outcome, RunResult
 from .routing import route_summaries
 from .statement_helpers import revised_calls
 from .rules import BY_CODE, RULES, Rule, unknown_codes
@@ -233,6 +233,8 @@ def assemble(all_facts: Sequence[FileFacts], config: Config, options: Options,
         schema.describe(result, catalog)
     rules = active_rules(config)
     raw = _revised(raw, rules, project)
+    if project.proven:  # the calls whose findings the project stage proved scoped
+        result.db_calls = [_proven(call, project.proven) for call in result.db_calls]
     for rule in rules:
         try:
             rule.check_project(project, lambda path, finding: raw.append((path, finding)))
@@ -274,6 +276,14 @@ def _revised(raw: List[Tuple[str, RawFinding]], rules: Sequence[Rule],
         if revised is not None:
             kept.append((path, revised))
     return kept
+
+
+def _proven(call, proven: Dict[Tuple[str, int], str]):
+    proof = proven.get((call.path, call.line))
+    if proof is None or call.outcome != Outcome.UNSCOPED:
+        return call
+    return dataclasses.replace(call, outcome=Outcome.SCOPED, detail=proof, fix=None,
+                               no_fix=None, fix_choices=None)
 
 
 def _finalize(path: str, raw: RawFinding, config: Config,

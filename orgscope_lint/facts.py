@@ -79,6 +79,9 @@ class KeyedParam:
     index: int  # position among the call's positional arguments (self excluded)
     table: str  # the table the value must be verified for
     line: int  # the DB call's line
+    # the caller's own id (from its auth context) will do too: the key is a
+    # principal key, or the table's primary key is (`users.id`)
+    principal: bool = False
 
 
 @dataclass
@@ -163,6 +166,10 @@ class CallSite:
     # ("*": by a scoping helper), for caller-verified parameters
     verified: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
     in_route: bool = False  # the caller is a route handler
+    # argument -> project calls handed the same value before this call
+    # (candidate scoping helpers, confirmed at the project stage):
+    # (call site index in this file or -1, `Depends` callee, argument key, result tested)
+    helper_args: Dict[str, Tuple[Tuple[int, str, str, bool], ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,9 @@ class ProjectIndex:
         for facts in self.files:
             for helper in facts.scoping_helpers:
                 self.helpers.setdefault((helper.module, helper.qualname), []).append(helper)
+        # (path, line) -> the proof of a DB call the project stage found scoped
+        # (its finding dropped): the run's `db_calls` are revised to say so
+        self.proven: Dict[Tuple[str, int], str] = {}
         self._callers: Optional[Dict[Tuple[str, str], List[Tuple[FileFacts, CallSite]]]] = None
 
     def definers(self, name: str) -> List[str]:

@@ -136,30 +136,86 @@ class Prover:
         return (False, missing) if missing is not None else None
 
     # -- caller-verified parameters ------------------------------------------------
-    def keyed_param(self, sink: Sink) -> Optional[Tuple[str, str]]:
-        """(parameter, table) when `sink`, not scoped by itself, pins its
-        table's primary key or a parent key to one parameter of its function:
-        the project stage then asks every caller for a verified value."""
+    def keyed_params(self, sink: Sink) -> List[Tuple[str, str, bool]]:
+        """(parameter, table, principal) for each key of `sink`, not scoped by
+        itself, that pins its table's primary key, a parent key or a principal
+        key to one parameter of its function: the project stage asks every
+        caller for a value verified for `table` (any one key will do), or
+        with `principal`, for the caller's own id. An id read from the row of
+        an unscoped lookup keyed by a parameter inherits that lookup's keys
+        (once its callers verify them, the row is theirs)."""
         unit = sink.unit
         result = self.classified[sink.call]
         if unit.node is None or result.outcome != Outcome.UNSCOPED or sink.table is None:
-            return None
+            return []
         value = sink.value
         if not isinstance(value, DictVal):  # a filter, or the one row of an insert
-            return None
+            return []
+        found: List[Tuple[str, str, bool]] = []
         for key in sorted(value.must, key=lambda k: (k not in self.primary_key(sink.table), k)):
-            origins = _base(value.values.get(key) or ())
+            raw = value.values.get(key) or ()
+            origins = _base(raw)
+            target = sink.table if key in self.primary_key(sink.table) \
+                else self.parent_of(sink.table, key)
             names = {o.name for o in origins if o.kind == "param"}
             if len(names) != 1 or len(origins) != 1:
+                if target is not None:
+                    found.extend(self._inherited(origins, target, unit))
                 continue
             (name,) = names
             if name not in unit.param_index:
                 continue
-            target = sink.table if key in self.primary_key(sink.table) \
-                else self.parent_of(sink.table, key)
-            if target is not None:
-                return name, target
-        return None
+            principal = self.is_principal(sink.table, key) or (
+                target is not None and any(self.is_principal(target, pk)
+                                           for pk in self.primary_key(target)))
+            if target is not None or principal:
+                found.append((name, target or sink.table, principal))
+        return list(dict.fromkeys(found))
+
+    def _inherited(self, origins: FrozenSet[Origin], table: str,
+                   unit) -> List[Tuple[str, str, bool]]:
+        """The keyed parameters of the unscoped lookup whose row `origins` is
+        read from, when the column read is an id of `table`."""
+        if len(origins) != 1:
+            return []
+        read = _column_read(next(iter(origins)))
+        if read is None:
+            return []
+        column, source, defs = read
+        call = lookup_call(source, defs)
+        lookup = self.sinks.get(call) if call is not None else None
+        if lookup is None or lookup.unit is not unit or lookup.operation != Operation.READ \
+                or lookup.table is None:
+            return []
+        if not ((lookup.table == table and column in self.primary_key(table))
+                or self.parent_of(lookup.table, column) == table):
+            return []
+        return self.keyed_params(lookup)
+
+    def is_caller_value(self, origins: FrozenSet[Origin], unit) -> bool:
+        """`origins` is the caller's own id from the auth context."""
+        judge = self._judges.get(id(unit))
+        if judge is None:
+            judge = self._judges[id(unit)] = _IdentityJudge(
+                self.config, self.info, unit, self.principal_keys)
+        return bool(origins) and all(judge.is_caller(o) for o in origins)
+
+    def argument_helpers(self, origins: FrozenSet[Origin],
+                         env: Env) -> List[Tuple[cst.CSTNode, str, bool]]:
+        """(call, its argument key, result tested): project calls that
+        returned before `env` (or whose result was tested) and were handed
+        `origins`: the project stage decides whether they verify it."""
+        wanted = _base(origins)
+        if not wanted:
+            return []
+        candidates = [(call, False) for call in env.called]
+        candidates += [(call, True) for call in env.found if call not in self.sinks]
+        found = []
+        for call, tested in sorted(candidates, key=lambda c: (id(c[0]), c[1])):
+            key = _argument_key(call, wanted, env)
+            if key is not None:
+                found.append((call, key, tested))
+        return found
 
     def pinned(self, sink: Sink) -> List[Tuple[FrozenSet[Origin], str]]:
         """(value, table it must be verified for) for each key of an unscoped
@@ -379,11 +435,7 @@ class Prover:
         return proof
 
     def caller_identity(self, origins: FrozenSet[Origin], sink: Sink) -> bool:
-        judge = self._judges.get(id(sink.unit))
-        if judge is None:
-            judge = self._judges[id(sink.unit)] = _IdentityJudge(
-                self.config, self.info, sink.unit, self.principal_keys)
-        return bool(origins) and all(judge.is_caller(o) for o in origins)
+        return self.is_caller_value(origins, sink.unit)
 
     def describe(self, origins: FrozenSet[Origin], sink: Sink) -> str:
         names = {o.name for o in origins if o.kind == "param" and o.name}

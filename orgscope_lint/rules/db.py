@@ -224,17 +224,26 @@ class _DbOutcomeRule(Rule):
         function is scoped when every caller in the project passes a value
         verified for the table; otherwise the finding names a caller that does not."""
         facts = project.by_path.get(path)
-        if facts is not None and _helper_verified(project, facts, finding):
-            return None
-        keyed = next((k for k in (facts.keyed_params if facts else ())
-                      if k.line == finding.span.line and k.qualname == finding.symbol), None)
-        if keyed is None:
+        if facts is not None:
+            helper = _helper_verified(project, facts, finding)
+            if helper is not None:
+                project.proven[(path, finding.span.line)] = (
+                    f"scoped: verified by the scoping helper `{helper}`")
+                return None
+        alternatives = [k for k in (facts.keyed_params if facts else ())
+                        if k.line == finding.span.line and k.qualname == finding.symbol]
+        if not alternatives:
             return finding
+        keyed = alternatives[0]
         callers = project.callers(keyed)
         if not callers:
             return finding
-        unverified = [(caller, site) for caller, site in callers if not _verified(site, keyed)]
+        unverified = [(caller, site) for caller, site in callers
+                      if not any(_verified(project, caller, site, k) for k in alternatives)]
         if not unverified:
+            project.proven[(path, finding.span.line)] = (
+                f"scoped: `{keyed.param}` verified for '{keyed.table}' by every caller "
+                f"({len(callers)})")
             return None
         caller, site = unverified[0]
         where = f"{caller.path}:{site.span.line}" + (f" (`{site.symbol}`)" if site.symbol else "")
@@ -1070,26 +1079,38 @@ class UnscopedWrapperCall(Rule):
                         snippet=site.snippet, statement_line=site.statement_line))
 
 
-def _helper_verified(project, facts, finding: RawFinding) -> bool:
+def _helper_verified(project, facts, finding: RawFinding) -> Optional[str]:
     """A project function that raises unless its tenant-scoped lookup finds the
-    row (a scoping helper) was handed the id before this call, on every path."""
+    row (a scoping helper) was handed the id before this call, on every path:
+    the helper's name."""
     for use in facts.helper_uses:
         if use.line != finding.span.line or use.symbol != finding.symbol:
             continue
-        if use.site >= 0:
-            site = facts.call_sites[use.site]
-            helpers = project.resolve_call(facts, site, project.helpers)
-            if any(h.table == use.table and use.key in (h.param, str(h.index))
-                   and (use.tested or h.kind == "raises") for h in helpers):
-                return True
-        else:
-            # `Depends(helper)`: the dependency by its name, as the module imports it
-            target = project.resolver.resolve(facts, use.callee)
-            helpers = project.helpers.get(target, []) if target else []
-            if any(h.table == use.table and h.param == use.key and h.kind == "raises"
-                   for h in helpers):
-                return True
-    return False
+        helper = _confirmed(project, facts, use.site, use.callee, use.key, use.table,
+                            use.tested)
+        if helper is not None:
+            return helper
+    return None
+
+
+def _confirmed(project, facts, site_index: int, callee: str, key: str, table: str,
+               tested: bool) -> Optional[str]:
+    """The scoping helper (its qualified name) that call site `site_index` of
+    `facts` (or the route dependency `Depends(callee)`) reaches, verifying
+    argument `key` for `table`; None when it does not."""
+    if site_index >= 0:
+        site = facts.call_sites[site_index]
+        for h in project.resolve_call(facts, site, project.helpers):
+            if h.table == table and key in (h.param, str(h.index)) \
+                    and (tested or h.kind == "raises"):
+                return h.qualname
+        return None
+    # `Depends(helper)`: the dependency by its name, as the module imports it
+    target = project.resolver.resolve(facts, callee)
+    for h in (project.helpers.get(target, []) if target else []):
+        if h.table == table and h.param == key and h.kind == "raises":
+            return h.qualname
+    return None
 
 
 def _argument(site, keyed) -> Optional[str]:
@@ -1098,10 +1119,19 @@ def _argument(site, keyed) -> Optional[str]:
     return str(keyed.index) if site.positional > keyed.index else None
 
 
-def _verified(site, keyed) -> bool:
+def _verified(project, facts, site, keyed) -> bool:
+    """The caller's argument for `keyed` is verified for its table: in the
+    caller's own file (a lookup, a scoped row, a configured helper), by being
+    the caller's own id (a principal key), or by a project scoping helper it
+    was handed before the call."""
     key = _argument(site, keyed)
-    tables = site.verified.get(key, ()) if key is not None else ()
-    return keyed.table in tables or "*" in tables
+    if key is None:
+        return False
+    tables = site.verified.get(key, ())
+    if keyed.table in tables or "*" in tables or (keyed.principal and "@caller" in tables):
+        return True
+    return any(_confirmed(project, facts, index, callee, argument, keyed.table, tested)
+               for index, callee, argument, tested in site.helper_args.get(key, ()))
 
 
 def _from_request(site, keyed) -> bool:
