@@ -102,6 +102,8 @@ class DbAnalysis:
         self.helpers = ScopingHelpers(ctx.config)
         # id(unit) -> (environment, returned expression) where it returns
         self.exits: Dict[int, List[Tuple[Env, Optional[cst.CSTNode]]]] = {}
+        # lookup call -> the access checks in code on its row (FlowAnalyzer.compares)
+        self.compares: Dict[cst.Call, List[Tuple]] = {}
         self.hooks = [*self.parts, self.call_hook, *hooks]
         self.units: List[Unit] = []
         pending = list(info.units)
@@ -131,7 +133,7 @@ class DbAnalysis:
             for sink in self.sinks}
         envs = ctx.tenant_values.envs if ctx.tenant_values is not None else {}
         self.prover = Prover(ctx.config, ctx.catalog, self.sinks, self.classified, envs,
-                             ctx.info)
+                             ctx.info, self.compares)
         self.prover.run()
         self.calls: List[PendingCall] = list(self.call_hook.calls.values())
 
@@ -165,6 +167,8 @@ class DbAnalysis:
         end = analyzer.run(body, Env({}, defs, found=self.helpers.configured(dependencies),
                                      called=dependencies))
         self.exits[id(unit)] = analyzer.exits + ([(end, None)] if end is not None else [])
+        for call, column, origins, test, leaves in analyzer.compares:
+            self.compares.setdefault(call, []).append((column, origins, test, leaves, unit))
         return nested
 
     def symbol(self, unit: Unit) -> Optional[str]:

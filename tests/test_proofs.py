@@ -191,3 +191,228 @@ def test_abort_leaves_and_a_reassigned_id_is_no_longer_verified():
 def test_the_proof_keys_are_validated(table, message):
     with pytest.raises(ConfigError, match=message):
         config_from(table)
+
+
+ACCESS = textwrap.dedent("""\
+    from fastapi import HTTPException
+    from app.core.database import DatabaseService
+
+    db = DatabaseService()
+
+
+    def check_run(run_id: str, org: str) -> None:
+        if not db.select_one("runs", {"id": run_id, "clerk_org_id": org}):
+            raise HTTPException(404)
+
+
+    def get_run(run_id: str, org: str):
+        run = db.select_one("runs", {"id": run_id, "clerk_org_id": org})
+        if not run:
+            return None
+        return run
+    """)
+
+REPOSITORY = textwrap.dedent("""\
+    from app.core.database import DatabaseService
+
+    db = DatabaseService()
+
+
+    def update_run(run_id: str, status: str) -> None:
+        db.update("runs", {"id": run_id}, {"status": status})
+
+
+    def touch_run(run_id: str) -> None:
+        db.update("runs", {"id": run_id}, {"touched": True})
+
+
+    def approvals_of(user_id: str):
+        return db.select("approvals", {"user_id": user_id})
+
+
+    def set_secret(connector_id: str, value: str) -> None:
+        existing = db.select_one("secrets", {"connector_id": connector_id})
+        if existing:
+            db.update("secrets", {"id": existing["id"]}, {"value": value})
+    """)
+
+
+def _calls(result):
+    return {(c.path, c.line): (c.outcome, c.detail) for c in result.db_calls}
+
+
+def test_caller_verified_composes_with_project_helpers_and_principals():
+    routes = textwrap.dedent("""\
+        from fastapi import APIRouter, Depends, HTTPException
+        from app.core.auth import get_current_user
+        from app.access import check_run, get_run
+        from app.repository import approvals_of, set_secret, touch_run, update_run
+
+        router = APIRouter()
+
+
+        @router.post("/a/{run_id}")
+        async def raises(run_id: str, user: dict = Depends(get_current_user)):
+            check_run(str(run_id), user["clerk_org_id"])
+            update_run(str(run_id), "a")
+
+
+        @router.post("/b/{run_id}")
+        async def returns_tested(run_id: str, user: dict = Depends(get_current_user)):
+            run = get_run(run_id, user["clerk_org_id"])
+            if not run:
+                raise HTTPException(404)
+            update_run(run_id, "b")
+
+
+        @router.post("/c/{run_id}")
+        async def returns_untested(run_id: str, user: dict = Depends(get_current_user)):
+            get_run(run_id, user["clerk_org_id"])
+            touch_run(run_id)
+
+
+        @router.get("/me/approvals")
+        async def mine(user: dict = Depends(get_current_user)):
+            return approvals_of(user["user_id"])
+
+
+        @router.post("/d/{connector_id}")
+        async def secret(connector_id: str, user: dict = Depends(get_current_user)):
+            if not get_run(connector_id, user["clerk_org_id"]):
+                raise HTTPException(404)
+            set_secret(connector_id, "x")
+        """)
+    config = config_from({"tenant-tables": ["runs", "approvals", "secrets"],
+                          "principal-keys": ["user_id"],
+                          "parent-keys": {"secrets": "connector_id -> runs"}})
+    result = run_sources({"app/access.py": ACCESS, "app/repository.py": REPOSITORY,
+                          "app/routes.py": routes}, config)
+    assert not result.internal_errors
+    # update_run: both callers verified run_id (a raising helper; a None-returning one,
+    # tested); approvals_of: its caller hands it its own id; set_secret: its caller
+    # verified the parent id, and the row it loaded by it is then the caller's too
+    assert _open(result) == [("app/repository.py", 11, "ORG102")]
+    (finding,) = [f for f in result.findings if not f.suppressed]
+    assert "by the caller at app/routes.py:26 (`returns_untested`)" in finding.message
+    calls = _calls(result)
+    # the project stage's proofs are the run's evidence too (the counts agree)
+    assert calls[("app/repository.py", 7)] == (
+        "scoped", "scoped: `run_id` verified for 'runs' by every caller (2)")
+    assert calls[("app/repository.py", 15)][0] == "scoped"
+    assert calls[("app/repository.py", 19)][0] == "scoped"
+    assert calls[("app/repository.py", 21)][0] == "scoped"
+    assert calls[("app/repository.py", 11)][0] == "unscoped"
+
+
+def test_a_principal_parameter_from_the_path_is_named():
+    routes = textwrap.dedent("""\
+        from fastapi import APIRouter, Depends
+        from app.core.auth import get_current_user
+        from app.repository import approvals_of
+
+        router = APIRouter()
+
+
+        @router.get("/users/{user_id}/approvals")
+        async def theirs(user_id: str, user: dict = Depends(get_current_user)):
+            return approvals_of(user_id)
+        """)
+    config = config_from({"tenant-tables": ["runs", "approvals", "secrets"],
+                          "principal-keys": ["user_id"]})
+    result = run_sources({"app/repository.py": REPOSITORY, "app/routes.py": routes}, config)
+    assert ("app/repository.py", 15, "ORG101") in _open(result)
+
+
+def test_access_checks_in_code():
+    code = textwrap.dedent("""\
+        from fastapi import APIRouter, Depends, HTTPException
+        from app.core.auth import get_current_user
+
+        router = APIRouter()
+
+
+        def differs(db, agent_id, org):
+            agent = db.select_one("agents", {"id": agent_id})
+            if agent["clerk_org_id"] != org:
+                raise HTTPException(403)
+            db.update("agents", {"id": agent_id}, {"x": 1})
+
+
+        def missing_or_differs(db, agent_id, org):
+            agent = db.select_one("agents", {"id": agent_id})
+            if not agent or agent.get("clerk_org_id") != org:
+                raise HTTPException(404)
+            db.update("agents", {"id": agent["id"]}, {"x": 1})
+
+
+        def equal_then_use(db, agent_id, org):
+            agent = db.select_one("agents", {"id": agent_id})
+            if agent["clerk_org_id"] == org:
+                db.update("agents", {"id": agent_id}, {"x": 1})
+                return True
+            raise HTTPException(403)
+
+
+        def equal_then_return(db, agent_id, org):
+            agent = db.select_one("agents", {"id": agent_id})
+            if not agent:
+                raise HTTPException(404)
+            if agent["clerk_org_id"] == org:
+                return agent
+            db.update("agents", {"id": agent_id}, {"x": 1})
+
+
+        def only_logs(db, agent_id, org, log):
+            agent = db.select_one("agents", {"id": agent_id})
+            if agent["clerk_org_id"] != org:
+                log.warning("other")
+            db.update("agents", {"id": agent_id}, {"x": 1})
+
+
+        def constant(db, agent_id):
+            agent = db.select_one("agents", {"id": agent_id})
+            if agent["clerk_org_id"] != "org_1":
+                raise HTTPException(403)
+
+
+        @router.post("/a/{agent_id}")
+        def from_token(db, agent_id: str, user: dict = Depends(get_current_user)):
+            agent = db.select_one("agents", {"id": agent_id})
+            if agent.clerk_org_id != user["clerk_org_id"]:
+                raise HTTPException(403)
+
+
+        @router.post("/b/{agent_id}")
+        def from_request(db, agent_id: str, org: str, user: dict = Depends(get_current_user)):
+            agent = db.select_one("agents", {"id": agent_id})
+            if agent["clerk_org_id"] != org:
+                raise HTTPException(403)
+        """)
+    result = run_sources({"app/x.py": code})
+    calls = _calls(result)
+    scoped = sorted(line for (_, line), (outcome, _) in calls.items() if outcome == "scoped")
+    assert scoped == [8, 11, 15, 18, 22, 24, 30, 53]
+    assert calls[("app/x.py", 8)][1] == ("scoped: checked in code: the row's `clerk_org_id` is "
+                                        "compared with `org` at line 9")
+    # `==` then return: the read is checked, the rest of the function is not
+    assert _open(result) == [("app/x.py", 35, "ORG102"), ("app/x.py", 39, "ORG101"),
+                             ("app/x.py", 42, "ORG102"), ("app/x.py", 46, "ORG101"),
+                             ("app/x.py", 60, "ORG101")]
+
+
+def test_rows_of_a_scoped_result_in_a_for_loop():
+    code = textwrap.dedent("""\
+        def pause_all(db, org):
+            rows = db.select("agents", {"clerk_org_id": org})
+            for row in rows:
+                db.update("agents", {"id": row["id"]}, {"x": 1})
+
+
+        def resume_all(db):
+            for row in db.select("agents", {"status": "paused"}):
+                db.update("agents", {"id": row["id"]}, {"x": 1})
+        """)
+    result = run_sources({"app/x.py": code})
+    assert _open(result) == [("app/x.py", 8, "ORG101"), ("app/x.py", 9, "ORG102")]
+    assert _calls(result)[("app/x.py", 4)] == (
+        "scoped", "scoped: `id` read from the 'agents' row loaded with the tenant key at line 2")

@@ -162,6 +162,10 @@ class FlowAnalyzer:
         self._loops: List[Tuple[List[Env], List[Env]]] = []  # (breaks, continues)
         # (environment, returned expression or None) at each `return`
         self.exits: List[Tuple[Env, Optional[cst.CSTNode]]] = []
+        # access checks in code: (lookup call, column, origins of the value it is
+        # compared with, the comparison, a branch of the `if` leaves) for each
+        # `if row["account_id"] != org: raise` (or `==` then return)
+        self.compares: List[Tuple[cst.Call, str, Origins, cst.CSTNode, bool]] = []
         # the statement being interpreted: findings inside a multi-line statement
         # can be suppressed on its first line
         self.statement_node: Optional[cst.CSTNode] = None
@@ -355,6 +359,15 @@ class FlowAnalyzer:
             else_env = self.if_(node.orelse, else_start) if else_start is not None else None
         else:
             else_env = self.block(node.orelse.body, else_start)
+        found = _row_comparisons(node.test)
+        if found:
+            leaves = (truth is not False and then_env is None) or (
+                node.orelse is not None and else_start is not None and else_env is None)
+            for row, column, other, comparison in found:
+                call = lookup_call(row, env.defs)
+                if call is not None:
+                    self.compares.append((call, column, self.origins(other, env), comparison,
+                                          leaves))
         return join(then_env, else_env)
 
     def loop(self, node, env: Env) -> Optional[Env]:
@@ -370,13 +383,18 @@ class FlowAnalyzer:
         entry = env
         exit_envs: List[Env] = []
         head = entry
+        element = None  # `for row in res.data:`: each row is one of the lookup's rows
+        if isinstance(node, cst.For) and isinstance(node.target, cst.Name) \
+                and lookup_call(node.iter, env.defs) is not None:
+            item = cst.Subscript(node.iter, [cst.SubscriptElement(cst.Index(cst.Integer("0")))])
+            element = (None, frozenset({Origin("expr", node=item, defs=env.defs)}))
         for _ in range(3):  # the lattice is shallow: keys only grow or shrink once
             breaks: List[Env] = []
             continues: List[Env] = []
             self._loops.append((breaks, continues))
             start = head
             if isinstance(node, cst.For):
-                start = self.bind_target(node.target, None, start)
+                start = self.bind_target(node.target, element, start)
             else:
                 start = self.expr(head_test, start)
                 if self.static_truth(head_test, start) is False:
@@ -473,6 +491,14 @@ class FlowAnalyzer:
             if isinstance(test.operator, cst.Or) and not truth:
                 return self.refine(test.right, self.refine(test.left, env, False), False)
             return env
+        equality = _equality(test)
+        if equality is not None and truth == equality[1]:
+            # `row["account_id"] == org` held: the row was found, and the
+            # comparison goes into `found` too (a check in code held here)
+            for side in equality[0]:
+                if _column_of(side) is not None:
+                    env = self.found_by(_column_of(side)[0], env).with_found(
+                        frozenset({test}))
         none_test = _none_comparison(test)
         if none_test is not None:
             name, is_none = none_test
@@ -743,3 +769,54 @@ def _none_comparison(test: cst.CSTNode) -> Optional[Tuple[str, bool]]:
     if isinstance(target.operator, (cst.IsNot, cst.NotEqual)):
         return test.left.value, False
     return None
+
+
+def _equality(test: cst.CSTNode) -> Optional[Tuple[Tuple[cst.CSTNode, cst.CSTNode], bool]]:
+    """`a == b` -> ((a, b), True); `a != b` -> ((a, b), False)."""
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return None
+    target = test.comparisons[0]
+    if isinstance(target.operator, cst.Equal):
+        return (test.left, target.comparator), True
+    if isinstance(target.operator, cst.NotEqual):
+        return (test.left, target.comparator), False
+    return None
+
+
+def _column_of(node: cst.CSTNode) -> Optional[Tuple[cst.CSTNode, str]]:
+    """`row["col"]`, `row.get("col")`, `row.col` -> (row, "col")."""
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1 \
+            and isinstance(node.slice[0].slice, cst.Index):
+        column = string_value(node.slice[0].slice.value)
+        return (node.value, column) if column else None
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+            and node.func.attr.value == "get" and node.args:
+        column = string_value(node.args[0].value)
+        return (node.func.value, column) if column else None
+    if isinstance(node, cst.Attribute) and isinstance(node.value, (cst.Name, cst.Subscript)):
+        return node.value, node.attr.value
+    return None
+
+
+def _row_comparisons(test: cst.CSTNode) -> List[Tuple[cst.CSTNode, str, cst.CSTNode,
+                                                     cst.CSTNode]]:
+    """(row, column, the other side, the comparison) for each
+    `row["col"] ==/!= value` in `test` (through `not`, `and`, `or`)."""
+    found = []
+    stack = [test]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.BooleanOperation):
+            stack.extend((node.left, node.right))
+        elif isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+            stack.append(node.expression)
+        else:
+            equality = _equality(node)
+            if equality is None:
+                continue
+            left, right = equality[0]
+            for side, other in ((left, right), (right, left)):
+                column = _column_of(side)
+                if column is not None:
+                    found.append((column[0], column[1], other, node))
+    return found

@@ -60,7 +60,8 @@ class Proof:
 class Prover:
     def __init__(self, config, catalog, sinks: Sequence[Sink],
                  classified: Dict[cst.Call, Classified],
-                 envs: Mapping[cst.Call, List[Env]], info=None) -> None:
+                 envs: Mapping[cst.Call, List[Env]], info=None,
+                 compares: Optional[Mapping[cst.Call, List[Tuple]]] = None) -> None:
         self.config = config
         self.info = info  # the module's facts (imports, `Annotated` aliases)
         self.catalog = catalog
@@ -69,7 +70,13 @@ class Prover:
         self.envs = envs
         self.helpers = frozenset(h.split(".")[-1] for h in config.scoping_helpers)
         self.principal_keys = frozenset(config.principal_keys)
-        self._judges: Dict[int, _IdentityJudge] = {}  # by id(unit)
+        self._judges: Dict[Tuple[int, bool], _IdentityJudge] = {}  # by (id(unit), tenant)
+        # lookup call -> (column, origins compared with, test, a branch leaves, unit)
+        self.compares = compares or {}
+        # reads proven by an access check in code: their rows (and ids) are
+        # verified only where the check held (`Env.found`)
+        # (lookup call -> the comparison that proved it; it is in `found` where it held)
+        self.checked_in_code: Dict[cst.Call, cst.CSTNode] = {}
 
     # -- entry -----------------------------------------------------------------
     def run(self) -> None:
@@ -91,6 +98,11 @@ class Prover:
         envs = self.envs.get(sink.call) or []
         if not envs or sink.table is None:
             return None
+        if sink.operation == Operation.READ:
+            check = self.access_check(sink, result)
+            if check is not None:
+                self.checked_in_code[sink.call] = check.node
+                return _scoped(result, check)
         if sink.operation == Operation.INSERT:
             rows = [sink.value] if isinstance(sink.value, DictVal) else (
                 list(sink.value.rows) if isinstance(sink.value, ListVal) else [])
@@ -134,6 +146,52 @@ class Prover:
                 return True, Proof(f"scoped to the caller: `{key}` is the caller's own id "
                                    "from the auth context")
         return (False, missing) if missing is not None else None
+
+    def access_check(self, sink: Sink, result: Classified) -> Optional[Proof]:
+        """A read whose row is checked in code before it is used: an `if`
+        compares the row's tenant key with a tenant value (or a principal key
+        with the caller's own id), and one of its branches leaves
+        (`if row["account_id"] != org: raise`, `if row.org_id == org: return row`)."""
+        tenant_key = result.tenant_key or self.config.tenant_key_for(sink.table)
+        for column, origins, test, leaves, unit in self.compares.get(sink.call, ()):
+            if not leaves or unit is not sink.unit or not origins:
+                continue
+            if column == tenant_key and self._tenant_value(origins, unit):
+                return Proof(f"scoped: checked in code: the row's `{column}` is compared with "
+                             f"`{_value_name(origins, column)}` at line {{line}}", test)
+            if self.is_principal(sink.table, column) and self.is_caller_value(origins, unit):
+                return Proof(f"scoped to the caller: checked in code: the row's `{column}` is "
+                             "compared with the caller's own id at line {line}", test)
+        return None
+
+    def _tenant_value(self, origins: FrozenSet[Origin], unit) -> bool:
+        """A value a filter could be scoped by: a parameter of a function that
+        is not a route (its callers answer for it), or a value from the auth
+        context; not a constant, and not the request's own input."""
+        route = _is_route(unit)
+        for origin in _base(origins):
+            if origin.kind == "param":
+                if route and not self.is_caller_value(frozenset({origin}), unit) \
+                        and not self._judge(unit).dependencies.get(origin.name or ""):
+                    return False
+                continue
+            if origin.kind != "expr" or origin.node is None \
+                    or isinstance(origin.node, (cst.SimpleString, cst.Integer, cst.Name)):
+                return False
+            if not self.is_caller_value(frozenset({origin}), unit) \
+                    and not self._judge(unit, tenant=True).is_caller(origin):
+                return False
+        return True
+
+    def _judge(self, unit, tenant: bool = False) -> "_IdentityJudge":
+        """The auth-context judge asking for the caller's own id (or, with
+        `tenant`, for the caller's tenant id)."""
+        key = (id(unit), tenant)
+        judge = self._judges.get(key)
+        if judge is None:
+            judge = self._judges[key] = _IdentityJudge(
+                self.config, self.info, unit, self.principal_keys, tenant)
+        return judge
 
     # -- caller-verified parameters ------------------------------------------------
     def keyed_params(self, sink: Sink) -> List[Tuple[str, str, bool]]:
@@ -194,10 +252,7 @@ class Prover:
 
     def is_caller_value(self, origins: FrozenSet[Origin], unit) -> bool:
         """`origins` is the caller's own id from the auth context."""
-        judge = self._judges.get(id(unit))
-        if judge is None:
-            judge = self._judges[id(unit)] = _IdentityJudge(
-                self.config, self.info, unit, self.principal_keys)
+        judge = self._judge(unit)
         return bool(origins) and all(judge.is_caller(o) for o in origins)
 
     def argument_helpers(self, origins: FrozenSet[Origin],
@@ -263,7 +318,8 @@ class Prover:
                 or not isinstance(value, DictVal) or not exits \
                 or self.classified[sink.call].outcome != Outcome.SCOPED:
             return None
-        missing = [node for env, node in exits if sink.call not in env.found]
+        missing = [node for env, node in exits
+                   if sink.call not in env.found or not self._held(sink.call, env)]
         if not missing:
             kind = "raises"
         elif all(node is None or (isinstance(node, cst.Name) and node.value == "None")
@@ -290,7 +346,8 @@ class Prover:
             lookup = self.sinks.get(call)
             if lookup is not None:
                 if lookup.table is None or not isinstance(lookup.value, DictVal) \
-                        or self.classified[call].outcome != Outcome.SCOPED:
+                        or self.classified[call].outcome != Outcome.SCOPED \
+                        or not self._held(call, env):
                     continue
                 for key in self.primary_key(lookup.table):
                     pinned = lookup.value.values.get(key)
@@ -303,17 +360,18 @@ class Prover:
             if read is None:
                 break
         else:
-            tables |= self._row_tables(origins)
+            tables |= self._row_tables(origins, env)
         return tuple(sorted(tables))
 
-    def _row_tables(self, origins: FrozenSet[Origin]) -> Set[str]:
+    def _row_tables(self, origins: FrozenSet[Origin], env: Env) -> Set[str]:
         found: Optional[Set[str]] = None
         for origin in origins:
             column, source, defs = _column_read(origin)
             call = lookup_call(source, defs)
             lookup = self.sinks.get(call) if call is not None else None
             if lookup is None or lookup.operation != Operation.READ or lookup.table is None \
-                    or self.classified[call].outcome != Outcome.SCOPED:
+                    or self.classified[call].outcome != Outcome.SCOPED \
+                    or not self._held(call, env):
                 return set()
             here = {lookup.table} if column in self.primary_key(lookup.table) else set()
             parent = self.parent_of(lookup.table, column)
@@ -372,7 +430,7 @@ class Prover:
     def verified(self, origins: FrozenSet[Origin], table: str, envs: List[Env],
                  sink: Sink) -> Optional[Proof]:
         """How `origins` is verified for `table` on every path to `sink`, or None."""
-        row = self.row_read(origins, table)
+        row = self.row_read(origins, table, envs)
         if row is not None:
             return row
         first: Optional[Proof] = None
@@ -391,7 +449,7 @@ class Prover:
             if lookup is not None:
                 if lookup is sink or lookup.table != table \
                         or self.classified[call].outcome != Outcome.SCOPED \
-                        or not isinstance(lookup.value, DictVal):
+                        or not isinstance(lookup.value, DictVal) or not self._held(call, env):
                     continue
                 for key in self.primary_key(table):
                     pinned = lookup.value.values.get(key)
@@ -404,6 +462,11 @@ class Prover:
                 return Proof(f"verified by `{name}` at line {{line}}", call)
         return None
 
+    def _held(self, call: cst.CSTNode, env: Env) -> bool:
+        """A read proven by a check in code counts only where that check held."""
+        check = self.checked_in_code.get(call)
+        return check is None or check in env.found
+
     def _is_helper(self, call: cst.CSTNode) -> bool:
         if not isinstance(call, cst.Call) or not self.helpers:
             return False
@@ -412,9 +475,11 @@ class Prover:
             name = dotted(call.args[0].value)
         return bool(name) and name.split(".")[-1] in self.helpers
 
-    def row_read(self, origins: FrozenSet[Origin], table: str) -> Optional[Proof]:
+    def row_read(self, origins: FrozenSet[Origin], table: str,
+                 envs: Sequence[Env] = ()) -> Optional[Proof]:
         """Every origin reads a column of a row loaded tenant-scoped, and that
-        column is the id of a `table` row (its own `id`, or a key referencing it)."""
+        column is the id of a `table` row (its own `id`, or a key referencing it).
+        A row checked in code counts only where the check held (in `found`)."""
         proof: Optional[Proof] = None
         for origin in origins:
             read = _column_read(origin)
@@ -424,7 +489,8 @@ class Prover:
             call = lookup_call(source, defs)
             lookup = self.sinks.get(call) if call is not None else None
             if lookup is None or lookup.operation != Operation.READ or lookup.table is None \
-                    or self.classified[call].outcome != Outcome.SCOPED:
+                    or self.classified[call].outcome != Outcome.SCOPED \
+                    or not all(self._held(call, env) for env in envs):
                 return None
             if lookup.table == table and column in self.primary_key(table):
                 pass
@@ -503,8 +569,12 @@ class _IdentityJudge(_Judge):
     Per file, a dependency counts as authentication when `auth-dependencies`
     names it (the project stage's transitive judgement is not used here)."""
 
-    def __init__(self, config, info, unit, principal_keys: Iterable[str]) -> None:
+    def __init__(self, config, info, unit, principal_keys: Iterable[str],
+                 tenant: bool = False) -> None:
         self.claims: Set[str] = set(_IDENTITY_CLAIMS) | {k.split(".")[-1] for k in principal_keys}
+        if tenant:  # the caller's tenant id instead (`user["clerk_org_id"]`)
+            self.claims = ({config.tenant_key} | set(config.tenant_columns)
+                           | set(config.table_keys.values()))
         aliases = {name for name, value in info.module_assignments.items()
                    if annotated_dependencies(value)}
         self.dependencies: Dict[str, str] = {}
@@ -513,7 +583,8 @@ class _IdentityJudge(_Judge):
             if dependency:
                 self.dependencies[param.name.value] = dependency
         self.tenant_params: Set[str] = set()
-        self.sources: Set[str] = set()  # `tenant-sources` name the tenant, not the caller
+        # `tenant-sources` name the tenant, not the caller
+        self.sources: Set[str] = set(config.tenant_sources) if tenant else set()
         # flask_login's `current_user` is the authenticated user (a global proxy)
         self.auth_globals = {name for name, (module, attr) in info.imports.items()
                              if module.split(".")[0] == "flask_login" and attr == "current_user"}

@@ -81,6 +81,43 @@ _PROOF_WRITES_VALID = (
             raise LookupError(agent_id)
         _set_status(db, agent_id, "paused")
     """,
+    # an access check in code: the row's tenant key compared with the caller's, then leave
+    """
+    from fastapi import HTTPException
+
+    def pause(db, agent_id, org):
+        agent = db.select_one("agents", {"id": agent_id})
+        if not agent or agent["clerk_org_id"] != org:
+            raise HTTPException(status_code=404)
+        db.update("agents", {"id": agent_id}, {"status": "paused"})
+    """,
+    # each row of a result loaded with the tenant key
+    """
+    def pause_all(db, org):
+        for agent in db.select("agents", {"clerk_org_id": org}):
+            db.update("agents", {"id": agent["id"]}, {"status": "paused"})
+    """,
+    # caller-verified through a project helper that returns None when the row is missing
+    Example(
+        """
+        from app.access import load_agent
+
+        def _set_status(db, agent_id, status):
+            db.update("agents", {"id": agent_id}, {"status": status})
+
+        def pause(db, agent_id, org):
+            agent = load_agent(db, agent_id, org)
+            if agent is None:
+                raise LookupError(agent_id)
+            _set_status(db, agent_id, "paused")
+        """,
+        files={"app/access.py": (
+            "def load_agent(db, agent_id, org):\n"
+            "    agent = db.select_one('agents', {'id': agent_id, 'clerk_org_id': org})\n"
+            "    if not agent:\n"
+            "        return None\n"
+            "    return agent\n")},
+    ),
 )
 def _fixed(code: str, old: str, new: str, **options) -> Example:
     """An INVALID example and its `--fix` result (`old` becomes `new` in the code)."""
@@ -130,8 +167,94 @@ _PROOF_WRITES_INVALID = (
     def resume(db, agent_id):
         _set_status(db, agent_id, "active")
     """,
+    # the comparison only logs: the update runs for any organization's agent
+    """
+    def pause(db, agent_id, org, log):
+        agent = db.select_one("agents", {"id": agent_id})  # expect: ORG101
+        if agent["clerk_org_id"] != org:
+            log.warning("agent %s is another organization's", agent_id)
+        db.update("agents", {"id": agent_id}, {"status": "paused"})  # expect: ORG102
+    """,
+    # compared with an organization the request names
+    """
+    from fastapi import APIRouter, Depends, HTTPException
+    from app.core.auth import get_current_user
+
+    router = APIRouter()
+
+    @router.post("/agents/{agent_id}/pause")
+    def pause(db, agent_id: str, org: str, user: dict = Depends(get_current_user)):
+        agent = db.select_one("agents", {"id": agent_id})  # expect: ORG101
+        if agent["clerk_org_id"] != org:
+            raise HTTPException(status_code=403)
+        db.update("agents", {"id": agent_id}, {"status": "paused"})  # expect: ORG102
+    """,
+    # `==` then return: the rest of the function runs for another organization's agent
+    """
+    def pause(db, agent_id, org):
+        agent = db.select_one("agents", {"id": agent_id})
+        if agent["clerk_org_id"] == org:
+            return agent
+        db.update("agents", {"id": agent_id}, {"status": "paused"})  # expect: ORG102
+    """,
+    # rows of a result loaded without the tenant key
+    """
+    def resume_all(db):
+        for agent in db.select("agents", {"status": "paused"}):  # expect: ORG101
+            db.update("agents", {"id": agent["id"]}, {"status": "active"})  # expect: ORG102
+    """,
+    # the helper's result is not tested: the id may be another organization's
+    Example(
+        """
+        from app.access import load_agent
+
+        def _set_status(db, agent_id, status):
+            db.update("agents", {"id": agent_id}, {"status": status})  # expect: ORG102
+
+        def pause(db, agent_id, org):
+            load_agent(db, agent_id, org)
+            _set_status(db, agent_id, "paused")
+        """,
+        files={"app/access.py": (
+            "def load_agent(db, agent_id, org):\n"
+            "    agent = db.select_one('agents', {'id': agent_id, 'clerk_org_id': org})\n"
+            "    if not agent:\n"
+            "        return None\n"
+            "    return agent\n")},
+    ),
 )
 _PROOF_READS_VALID = (
+    # principal: every caller hands the function its own id from the auth context
+    Example(
+        """
+        from fastapi import APIRouter, Depends
+        from app.core.auth import get_current_user
+
+        router = APIRouter()
+
+        def _notes_of(db, user_id):
+            return db.select("notes", {"user_id": user_id})
+
+        @router.get("/me/notes")
+        def my_notes(db, user: dict = Depends(get_current_user)):
+            return _notes_of(db, user["user_id"])
+        """,
+        config=_NOTES,
+    ),
+    # principal checked in code: the row's owner compared with the caller
+    Example(
+        """
+        from fastapi import Depends, HTTPException
+        from app.core.auth import get_current_user
+
+        def my_note(db, note_id, user: dict = Depends(get_current_user)):
+            note = db.select_one("notes", {"id": note_id})
+            if note is None or note["user_id"] != user["user_id"]:
+                raise HTTPException(status_code=404)
+            return note
+        """,
+        config=_NOTES,
+    ),
     Example(
         """
         def comments(db, task_id, org):
@@ -154,6 +277,22 @@ _PROOF_READS_VALID = (
     ),
 )
 _PROOF_READS_INVALID = (
+    Example(
+        """
+        from fastapi import APIRouter, Depends
+        from app.core.auth import get_current_user
+
+        router = APIRouter()
+
+        def _notes_of(db, user_id):
+            return db.select("notes", {"user_id": user_id})  # expect: ORG101
+
+        @router.get("/users/{user_id}/notes")
+        def notes(db, user_id: str, user: dict = Depends(get_current_user)):
+            return _notes_of(db, user_id)
+        """,
+        config=_NOTES,
+    ),
     Example(
         """
         def comments(db, task_id):
