@@ -729,13 +729,26 @@ def chain_calls(call: cst.Call) -> FrozenSet[cst.CSTNode]:
     return frozenset(found)
 
 
+_COPIES = frozenset({"list", "dict", "tuple"})
+
+
 def lookup_call(node: cst.CSTNode, defs, depth: int = 4) -> Optional[cst.Call]:
     """The one call whose result `node` is (or is read from): `row`, `res.data[0]`,
     `await db.select_one(...)`, following names through their reaching
     definitions; None when the value may come from several calls or from
     anything else (a `None` initialiser does not count: a found row is not None)."""
-    while isinstance(node, (cst.Attribute, cst.Subscript)):
-        node = node.value
+    while True:
+        if isinstance(node, (cst.Attribute, cst.Subscript)):
+            node = node.value
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Name) \
+                and node.func.value in _COPIES and len(node.args) == 1 and not node.args[0].star:
+            node = node.args[0].value  # `list(res.data)`, `dict(res.data[0])`: the same rows
+        elif isinstance(node, cst.BooleanOperation) and isinstance(node.operator, cst.Or) \
+                and isinstance(node.right, (cst.List, cst.Dict, cst.Tuple)) \
+                and not getattr(node.right, "elements", ()):
+            node = node.left  # `res.data or []`
+        else:
+            break
     if isinstance(node, cst.Await):
         node = node.expression
     if isinstance(node, cst.Call):
