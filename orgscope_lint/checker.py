@@ -427,6 +427,8 @@ def _verified_arguments(db: DbAnalysis, pending: PendingCall, site_index):
         tables = db.prover.verified_tables(origins, env)
         if db.prover.principal_keys and db.prover.is_caller_value(origins, pending.unit):
             tables += ("@caller",)
+        if db.prover.membership_checked(origins, [env], pending.unit):
+            tables += ("@member",)
         if tables:
             found[key] = tables
         uses = []

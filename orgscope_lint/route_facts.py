@@ -123,6 +123,9 @@ class TenantValueFact:
     table: Optional[str]
     method: str
     tenant_key: str
+    # the `scoping-helpers` call that checked the caller's membership in this
+    # organization first: a trusted tenant value, wherever it came from
+    checked: str = ""
 
 
 @dataclass(frozen=True)

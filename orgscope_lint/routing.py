@@ -465,7 +465,8 @@ class RouteTable:
         found: List[TenantValue] = []
         fact = route.fact
         for value in fact.tenant_values:
-            verdict, culprits = self.verdict(route, value.sources)
+            verdict, culprits = ("auth", ()) if value.checked \
+                else self.verdict(route, value.sources)
             found.append(TenantValue(route, value.span, verdict, culprits,
                                      f"{value.method} on '{value.table}'", value.expression,
                                      fact.qualname))
@@ -474,7 +475,8 @@ class RouteTable:
                 sources = _argument_sources(site, wrapper)
                 if sources is None:
                     continue
-                verdict, culprits = self.verdict(route, sources)
+                verdict, culprits = ("auth", ()) if _member_checked(site, wrapper) \
+                    else self.verdict(route, sources)
                 found.append(TenantValue(
                     route, site.span, verdict, culprits,
                     f"`{wrapper.qualname}`'s `{wrapper.param}` argument (scopes "
@@ -519,6 +521,13 @@ def _argument_sources(site: CallSite, wrapper: WrapperSummary) -> Optional[List[
         return None
     tokens = site.provenance.get(key)
     return tokens.split("|") if tokens else None
+
+
+def _member_checked(site: CallSite, wrapper: WrapperSummary) -> bool:
+    """The caller's membership in the organization this argument names was
+    checked by a `scoping-helpers` call before the call (`CallSite.verified`)."""
+    key = wrapper.param if wrapper.param in site.keywords else str(wrapper.index)
+    return "@member" in site.verified.get(key, ())
 
 
 _EMPTY = ModuleRoutes()

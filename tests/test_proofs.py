@@ -416,3 +416,50 @@ def test_rows_of_a_scoped_result_in_a_for_loop():
     assert _open(result) == [("app/x.py", 8, "ORG101"), ("app/x.py", 9, "ORG102")]
     assert _calls(result)[("app/x.py", 4)] == (
         "scoped", "scoped: `id` read from the 'agents' row loaded with the tenant key at line 2")
+
+
+def test_a_membership_check_makes_the_path_organization_trusted():
+    code = textwrap.dedent("""\
+        from fastapi import APIRouter, Depends
+        from app.core.auth import get_current_user
+        from app.core.database import DatabaseService
+        from app.access import load_members, require_member
+
+        router = APIRouter()
+        db = DatabaseService()
+
+
+        @router.get("/orgs/{org_id}/agents")
+        async def agents(org_id: str, user: dict = Depends(get_current_user)):
+            require_member(org_id, user["user_id"])
+            load_members(db, org_id)
+            return db.select("agents", {"clerk_org_id": org_id})
+
+
+        @router.get("/orgs/{org_id}/calls")
+        async def unchecked(org_id: str, user: dict = Depends(get_current_user)):
+            load_members(db, org_id)
+            return db.select("calls", {"clerk_org_id": org_id})
+
+
+        @router.get("/orgs/{org_id}/other")
+        async def other(org_id: str, team: str, user: dict = Depends(get_current_user)):
+            require_member(team, user["user_id"])
+            return db.select("calls", {"clerk_org_id": org_id})
+
+
+        @router.get("/orgs/{org_id}/anyone")
+        async def anyone(org_id: str, someone: str, user: dict = Depends(get_current_user)):
+            require_member(org_id, someone)
+            return db.select("calls", {"clerk_org_id": org_id})
+        """)
+    access = ("def load_members(db, org):\n"
+              "    return db.select('members', {'clerk_org_id': org})\n\n\n"
+              "def require_member(org, user):\n"
+              "    pass\n")
+    config = config_from({"scoping-helpers": ["require_member"]})
+    result = run_sources({"app/x.py": code, "app/access.py": access}, config)
+    # checked with the caller's own id: trusted (a wrapper's argument, a filter);
+    # unchecked, another organization checked, or someone else's membership: ORG202
+    assert _open(result) == [("app/x.py", 19, "ORG202"), ("app/x.py", 20, "ORG202"),
+                             ("app/x.py", 26, "ORG202"), ("app/x.py", 32, "ORG202")]

@@ -255,6 +255,31 @@ class Prover:
         judge = self._judge(unit)
         return bool(origins) and all(judge.is_caller(o) for o in origins)
 
+    def membership_checked(self, origins: FrozenSet[Origin], envs: Sequence[Env],
+                           unit) -> Optional[str]:
+        """The configured `scoping-helpers` call (its name) that, on every path
+        to here, was handed `origins` (an organization named by the request)
+        together with the caller's own id: a membership check, after which
+        the organization is the caller's (a trusted tenant value)."""
+        wanted = _base(origins)
+        if not wanted or not envs or not self.helpers:
+            return None
+        for call in envs[0].called | envs[0].found:
+            if not self._is_helper(call) or not all(
+                    call in env.called or call in env.found for env in envs):
+                continue
+            name = dotted(call.func) or ""
+            if name.split(".")[-1] in ("Depends", "Security"):
+                continue
+            values = [_base(envs[0].defs[arg.value.value]) if isinstance(arg.value, cst.Name)
+                      and arg.value.value in envs[0].defs
+                      else _base([Origin("expr", node=arg.value, defs=envs[0].defs)])
+                      for arg in call.args if not arg.star]
+            if wanted in values and any(v != wanted and self.is_caller_value(v, unit)
+                                        for v in values):
+                return name
+        return None
+
     def argument_helpers(self, origins: FrozenSet[Origin],
                          env: Env) -> List[Tuple[cst.CSTNode, str, bool]]:
         """(call, its argument key, result tested): project calls that

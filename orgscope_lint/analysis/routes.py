@@ -614,10 +614,15 @@ class RouteAnalysis:
             if sink.unit.qualname in hook.handlers and sink.unit.node is not None:
                 result = db.classified[sink.call]
                 if result.tenant_origins:
-                    tenant_values.setdefault(sink.unit.qualname, []).append((sink, result))
+                    # a membership check of the caller in that organization before
+                    # (a `scoping-helpers` call): the value is the caller's tenant
+                    checked = db.prover.membership_checked(
+                        result.tenant_origins, db.prover.envs.get(sink.call) or [], sink.unit)
+                    tenant_values.setdefault(sink.unit.qualname, []).append(
+                        (sink, result, checked or ""))
         nodes: List[cst.CSTNode] = [r.anchor for r in scan.routes]
         nodes += [p for r in scan.routes for p in r.param_nodes]
-        nodes += [sink.call for values in tenant_values.values() for sink, _ in values]
+        nodes += [sink.call for values in tenant_values.values() for sink, _, _ in values]
         nodes += [call for uses in hook.uses.values() for call in uses]
         nodes += [param for headers, _ in scan.tenant_headers.values() for _, param in headers]
         nodes += [item.name for node in scan.resource_classes.values()
@@ -661,14 +666,14 @@ def _finish(ctx, hook: RouteHook, tenant_values, spans) -> ModuleRoutes:
             params.append(ParamFact(param.name, param.source, param.dependency, param.header,
                                     used, spans.get(node, blank)))
         values = []
-        for sink, result in tenant_values.get(route.fact.qualname, ()):
+        for sink, result, checked in tenant_values.get(route.fact.qualname, ()):
             origin_nodes = [o.node for o in result.tenant_origins if o.node is not None]
             text = ctx.module.code_for_node(origin_nodes[0]) if origin_nodes else \
                 next(iter(result.tenant_origins)).name or ""
             values.append(TenantValueFact(
                 spans.get(sink.call, blank), tuple(sorted(hook.tracer.sources(
                     result.tenant_origins))), " ".join(text.split())[:120], sink.table,
-                sink.method, result.tenant_key or ctx.config.tenant_key))
+                sink.method, result.tenant_key or ctx.config.tenant_key, checked))
         fact = route.fact
         facts.routes.append(RouteFact(fact.qualname, fact.router, fact.methods, fact.path,
                                       fact.kind, spans.get(route.anchor, blank),

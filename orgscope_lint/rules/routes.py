@@ -295,6 +295,18 @@ async def list_calls(request: Request, current_user: dict = Depends(get_current_
     db.select("calls", {"clerk_org_id": state_org})
     return load(db, current_user["clerk_org_id"])
 """),
+        # a membership check of the caller in the path's organization (`scoping-helpers`)
+        Example(_AUTH + """
+from fastapi import APIRouter
+from app.access import require_member
+
+router = APIRouter()
+
+@router.get("/orgs/{org_id}/calls")
+async def org_calls(org_id: str, current_user: dict = Depends(get_current_user)):
+    require_member(org_id, current_user["user_id"])
+    return db.select("calls", {"clerk_org_id": org_id})
+""", config={"scoping-helpers": ["require_member"]}),
     )
     INVALID = (
         _AUTH + """
@@ -347,6 +359,18 @@ def create_agent():
     payload = request.get_json()
     return db.insert("agents", {"name": payload["name"], "clerk_org_id": payload["org"]})  # expect: ORG202
 """,
+        # the membership check was of another organization
+        Example(_AUTH + """
+from fastapi import APIRouter
+from app.access import require_member
+
+router = APIRouter()
+
+@router.get("/orgs/{org_id}/calls")
+async def org_calls(org_id: str, team: str, current_user: dict = Depends(get_current_user)):
+    require_member(team, current_user["user_id"])
+    return db.select("calls", {"clerk_org_id": org_id})  # expect: ORG202
+""", config={"scoping-helpers": ["require_member"]}),
     )
 
     def check_project(self, project, emit) -> None:
