@@ -158,7 +158,7 @@ class Prover:
                 continue
             if column == tenant_key and self._tenant_value(origins, unit):
                 return Proof(f"scoped: checked in code: the row's `{column}` is compared with "
-                             f"`{_value_name(origins, column)}` at line {{line}}", test)
+                             f"`{_source_of(origins, column)}` at line {{line}}", test)
             if self.is_principal(sink.table, column) and self.is_caller_value(origins, unit):
                 return Proof(f"scoped to the caller: checked in code: the row's `{column}` is "
                              "compared with the caller's own id at line {line}", test)
@@ -644,6 +644,19 @@ def _value_name(origins: FrozenSet[Origin], key: str) -> str:
         return names.pop()
     reads = {read[0] for read in map(_column_read, origins) if read is not None}
     return reads.pop() if len(reads) == 1 else key
+
+
+def _source_of(origins: FrozenSet[Origin], key: str) -> str:
+    """The source text of one compared value (`current_user["clerk_org_id"]`),
+    else its parameter's name."""
+    base = _base(origins)
+    if len(base) == 1:
+        (origin,) = base
+        if origin.kind == "expr" and origin.node is not None:
+            text = " ".join(cst.Module([]).code_for_node(origin.node).split())
+            if len(text) <= 60:
+                return text
+    return _value_name(origins, key)
 
 
 def _unwrap(node: cst.CSTNode, defs) -> Tuple[cst.CSTNode, Mapping]:
