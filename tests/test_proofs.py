@@ -463,3 +463,37 @@ def test_a_membership_check_makes_the_path_organization_trusted():
     # unchecked, another organization checked, or someone else's membership: ORG202
     assert _open(result) == [("app/x.py", 19, "ORG202"), ("app/x.py", 20, "ORG202"),
                              ("app/x.py", 26, "ORG202"), ("app/x.py", 32, "ORG202")]
+
+
+def test_global_existence_checks_are_not_findings_and_the_report_lists_them():
+    code = textwrap.dedent("""\
+        import secrets
+        from slugify import slugify
+
+
+        def create_team(supabase, name, org):
+            slug = slugify(name)
+            taken = supabase.table("teams").select("slug").eq("slug", slug).execute()
+            if taken.data:
+                raise ValueError("taken")
+            token = secrets.token_urlsafe(16)
+            while supabase.table("teams").select("id").eq("invite", token).execute().data:
+                token = secrets.token_urlsafe(16)
+
+
+        def team_by_slug(supabase, slug):
+            found = supabase.table("teams").select("slug").eq("slug", slug).execute()
+            if found.data:
+                return found
+        """)
+    config = config_from({"db": {"presets": ["supabase"]}})
+    result = run_sources({"app/x.py": code}, config)
+    # a slug, and a generated token (selecting the primary key is no more); the
+    # slug's lookup that returns its result is a read
+    assert _open(result) == [("app/x.py", 16, "ORG101")]
+    assert _calls(result)[("app/x.py", 7)] == (
+        "scoped", "global existence check: tests whether a slug (`slug`) is taken; selects "
+                  "only the key, and the result is used only as a truth value")
+    from orgscope_lint.report.markdown import render
+    assert "2 global existence checks: `create_team` line 7 (`teams`), `create_team` line 11 " \
+        "(`teams`)" in render(result)

@@ -99,6 +99,9 @@ class Prover:
         if not envs or sink.table is None:
             return None
         if sink.operation == Operation.READ:
+            probe = self.existence_probe(sink)
+            if probe is not None:
+                return _scoped(result, probe)
             check = self.access_check(sink, result)
             if check is not None:
                 self.checked_in_code[sink.call] = check.node
@@ -146,6 +149,30 @@ class Prover:
                 return True, Proof(f"scoped to the caller: `{key}` is the caller's own id "
                                    "from the auth context")
         return (False, missing) if missing is not None else None
+
+    def existence_probe(self, sink: Sink) -> Optional[Proof]:
+        """A read that only tests whether a globally unique value is taken: it
+        filters by one key, a slug or a value the code just generated
+        (`uuid4()`, `secrets.token_urlsafe()`, `slugify(...)`), selects only that
+        key (or the primary key), and its result is used only as a truth value.
+        It reads no row of any organization: a global existence check."""
+        value = sink.value
+        if not isinstance(value, DictVal) or value.opaque or len(value.must) != 1 \
+                or value.may - value.must or sink.unit.node is None:
+            return None
+        (key,) = value.must
+        columns = _selected_columns(sink.call)
+        if columns is None or not columns <= {key, *self.primary_key(sink.table)}:
+            return None
+        origins = _base(value.values.get(key) or ())
+        slug = key == "slug" or key.endswith("_slug")
+        if not slug and not (origins and all(_generated(o) for o in origins)):
+            return None
+        if not _only_tested(sink.unit.node, sink.call, sink.statement):
+            return None
+        what = "a slug" if slug else "a generated value"
+        return Proof(f"global existence check: tests whether {what} (`{key}`) is taken; "
+                     "selects only the key, and the result is used only as a truth value")
 
     def access_check(self, sink: Sink, result: Classified) -> Optional[Proof]:
         """A read whose row is checked in code before it is used: an `if`
@@ -644,6 +671,76 @@ def _value_name(origins: FrozenSet[Origin], key: str) -> str:
         return names.pop()
     reads = {read[0] for read in map(_column_read, origins) if read is not None}
     return reads.pop() if len(reads) == 1 else key
+
+
+_GENERATORS = frozenset({"uuid4", "uuid1", "uuid7", "token_urlsafe", "token_hex",
+                         "token_bytes", "slugify", "nanoid", "generate", "ulid", "new_id"})
+_TESTS = (cst.If, cst.While)
+
+
+def _generated(origin: Origin) -> bool:
+    """A value the code generates itself (`str(uuid.uuid4())`, `slugify(name)`)."""
+    if origin.kind != "expr" or origin.node is None:
+        return False
+    node, _ = _unwrap(origin.node, {})
+    if isinstance(node, cst.Await):
+        node = node.expression
+    if isinstance(node, cst.Call):
+        name = dotted(node.func) or ""
+        return name.split(".")[-1] in _GENERATORS
+    return False
+
+
+def _selected_columns(call: cst.Call) -> Optional[Set[str]]:
+    """The columns a query chain selects (`.select("id")`), if it says."""
+    node: cst.CSTNode = call
+    while isinstance(node, (cst.Call, cst.Attribute, cst.Subscript)):
+        if isinstance(node, cst.Call):
+            func = node.func
+            if isinstance(func, cst.Attribute) and func.attr.value == "select" and node.args:
+                text = string_value(node.args[0].value)
+                if text is None or "*" in text or "(" in text:
+                    return None
+                return {c.strip() for c in text.split(",") if c.strip()}
+            node = func
+        else:
+            node = node.value
+    return None
+
+
+def _only_tested(function: cst.CSTNode, call: cst.Call,
+                 statement: Optional[cst.CSTNode]) -> bool:
+    """The result of `call` is used only as a truth value: the call sits in
+    an `if`/`while` test, or it is assigned to a name that every later use
+    tests (`if res.data:`, `if not existing.data`)."""
+    target = None
+    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 \
+            and isinstance(statement.body[0], cst.Assign) \
+            and len(statement.body[0].targets) == 1 \
+            and isinstance(statement.body[0].targets[0].target, cst.Name):
+        target = statement.body[0].targets[0].target.value
+    uses = tested = 0
+    found_call = False
+    stack: List[Tuple[cst.CSTNode, bool]] = [(function, False)]
+    while stack:
+        node, in_test = stack.pop()
+        if node is call:
+            found_call = found_call or in_test
+            continue
+        if isinstance(node, cst.Name) and node.value == target:
+            uses += 1
+            tested += in_test
+            continue
+        if isinstance(node, cst.Assign) and node is statement.body[0] if target else False:
+            stack.append((node.value, in_test))
+            continue
+        for child in node.children:
+            test = in_test or (isinstance(node, _TESTS) and child is node.test) \
+                or (isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not))
+            stack.append((child, test))
+    if target is None:
+        return found_call
+    return uses > 0 and uses == tested
 
 
 def _source_of(origins: FrozenSet[Origin], key: str) -> str:

@@ -305,11 +305,16 @@ def _session_wide(call: DbCall) -> bool:
     return str(call.outcome) == "scoped" and call.detail.startswith("scoped session-wide")
 
 
+def _probe(call: DbCall) -> bool:
+    """A global existence check (is a generated id or slug taken?): no row is read."""
+    return str(call.outcome) == "scoped" and call.detail.startswith("global existence check")
+
+
 def _sound_parts(calls: Sequence[DbCall], tenant_key: str) -> List[str]:
     """Evidence for the calls that need no change: scoped, global, generic."""
     scoped: Dict[str, Counter] = OrderedDict()
     for call in sorted((c for c in calls if str(c.outcome) == "scoped" and not _proven(c)
-                        and not _session_wide(c)),
+                        and not _session_wide(c) and not _probe(c)),
                        key=lambda c: ((c.tenant_key or tenant_key) != tenant_key,
                                       c.tenant_key or tenant_key)):
         scoped.setdefault(call.tenant_key or tenant_key, Counter())[str(call.operation)] += 1
@@ -328,6 +333,10 @@ def _sound_parts(calls: Sequence[DbCall], tenant_key: str) -> List[str]:
     if proven:
         parts.append(f"{plural(len(proven), 'call')} scoped by a proof: " + ", ".join(
             f"{code(c.symbol or '<module>')} line {c.line} ({c.detail})" for c in proven))
+    probes = [c for c in calls if _probe(c)]
+    if probes:
+        parts.append(f"{plural(len(probes), 'global existence check')}: " + ", ".join(
+            f"{code(c.symbol or '<module>')} line {c.line} (`{c.table}`)" for c in probes))
     global_calls = [c for c in calls if str(c.outcome) == "global"]
     if global_calls:
         tables = sorted({c.table for c in global_calls if c.table})

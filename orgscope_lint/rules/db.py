@@ -224,6 +224,25 @@ _PROOF_WRITES_INVALID = (
     ),
 )
 _PROOF_READS_VALID = (
+    # global existence checks: is a slug, or an id the code just generated, taken?
+    Example(
+        """
+        import uuid
+        from slugify import slugify
+
+        def create_agent(supabase, name, org):
+            slug = slugify(name)
+            if supabase.table("agents").select("slug").eq("slug", slug).execute().data:
+                raise ValueError("slug taken")
+            agent_id = str(uuid.uuid4())
+            taken = supabase.table("agents").select("id").eq("id", agent_id).execute()
+            if taken.data:
+                raise ValueError("retry")
+            supabase.table("agents").insert(
+                {"id": agent_id, "slug": slug, "clerk_org_id": org}).execute()
+        """,
+        config=_SUPABASE,
+    ),
     # principal: every caller hands the function its own id from the auth context
     Example(
         """
@@ -277,6 +296,25 @@ _PROOF_READS_VALID = (
     ),
 )
 _PROOF_READS_INVALID = (
+    # a slug's row read whole (or returned): not only its existence
+    Example(
+        """
+        def agent_by_slug(supabase, slug):
+            res = supabase.table("agents").select("*").eq("slug", slug).execute()  # expect: ORG101
+            if res.data:
+                return res.data[0]
+        """,
+        config=_SUPABASE,
+    ),
+    # an id from the caller, not generated: its existence tells about other organizations
+    Example(
+        """
+        def agent_exists(supabase, agent_id):
+            res = supabase.table("agents").select("id").eq("id", agent_id).execute()  # expect: ORG101
+            return res
+        """,
+        config=_SUPABASE,
+    ),
     Example(
         """
         from fastapi import APIRouter, Depends
@@ -494,8 +532,18 @@ class UnscopedRead(_DbOutcomeRule):
     with the tenant key and followed by a guard that leaves (`if not row:
     raise`), read from a row loaded with the tenant key, handed to a
     `scoping-helpers` function, or passed verified by every caller; or when it
-    pins a `principal-keys` column to the caller's own id. The message says
-    which proof is missing; the report lists the proof used.
+    pins a `principal-keys` column to the caller's own id. An access check in
+    code counts too: the row loaded by id, then `if row["<tenant key>"] != org:
+    raise` (or `==` and return), and so do the rows of a tenant-scoped result
+    iterated by a `for` loop. The message says which proof is missing; the
+    report lists the proof used.
+
+    ## Global existence checks
+    A read that only asks whether a slug, or an id the code just generated
+    (`uuid4()`, `secrets.token_urlsafe()`, `slugify(...)`), is taken (one key,
+    selecting only that key, its result used only as a truth value) reads no
+    organization's row: it is not reported, and the report lists it as a
+    global existence check.
 
     ## Options
     `tenant-key`, `table-keys`, `tenant-tables`, `global-tables`, `db.methods`,
