@@ -497,3 +497,21 @@ def test_global_existence_checks_are_not_findings_and_the_report_lists_them():
     from orgscope_lint.report.markdown import render
     assert "2 global existence checks: `create_team` line 7 (`teams`), `create_team` line 11 " \
         "(`teams`)" in render(result)
+
+
+def test_the_id_of_a_row_just_inserted_with_the_tenant_key():
+    code = textwrap.dedent("""\
+        def create(supabase, org, name):
+            project = supabase.table("projects").insert({"name": name, "clerk_org_id": org}).execute()
+            project_id = project.data[0]["id"]
+            supabase.table("projects").update({"x": 1}).eq("id", project_id).execute()
+
+
+        def create_anywhere(supabase, name):
+            project = supabase.table("projects").insert({"name": name}).execute()
+            supabase.table("projects").update({"x": 1}).eq("id", project.data[0]["id"]).execute()
+        """)
+    result = run_sources({"app/x.py": code}, config_from({"db": {"presets": ["supabase"]}}))
+    assert _open(result) == [("app/x.py", 8, "ORG103"), ("app/x.py", 9, "ORG102")]
+    assert _calls(result)[("app/x.py", 4)] == (
+        "scoped", "scoped: `id` read from the 'projects' row inserted with the tenant key at line 2")

@@ -421,7 +421,7 @@ class Prover:
             column, source, defs = _column_read(origin)
             call = lookup_call(source, defs)
             lookup = self.sinks.get(call) if call is not None else None
-            if lookup is None or lookup.operation != Operation.READ or lookup.table is None \
+            if lookup is None or lookup.operation not in _ROW_SOURCES or lookup.table is None \
                     or self.classified[call].outcome != Outcome.SCOPED \
                     or not self._held(call, env):
                 return set()
@@ -540,7 +540,7 @@ class Prover:
             column, source, defs = read
             call = lookup_call(source, defs)
             lookup = self.sinks.get(call) if call is not None else None
-            if lookup is None or lookup.operation != Operation.READ or lookup.table is None \
+            if lookup is None or lookup.operation not in _ROW_SOURCES or lookup.table is None \
                     or self.classified[call].outcome != Outcome.SCOPED \
                     or not all(self._held(call, env) for env in envs):
                 return None
@@ -548,7 +548,8 @@ class Prover:
                 pass
             elif self.parent_of(lookup.table, column) != table:
                 return None
-            proof = proof or Proof(f"read from the '{lookup.table}' row loaded with the "
+            how = "inserted" if lookup.operation == Operation.INSERT else "loaded"
+            proof = proof or Proof(f"read from the '{lookup.table}' row {how} with the "
                                    "tenant key at line {line}", call)
         return proof
 
@@ -673,6 +674,9 @@ def _value_name(origins: FrozenSet[Origin], key: str) -> str:
     return reads.pop() if len(reads) == 1 else key
 
 
+# the calls whose result rows are the table's: reads, and inserts (the row just
+# written with the tenant key, `res.data[0]["id"]`)
+_ROW_SOURCES = (Operation.READ, Operation.INSERT)
 _GENERATORS = frozenset({"uuid4", "uuid1", "uuid7", "token_urlsafe", "token_hex",
                          "token_bytes", "slugify", "nanoid", "generate", "ulid", "new_id"})
 _TESTS = (cst.If, cst.While)

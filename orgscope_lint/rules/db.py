@@ -91,6 +91,16 @@ _PROOF_WRITES_VALID = (
             raise HTTPException(status_code=404)
         db.update("agents", {"id": agent_id}, {"status": "paused"})
     """,
+    # the id of the row just inserted with the tenant key
+    Example(
+        """
+        def create_project(supabase, org, name):
+            project = supabase.table("projects").insert({"name": name, "clerk_org_id": org}).execute()
+            project_id = project.data[0]["id"]
+            supabase.table("projects").update({"ready": True}).eq("id", project_id).execute()
+        """,
+        config=_SUPABASE,
+    ),
     # each row of a result loaded with the tenant key
     """
     def pause_all(db, org):
