@@ -405,6 +405,10 @@ def _db_call(ctx: FileContext, sink: Sink, result: Classified, spans, db: DbAnal
                   no_fix=fix if isinstance(fix, str) else None, fix_choices=choices)
 
 
+_CONSTANTS = (cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float, cst.Dict,
+              cst.List, cst.Tuple, cst.Lambda)
+
+
 def _verified_arguments(db: DbAnalysis, pending: PendingCall, site_index):
     """Argument (position or keyword) -> the tables its value is verified for
     ("@caller": it is the caller's own id); and argument -> the project calls
@@ -421,6 +425,8 @@ def _verified_arguments(db: DbAnalysis, pending: PendingCall, site_index):
         if arg.keyword is None:
             position += 1
         node = arg.value
+        if isinstance(node, _CONSTANTS):
+            continue  # a literal is verified for nothing
         origins = env.defs.get(node.value) if isinstance(node, cst.Name) else None
         if origins is None:
             origins = frozenset({Origin("expr", node=node, defs=env.defs)})

@@ -279,8 +279,10 @@ class Prover:
 
     def is_caller_value(self, origins: FrozenSet[Origin], unit) -> bool:
         """`origins` is the caller's own id from the auth context."""
+        if not origins or not all(_may_be_auth(o, unit) for o in origins):
+            return False  # (most values: no judge needed)
         judge = self._judge(unit)
-        return bool(origins) and all(judge.is_caller(o) for o in origins)
+        return all(judge.is_caller(o) for o in origins)
 
     def membership_checked(self, origins: FrozenSet[Origin], envs: Sequence[Env],
                            unit) -> Optional[str]:
@@ -680,6 +682,18 @@ _ROW_SOURCES = (Operation.READ, Operation.INSERT)
 _GENERATORS = frozenset({"uuid4", "uuid1", "uuid7", "token_urlsafe", "token_hex",
                          "token_bytes", "slugify", "nanoid", "generate", "ulid", "new_id"})
 _TESTS = (cst.If, cst.While)
+
+
+def _may_be_auth(origin: Origin, unit) -> bool:
+    """Cheap test before the judge: a parameter with a default or annotation
+    (a dependency), a read from an object (a claim), or a global proxy."""
+    if origin.kind == "param":
+        param = next((p for p in unit.params if p.name.value == origin.name), None)
+        return param is None or param.default is not None or param.annotation is not None
+    if origin.kind != "expr" or origin.node is None:
+        return False
+    return isinstance(origin.node, (cst.Subscript, cst.Attribute, cst.Call, cst.Await,
+                                    cst.Name))
 
 
 def _generated(origin: Origin) -> bool:
