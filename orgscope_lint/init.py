@@ -89,7 +89,7 @@ def inspect_project(root: Path) -> Proposal:
     schema = _schema_globs(source)
     presets = detect_presets(source)
     return Proposal(source, tenant, auth, presets, schema,
-                    guess_system_contexts(source), guess_scoping_helpers(source, tenant.key),
+                    guess_system_contexts(source), guess_scoping_helpers(source, tenant.key, auth),
                     default_checklist(source, tenant.key, auth, schema),
                     tenant_models=_sqlalchemy_tenant_models(source, presets, tenant.key))
 
@@ -142,8 +142,10 @@ def render_config(proposal: Proposal, prefix: str) -> str:
                 f"{k} ({t} {'table' if t == 1 else 'tables'}, {u} uses)"
                 for k, t, u in tenant.candidates
                 if k != tenant.key)[:200])
-        needed = [k for k in tenant.others_needed if k not in _DEFAULT_TENANT_COLUMNS]
-        if needed:
+        # the defaults hold when every column the tables need is one of them;
+        # a list written replaces them, so it names each needed column
+        needed = [k for k in tenant.others_needed if k != tenant.key]
+        if any(k not in _DEFAULT_TENANT_COLUMNS for k in needed):
             add(f"tenant-columns = {_toml_list([tenant.key] + needed)}  "
                 "# tables without the tenant key carry these")
     else:
@@ -167,6 +169,13 @@ def render_config(proposal: Proposal, prefix: str) -> str:
             + ", ".join(shown) + (", ..." if len(proposal.tenant_models) > 30 else ""))
     _auth_lines(lines, auth)
     _public_lines(lines, proposal.system)
+    if proposal.helpers:
+        add("# Scoping helpers: ids (and URL kwargs) that went through them are verified for the")
+        add("# caller's organization (uncomment the ones that are):")
+        shown = proposal.helpers[:LIMIT]
+        add(f"# scoping-helpers = {_toml_list(dict.fromkeys(h.name for h in shown))}")
+        for helper in shown:
+            add(f"#   {helper.name} ({helper.where}): {_comment(helper.evidence)}")
     add("")
     add(f"[{table('db')}]")
     presets = proposal.presets
@@ -184,13 +193,6 @@ def render_config(proposal: Proposal, prefix: str) -> str:
             lines[:] = top_lines(lines, preset.settings)
             lines.extend(db_lines(preset.settings))
     _system_lines(lines, proposal.system, table)
-    if proposal.helpers:
-        add("")
-        add("# Scoping helpers (load by id and tenant key, raise when missing): ids that "
-            "went through them")
-        add("# are verified for the caller's organization.")
-        for helper in proposal.helpers[:LIMIT]:
-            add(f"#   {helper.name} ({helper.where}): {_comment(helper.evidence)}")
     add("")
     add(f"[{table('report')}]")
     add("# What no static check can see: confirm by hand before signing the report off.")
@@ -202,11 +204,19 @@ def render_config(proposal: Proposal, prefix: str) -> str:
 
 
 def _auth_lines(lines: List[str], auth: AuthGuess) -> None:
+    """`auth-dependencies`: the FastAPI dependencies that refuse a request, the
+    DRF permission classes and the Flask `before_request` hooks that do (the
+    route rules honour hooks and permission classes listed there)."""
     add = lines.append
-    if auth.all_auth:
-        add(f"auth-dependencies = {_toml_list([j.name for j in auth.all_auth])}")
+    listed = auth.all_auth + auth.permission_classes + auth.hooks
+    if listed:
+        add(f"auth-dependencies = {_toml_list(dict.fromkeys(j.name for j in listed))}")
         for judged in auth.all_auth:
             add(f"#   {judged.name} ({judged.where}): {_comment(judged.why)}")
+        for judged in auth.permission_classes:
+            add(f"#   {judged.name} ({judged.where}): {_comment(judged.why)}")
+        for judged in auth.hooks:
+            add(f"#   {judged.name} ({judged.where}): before_request hook: {_comment(judged.why)}")
     else:
         add("# auth-dependencies = []  # no FastAPI dependency that refuses a request was found")
     for judged in auth.optional:
@@ -217,12 +227,6 @@ def _auth_lines(lines: List[str], auth: AuthGuess) -> None:
         add(f"auth-decorators = {_toml_list([j.name for j in auth.decorators])}")
         for judged in auth.decorators:
             add(f"#   {judged.name} ({judged.where}): {_comment(judged.why)}")
-    for judged in auth.hooks:
-        add(f"# before_request hook {judged.name} ({judged.where}): {_comment(judged.why)}; "
-            "orgscope-lint does not follow hooks: list its routes in public-routes or decorate "
-            "them")
-    for judged in auth.permission_classes[:8]:
-        add(f"# DRF permission class {judged.name} ({judged.where}): {_comment(judged.why)}")
 
 
 def _public_lines(lines: List[str], system: SystemGuess) -> None:

@@ -89,6 +89,22 @@ def _denies(expression: Optional[ast.AST], denying_names: Set[str]) -> Optional[
     return None
 
 
+def _refusing_response(call: ast.Call) -> Optional[str]:
+    """`return HttpResponseForbidden()`, `return Response(status=403)`,
+    `return jsonify(...), 401` is not seen (a tuple)."""
+    name = last(called_name(call))
+    if name in ("HttpResponseForbidden", "HttpResponseUnauthorized"):
+        return f"returns `{name}`"
+    for keyword in call.keywords:
+        if keyword.arg in ("status", "status_code"):
+            value = keyword.value
+            if isinstance(value, ast.Constant) and value.value in _DENY_CODES:
+                return f"returns {value.value}"
+            if _DENY_NAMES.search(last(called_name(value)) or ""):
+                return "returns 401/403"
+    return None
+
+
 def _returns_none(node: FunctionNode) -> bool:
     for inner in ast.walk(node):
         if isinstance(inner, ast.Return) and (
@@ -136,6 +152,10 @@ def judge_function(node: FunctionNode) -> Tuple[str, str]:
                     isinstance(inner.args[0], ast.Constant) and inner.args[0].value in _DENY_CODES:
                 if f"aborts with {inner.args[0].value}" not in reasons:
                     reasons.append(f"aborts with {inner.args[0].value}")
+        elif isinstance(inner, ast.Return) and isinstance(inner.value, ast.Call):
+            why = _refusing_response(inner.value)
+            if why and why not in reasons:
+                reasons.append(why)
     verifiers = sorted({last(called_name(c)) for c in ast.walk(node) if isinstance(c, ast.Call)
                         and _VERIFIERS.search(last(called_name(c)) or "")})
     if verifiers:
@@ -249,14 +269,25 @@ def _route_decorators(files: List[PyFile]) -> Dict[str, List[str]]:
     """Decorator name -> the route handlers (file:line) it is stacked on."""
     used: Dict[str, List[str]] = {}
     for file in files:
+        django = "django" in file.text or "rest_framework" in file.text
         for _, node in file.functions():
             names = [called_name(d) for d in node.decorator_list]
-            if not any(last(n) in _ROUTE_DECORATORS for n in names if n):
+            if not any(last(n) in _ROUTE_DECORATORS for n in names if n) and not (
+                    django and _django_view(node, names)):
                 continue
             for name in names:
                 if name and last(name) not in _ROUTE_DECORATORS:
                     used.setdefault(last(name), []).append(f"{file.rel}:{node.lineno}")
     return used
+
+
+def _django_view(node: FunctionNode, decorators: List[Optional[str]]) -> bool:
+    """A Django function view: `@api_view`, or a module function whose first
+    parameter is `request` (urls.py names it)."""
+    if any(last(d) == "api_view" for d in decorators if d):
+        return True
+    params = node.args.args
+    return bool(params) and params[0].arg == "request"
 
 
 def _wrapper_verdict(node: FunctionNode) -> Optional[str]:
@@ -284,6 +315,10 @@ def _refuses_anonymous(node: ast.AST) -> bool:
     return False
 
 
+def _handlers(count: int) -> str:
+    return f"{count} route handler{'' if count == 1 else 's'}"
+
+
 def _judge_flask(files: List[PyFile], guess: AuthGuess) -> None:
     definitions = _definitions(files)
     for name, handlers in sorted(_route_decorators(files).items()):
@@ -293,11 +328,12 @@ def _judge_flask(files: List[PyFile], guess: AuthGuess) -> None:
             why = _wrapper_verdict(node)
             if why:
                 guess.decorators.append(Judged(name, f"{file.rel}:{node.lineno}", "auth",
-                                               f"{why}; on {len(handlers)} route handlers"))
+                                               f"{why}; on {_handlers(len(handlers))}"))
         elif name in KNOWN_DECORATORS:
+            origin = next((o for f in files for o in [f.imported_from(name)] if o), "")
+            what = "Django" if origin.startswith("django") else KNOWN_DECORATORS[name]
             guess.decorators.append(Judged(name, handlers[0], "auth",
-                                           f"{KNOWN_DECORATORS[name]}; on {len(handlers)} "
-                                           "route handlers"))
+                                           f"{what}; on {_handlers(len(handlers))}"))
     for file in files:
         for qualname, node in file.functions():
             if any(last(called_name(d)) == "before_request" for d in node.decorator_list):

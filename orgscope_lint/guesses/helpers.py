@@ -44,10 +44,52 @@ def _raises_when_missing(node: ast.AST) -> bool:
     return False
 
 
-def guess_scoping_helpers(source: ProjectSource, tenant_key: Optional[str]) -> List[Helper]:
+def _membership_check(node: ast.AST, tenant_key: str) -> Optional[str]:
+    """A permission class or decorator that looks the caller up in the
+    organization the URL names: a lookup keyed by the tenant (`organization__slug
+    =slug`) and the caller (`user=request.user`), with a URL kwarg
+    (`view.kwargs`, `kwargs.get("slug")`) in it. The evidence, or None."""
+    stem = tenant_key[:-3] if tenant_key.endswith("_id") else tenant_key
+    tenant = re.compile(rf"^{re.escape(stem)}(__\w+|_id)?$")
+    text = ast.dump(node)
+    if "kwargs" not in text:
+        return None
+    for call in ast.walk(node):
+        if not isinstance(call, ast.Call):
+            continue
+        words = [k.arg for k in call.keywords if k.arg]
+        keyed = next((w for w in words if tenant.match(w)), None)
+        caller = next((w for w in words if w in ("user", "user_id", "member", "member_id")
+                       or w.startswith("user__")), None)
+        if keyed and caller:
+            model = called_name(call.func) or ""
+            owner = model.split(".")[0] if ".objects." in model else model
+            return (f"looks the caller up by `{keyed}` from the URL and `{caller}`"
+                    + (f" (`{owner}`)" if owner else ""))
+    return None
+
+
+def guess_scoping_helpers(source: ProjectSource, tenant_key: Optional[str],
+                          auth: Optional[AuthGuess] = None) -> List[Helper]:
+    """Functions that load by id and tenant and raise when missing; and (Django)
+    permission classes and auth decorators that check the caller's membership
+    of the organization in the URL."""
     if not tenant_key:
         return []
     found = []
+    if auth is not None:
+        definitions = {}
+        for file in source.code:
+            for node in ast.walk(file.tree):
+                if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                    definitions.setdefault(node.name, (file, node))
+        for judged in auth.permission_classes + auth.decorators:
+            if judged.name not in definitions:
+                continue
+            file, node = definitions[judged.name]
+            why = _membership_check(node, tenant_key)
+            if why:
+                found.append(Helper(judged.name, f"{file.rel}:{node.lineno}", why))
     for file in source.code:
         for qualname, node in file.functions():
             params = [a.arg for a in node.args.args + node.args.kwonlyargs]
@@ -67,7 +109,11 @@ def guess_scoping_helpers(source: ProjectSource, tenant_key: Optional[str]) -> L
 def default_checklist(source: ProjectSource, tenant_key: Optional[str], auth: AuthGuess,
                       schema_globs: List[str]) -> List[str]:
     key = f"`{tenant_key}`" if tenant_key else "the tenant key"
-    verifier = auth.dependencies[0].name if auth.dependencies else None
+    # the dependency that authenticates (401) and most others go through
+    through = [d for j in auth.all_auth for d in j.depends_on]
+    ranked = sorted(auth.dependencies, key=lambda j: ("401" not in j.why,
+                                                      -through.count(j.name), j.name))
+    verifier = ranked[0].name if ranked else None
     items = [f"Identity provider: the session token (JWT) carries the caller's active "
              f"organization, which {f'`{verifier}`' if verifier else 'the auth dependency'} "
              f"returns as {key}."]

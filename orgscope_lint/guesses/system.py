@@ -44,6 +44,11 @@ _HEALTH = re.compile(r"^/?(health|healthz|healthcheck|ping|ready|readyz|live|liv
 _AUTH_PAGE = re.compile(r"^/?(auth/|api/auth/)?(login|signin|sign-in|signup|sign-up|"
                         r"register|forgot-password|reset-password|verify-email|"
                         r"resend-verification|token|refresh)(/|$)")
+_JOB_WORDS = re.compile(r"nightly|hourly|daily|weekly|cron|scheduled|retention|purge|"
+                        r"cleanup|clean_up|housekeeping|maintenance|backfill|sweep", re.I)
+_OWN_SESSION = re.compile(r"^(SessionLocal|Session|AsyncSessionLocal|async_session|"
+                          r"sessionmaker|session_scope|get_session_context|create_client|"
+                          r"connect|create_engine|create_async_engine)$")
 _ROUTE_METHODS = {"get", "post", "put", "patch", "delete", "route", "api_route"}
 
 
@@ -189,6 +194,9 @@ def _kind(file: PyFile, imported: set) -> Optional[Suggestion]:
                                                    "app.py", "wsgi.py", "asgi.py"):
         return Suggestion([rel], "run as a script (`python -m ...`): no user JWT",
                           "an `if __name__ == \"__main__\":` entry point", script=True)
+    job = _scheduled_job(file, imported)
+    if job:
+        return Suggestion([rel], "scheduled job: runs as the service, no user JWT", job)
     for part in parts:
         if _BACK_OFFICE.match(part):
             return Suggestion([rel], "back-office / internal code: say who calls it and why",
@@ -201,6 +209,26 @@ def _kind(file: PyFile, imported: set) -> Optional[Suggestion]:
         return Suggestion([rel], "webhook event handlers: no user JWT; rows are found by the "
                                  "provider's ids", "webhook handlers (no routes)")
     return None
+
+
+def _scheduled_job(file: PyFile, imported: set) -> Optional[str]:
+    """A module nothing in the project imports, with no routes, that opens its
+    own DB session (`SessionLocal()`, not a request's) and whose name or
+    docstring says it runs on a schedule (`maintenance.py`, "Nightly
+    retention"): a scheduler or cron runs it. The evidence, or None."""
+    if _is_imported(file.rel, imported) or _route_paths(file) or \
+            file.rel.endswith("__init__.py"):
+        return None
+    named = _JOB_WORDS.search(posixpath.basename(file.rel)[:-3])
+    word = named or _JOB_WORDS.search(ast.get_docstring(file.tree) or "")
+    if not word:
+        return None
+    opened = next((called_name(c) for c in ast.walk(file.tree) if isinstance(c, ast.Call)
+                   and _OWN_SESSION.search(last(called_name(c)) or "")), None)
+    if not opened:
+        return None
+    return (f"nothing imports it, it opens its own session (`{last(opened)}()`) and "
+            f"{'its name' if named else 'its docstring'} says `{word.group(0)}`")
 
 
 def _group_directories(suggestions: List[Suggestion], source: ProjectSource) -> List[Suggestion]:
@@ -255,9 +283,35 @@ def _anonymous_only(file: PyFile, handler: str) -> bool:
                                     for d in node.decorator_list)
 
 
+def _django_paths(file: PyFile) -> List[Tuple[str, str]]:
+    """(path as written, view) of a urls.py's `path("health/", views.health)`
+    entries (not `include(...)`): Django routes have no method of their own."""
+    if "urlpatterns" not in file.text:
+        return []
+    found = []
+    for call in ast.walk(file.tree):
+        if isinstance(call, ast.Call) and last(called_name(call)) in ("path", "re_path") \
+                and len(call.args) >= 2 and isinstance(call.args[0], ast.Constant) \
+                and isinstance(call.args[0].value, str):
+            view = call.args[1]
+            if isinstance(view, ast.Call) and last(called_name(view)) == "include":
+                continue
+            name = called_name(view.func if isinstance(view, ast.Call) else view) or "?"
+            found.append((call.args[0].value.lstrip("^").rstrip("$"), name))
+    return found
+
+
 def _public_routes(files: List[PyFile]) -> List[Tuple[str, str]]:
     found: Dict[str, List[str]] = {}
     for file in files:
+        for path, view in _django_paths(file):
+            if _HEALTH.match(path):
+                what = f"health check `{view}` ({file.rel})"
+            elif _AUTH_PAGE.match(path):
+                what = f"sign-in / sign-up page `{view}` ({file.rel})"
+            else:
+                continue
+            found.setdefault(_pattern("*", path), []).append(what)
         for method, path, handler in _route_paths(file):
             if _verifies_signature(file, handler):
                 what = f"signature-verified webhook `{handler}` ({file.rel})"

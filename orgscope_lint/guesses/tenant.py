@@ -23,6 +23,8 @@ from .source import ProjectSource, PyFile, called_name, last
 TENANT_NAME = re.compile(
     r"^(?:org_id|organization_id|organisation_id|tenant_id|account_id|workspace_id|team_id|"
     r"company_id|[a-z][a-z0-9]*_(?:org_id|tenant_id|organization_id))$")
+# `users.active_tenant_id`: the tenant a user last chose, a pointer, not the owner of the row
+POINTER = re.compile(r"^(?:active|current|default|selected|last|primary|home|preferred)_")
 _CREATE = re.compile(r"create\s+(?:unlogged\s+)?table\s+(?:if\s+not\s+exists\s+)?"
                      r"((?:\"?\w+\"?\.)?\"?\w+\"?)\s*\(", re.I)
 _ADD_COLUMN = re.compile(r"alter\s+table\s+(?:if\s+exists\s+)?(?:only\s+)?"
@@ -107,6 +109,11 @@ def _columns(node: ast.ClassDef) -> Set[str]:
             target, value = item.targets[0].id, item.value
         elif isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name):
             target, value, annotation = item.target.id, item.value, item.annotation
+        elif isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+                last(called_name(d)) == "declared_attr" for d in item.decorator_list):
+            # a mixin's `@declared_attr def tenant_id(cls): return mapped_column(...)`
+            target, annotation = item.name, item.returns
+            value = next((r.value for r in ast.walk(item) if isinstance(r, ast.Return)), None)
         if target is None or target.startswith("__"):
             continue
         callee = last(called_name(value)) if isinstance(value, ast.Call) else ""
@@ -122,15 +129,23 @@ def _columns(node: ast.ClassDef) -> Set[str]:
     return columns
 
 
+def _abstract(node: ast.ClassDef) -> bool:
+    return any(isinstance(item, ast.Assign) and any(
+        isinstance(t, ast.Name) and t.id == "__abstract__" for t in item.targets)
+        and isinstance(item.value, ast.Constant) and item.value.value is True
+        for item in node.body)
+
+
 def model_tables(files: Iterable[PyFile]) -> Dict[str, Set[str]]:
-    """ORM model classes (and Alembic `op.create_table`) -> their columns."""
+    """ORM model classes (and Alembic `op.create_table`) -> their columns,
+    with the columns their project bases and mixins declare (`TenantMixin`,
+    an `__abstract__` base); abstract bases and mixins are no tables."""
     tables: Dict[str, Set[str]] = {}
+    classes: Dict[str, Tuple[ast.ClassDef, Set[str]]] = {}
     for file in files:
         for node in ast.walk(file.tree):
-            if isinstance(node, ast.ClassDef) and _is_model(node):
-                columns = _columns(node)
-                if columns:
-                    tables.setdefault(node.name.lower(), set()).update(columns)
+            if isinstance(node, ast.ClassDef):
+                classes.setdefault(node.name, (node, _columns(node)))
             elif isinstance(node, ast.Call) and last(called_name(node)) == "create_table" \
                     and node.args and isinstance(node.args[0], ast.Constant) \
                     and isinstance(node.args[0].value, str):
@@ -139,6 +154,29 @@ def model_tables(files: Iterable[PyFile]) -> Dict[str, Set[str]]:
                     if isinstance(arg, ast.Call) and last(called_name(arg)) == "Column" \
                             and arg.args and isinstance(arg.args[0], ast.Constant):
                         columns.add(str(arg.args[0].value))
+
+    def inherited(name: str, seen: frozenset) -> Set[str]:
+        if name not in classes or name in seen:
+            return set()
+        node, columns = classes[name]
+        found = set(columns)
+        for base in node.bases:
+            found |= inherited(last(called_name(base)) or "", seen | {name})
+        return found
+
+    def is_model(node: ast.ClassDef, seen: frozenset) -> bool:
+        if _is_model(node):
+            return True
+        return any(is_model(classes[b][0], seen | {node.name}) for b in
+                   (last(called_name(base)) or "" for base in node.bases)
+                   if b in classes and b not in seen)
+
+    for name, (node, _) in classes.items():
+        if _abstract(node) or not is_model(node, frozenset()):
+            continue
+        columns = inherited(name, frozenset())
+        if columns:
+            tables.setdefault(name.lower(), set()).update(columns)
     return tables
 
 
@@ -206,7 +244,7 @@ def guess_tenant_key(source: ProjectSource, auth: AuthGuess) -> TenantGuess:
         parts.append(f"{uses[key]} uses in the code")
     candidates = [(k, on_tables[k], uses[k]) for k in ranked[:4]]
     others = sorted({c for columns in tables.values() if key not in columns
-                     for c in columns if TENANT_NAME.match(c)})
+                     for c in columns if TENANT_NAME.match(c) and not POINTER.match(c)})
     # a tenant column that may be NULL where the others may not: shared rows
     required = sum(1 for t, columns in tables.items()
                    if key in columns and key not in nullable.get(t, ()))

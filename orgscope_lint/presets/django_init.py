@@ -40,20 +40,15 @@ def detect(tree: ast.Module, text: str) -> Detection:
 
 def top_lines(lines: list, settings) -> list:
     """The config lines so far, with the Django model's tenant foreign key as
-    `tenant-key` and the project's DRF permission classes as auth."""
+    `tenant-key` (init's own auth guess lists the DRF permission classes in
+    `auth-dependencies`, and those that check the URL's organization as
+    commented `scoping-helpers`)."""
     keys = settings.get("django:tenant-key") or []
-    auth = sorted(set(settings.get("django:auth") or ()))
     result = []
     for line in lines:
         if keys and line.startswith("tenant-key = "):
             key = max(sorted(set(keys)), key=keys.count)
             line = f'tenant-key = "{key}"  # the foreign key to the tenant model'
-        elif auth and line.startswith("# auth-dependencies = []"):
-            names = ", ".join(f'"{n}"' for n in auth)
-            line = f"auth-dependencies = [{names}]  # DRF permission classes"
-            result.append(line)
-            line = (f"# scoping-helpers = [{names}]  # those that check membership of the "
-                    "organization in the URL")
         result.append(line)
     return result
 
