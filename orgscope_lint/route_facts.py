@@ -180,6 +180,9 @@ class ModuleRoutes:
     # (joined at project level, analysis/routes_flask_resources.py)
     resource_classes: Dict[str, ResourceClass] = field(default_factory=dict)
     registrations: List[ResourceRegistration] = field(default_factory=list)
+    # function (or `Class.__call__`) -> why it may return None: optional auth,
+    # which never authenticates a route (`analysis/optional_auth.py`)
+    optional: Dict[str, str] = field(default_factory=dict)
 
 
 def is_tenant_header(header: Optional[str], patterns) -> bool:

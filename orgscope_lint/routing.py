@@ -52,6 +52,8 @@ class Route:
     mount: Mount
     auth: Optional[Tuple[str, ...]]  # the auth dependency chain, if authenticated
     public: Optional[str]  # the `public-routes` pattern it matches
+    # (dependency, why) when its only auth is optional (may return None)
+    optional: Optional[Tuple[str, str]] = None
 
     @property
     def label(self) -> str:
@@ -196,6 +198,9 @@ class RouteTable:
         if auth is None and fact.kind == "flask":
             auth = self.hook_chain(mount)
         route = Route(facts, fact, path, mount, auth, None)
+        if auth is None:
+            route.optional = next(filter(None, (self.optional_auth(owner, dependency)
+                                                for owner, dependency in candidates)), None)
         route.public = self._public(route)
         return route
 
@@ -300,9 +305,11 @@ class RouteTable:
         if dependency.startswith("@"):
             return self._alias_chain(facts, dependency[1:], visiting)
         name = dependency.rsplit(".", 1)[-1]
+        target = self.resolve(facts, dependency)
+        if target is not None and self.optional_of(target):
+            return None  # optional auth: the route runs without a caller too
         if name in configured or dependency in configured:
             return (name,)
-        target = self.resolve(facts, dependency)
         if target is None:
             return None
         module, target_name = target
@@ -367,6 +374,36 @@ class RouteTable:
             if evidence:
                 return (last, evidence)
         return None
+
+    def optional_of(self, target: Key) -> Optional[str]:
+        """Why the dependency `target` may return None instead of a caller (a
+        function, a class's `__call__`, or a module-level instance's class)."""
+        optional = getattr(routes_of(self.modules[target[0]]), "optional", {})
+        why = optional.get(target[1]) or optional.get(f"{target[1]}.__call__")
+        if why:
+            return why
+        cls = self.resolver.instance_class(target)
+        if cls is not None and cls[0] in self.modules:
+            return getattr(routes_of(self.modules[cls[0]]), "optional", {}).get(
+                f"{cls[1]}.__call__")
+        return None
+
+    def optional_auth(self, facts: FileFacts, dependency: str,
+                      seen: frozenset = frozenset()) -> Optional[Tuple[str, str]]:
+        """(dependency, why) when `dependency` is, or an alias names, optional auth."""
+        if dependency.startswith("@"):
+            target = self.resolve(facts, dependency[1:])
+            if target is None or target in seen:
+                return None
+            owner = self.modules[target[0]]
+            for inner in routes_of(owner).aliases.get(target[1], ()):
+                found = self.optional_auth(owner, inner, seen | {target})
+                if found:
+                    return found
+            return None
+        target = self.resolve(facts, dependency)
+        why = self.optional_of(target) if target is not None else None
+        return (target[1], why) if why else None
 
     def declared(self, target: Key) -> Tuple[FileFacts, Tuple[str, ...]]:
         """The dependencies FastAPI resolves before calling `target`: a function's

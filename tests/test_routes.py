@@ -846,3 +846,66 @@ def test_without_an_application_or_with_an_include_the_tool_cannot_follow_routes
     """})
     assert [f.symbol for f in _codes(result, "ORG201")] == ["stream_call"]
     assert [r["mounted"] for r in result.routes] == [True]
+
+
+def test_optional_auth_never_authenticates_a_route():
+    """A dependency that may return None instead of a caller lets anonymous
+    callers in: not by reaching `get_current_user` (directly, through an
+    `Annotated` alias, or as a callable instance's `__call__`), not when listed
+    in auth-dependencies by name; a loose `Optional[...]` annotation on one
+    that raises is no optional auth."""
+    result = _run({
+        "app/core/auth.py": AUTH + dedent("""
+            from typing import Annotated, Optional
+            from fastapi import Header, HTTPException
+
+            async def get_optional_current_user(authorization: Optional[str] = Header(None)):
+                if not authorization:
+                    return None
+                return {"token": authorization}
+
+            async def maybe_member(user: dict = Depends(get_current_user)) -> Optional[dict]:
+                return user if user.get("org") else None
+
+            async def strict_member(user: dict = Depends(get_current_user)) -> Optional[dict]:
+                if not user.get("org"):
+                    raise HTTPException(status_code=403)
+                return user
+
+            class OptionalViewer:
+                def __call__(self, user: dict = Depends(get_current_user)) -> Optional[dict]:
+                    return user or None
+
+            viewer = OptionalViewer()
+            MaybeMember = Annotated[Optional[dict], Depends(maybe_member)]
+        """),
+        "app/api/x.py": """
+            from fastapi import APIRouter, Depends
+            from app.core.auth import (MaybeMember, get_optional_current_user, maybe_member,
+                                       strict_member, viewer)
+
+            router = APIRouter()
+
+            @router.get("/named")
+            def named(user=Depends(get_optional_current_user)): ...
+
+            @router.get("/through")
+            def through(user=Depends(maybe_member)): ...
+
+            @router.get("/alias")
+            def alias(user: MaybeMember): ...
+
+            @router.get("/instance")
+            def instance(user=Depends(viewer)): ...
+
+            @router.get("/strict")
+            def strict(user=Depends(strict_member)): ...
+        """,
+    }, **{"auth-dependencies": ["get_current_user", "get_optional_current_user"]})
+    messages = {f.message.split(" (")[0]: f.message for f in _codes(result, "ORG201")}
+    assert sorted(messages) == ["GET /alias", "GET /instance", "GET /named", "GET /through"]
+    assert "its only auth, `get_optional_current_user`, is optional (it returns None on " \
+           "some path)" in messages["GET /named"]
+    assert "`maybe_member`, is optional (its return type admits None and it never refuses " \
+           "the request)" in messages["GET /alias"]
+    assert "`viewer`, is optional" in messages["GET /instance"]

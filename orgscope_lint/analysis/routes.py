@@ -26,6 +26,7 @@ from .flow import Env, FlowAnalyzer
 from .syntax import argument, dotted, iter_children, string_value
 from .module import Unit, _blocks_of
 from .provenance import Tracer
+from .optional_auth import optional_reason
 from .routes_django import DjangoRoutes
 
 ROUTER_CONSTRUCTORS = {"APIRouter": "fastapi", "FastAPI": "fastapi",
@@ -80,6 +81,7 @@ class _Scan:
     # function -> (tenant header parameters, the function) for dependencies
     tenant_headers: Dict[str, Tuple[List[Tuple[ParamFact, cst.Param]], cst.FunctionDef]] = \
         field(default_factory=dict)
+    optional: Dict[str, str] = field(default_factory=dict)  # see route_facts.ModuleRoutes
 
 
 def _last(name: Optional[str]) -> str:
@@ -200,10 +202,14 @@ class _Declarations:
                     if isinstance(item, cst.FunctionDef) and item.name.value in (
                             "__init__", "__call__"):
                         deps = self._param_dependencies(item)
+                        key = stmt.name.value if item.name.value == "__init__" \
+                            else f"{stmt.name.value}.__call__"
                         if deps:
-                            key = stmt.name.value if item.name.value == "__init__" \
-                                else f"{stmt.name.value}.__call__"
                             scan.dependencies[key] = deps
+                        optional = optional_reason(item) if item.name.value == "__call__" \
+                            else None
+                        if optional:
+                            scan.optional[key] = optional
         routes_flask_resources.collect(self, statements)  # Flask-RESTX / RESTful resources
         routes_flask_hooks.collect(self, statements, {}, functions)  # before_request hooks
         return scan
@@ -316,6 +322,9 @@ class _Declarations:
             deps = self._param_dependencies(node) or self._closure_dependencies(node)
             if deps:
                 self.scan.dependencies[qualname] = deps
+            optional = optional_reason(node)
+            if optional:
+                self.scan.optional[qualname] = optional
         routes = 0
         for decorator in node.decorators:  # stacked route decorators: one route each
             route = self._route(decorator.decorator, decorator, node, qualname, local)
@@ -656,7 +665,8 @@ def _finish(ctx, hook: RouteHook, tenant_values, spans) -> ModuleRoutes:
                          resource_classes={
                              name: routes_flask_resources.resource_class(node, spans)
                              for name, node in scan.resource_classes.items()},
-                         registrations=list(scan.registrations))
+                         registrations=list(scan.registrations),
+                         optional=dict(scan.optional))
     headers = ctx.config.tenant_headers
     for route in scan.routes:
         params = []

@@ -114,6 +114,16 @@ def _returns_none(node: FunctionNode) -> bool:
     return False
 
 
+def _may_return_none(node: Optional[FunctionNode]) -> bool:
+    """`return None` on one path and a value on another, or a name that says
+    optional (the route rules' `analysis/optional_auth.py` judges the same)."""
+    if node is None:
+        return False
+    values = [n.value for n in ast.walk(node) if isinstance(n, ast.Return)]
+    nones = [v for v in values if v is None or (isinstance(v, ast.Constant) and v.value is None)]
+    return "optional" in node.name.lower() or (bool(nones) and len(nones) < len(values))
+
+
 def _is_generator(node: FunctionNode) -> bool:
     return any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in ast.walk(node))
 
@@ -240,7 +250,12 @@ def _judge_dependencies(files: List[PyFile], guess: AuthGuess) -> None:
             function = _call_method(node) if isinstance(node, ast.ClassDef) else node
             called = sorted({last(called_name(c)) for c in ast.walk(function)
                              if isinstance(c, ast.Call)} & auth)
-            if called:
+            if called and item.verdict != "optional" and _may_return_none(function):
+                # `if credentials is None: return None; return await get_current_user(...)`
+                item.verdict, item.why = "optional", (
+                    "may return None, so it works with or without authentication (calls "
+                    + ", ".join(f"`{c}`" for c in called) + " only when a token is sent)")
+            elif called and item.verdict != "optional":
                 item.verdict, item.why = "auth", "calls " + ", ".join(f"`{c}`" for c in called)
                 auth.add(name)
                 changed = True
@@ -255,6 +270,15 @@ def _judge_dependencies(files: List[PyFile], guess: AuthGuess) -> None:
         item = judged[name]
         if item.verdict == "auth":
             (guess.through if reaches_auth(name, frozenset()) else guess.dependencies).append(item)
+        elif item.verdict != "optional" and _may_return_none(
+                _call_method(definitions[name][1]) if isinstance(definitions[name][1],
+                                                                  ast.ClassDef)
+                else definitions[name][1]) and reaches_auth(name, frozenset()):
+            item.verdict, item.why = "optional", (
+                "may return None, so it works with or without authentication (depends on "
+                + ", ".join(f"`{d}`" for d in item.depends_on if d in auth
+                            or reaches_auth(d, frozenset())) + ")")
+            guess.optional.append(item)
         elif reaches_auth(name, frozenset()):
             item.why = "depends on " + ", ".join(f"`{d}`" for d in item.depends_on if d in auth
                                                  or reaches_auth(d, frozenset()))

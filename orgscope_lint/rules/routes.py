@@ -166,6 +166,24 @@ app = FastAPI()
 """, path="app/main.py", files={
             "app/legacy.py": ("from fastapi import APIRouter\n\nrouter = APIRouter()\n\n"
                               "@router.get('/')\nasync def old_index():\n    return {}\n")}),
+        # an optional dependency next to one that refuses: authenticated
+        Example("""
+from typing import Optional
+from fastapi import APIRouter, Depends, Header
+
+from app.auth import get_current_user
+
+router = APIRouter()
+
+async def get_optional_current_user(authorization: Optional[str] = Header(None)):
+    if not authorization:
+        return None
+    return {"token": authorization}
+
+@router.get("/feed", dependencies=[Depends(get_current_user)])
+async def feed(viewer: Optional[dict] = Depends(get_optional_current_user)):
+    return viewer
+""", files={"app/auth.py": "def get_current_user():\n    return {}\n"}),
     )
     INVALID = (
         """
@@ -209,6 +227,34 @@ app = Flask(__name__)
 def delete_call(call_id):
     return call_id
 """,
+        # the only auth is optional (it may return None): listed by name, or
+        # reaching the configured `get_current_user`, it still lets anonymous
+        # callers in
+        Example("""
+from typing import Optional
+from fastapi import APIRouter, Depends, Header, HTTPException
+
+from app.auth import get_current_user
+
+router = APIRouter()
+
+async def get_optional_current_user(authorization: Optional[str] = Header(None)):
+    if not authorization:
+        return None
+    return {"token": authorization}
+
+async def maybe_member(user: dict = Depends(get_current_user)) -> Optional[dict]:
+    return user if user.get("org") else None
+
+@router.get("/calls/{call_id}")  # expect: ORG201
+async def get_call(call_id: str, viewer=Depends(get_optional_current_user)):
+    return call_id
+
+@router.get("/agents/{agent_id}")  # expect: ORG201
+async def get_agent(agent_id: str, member=Depends(maybe_member)):
+    return agent_id
+""", config={"auth-dependencies": ["get_current_user", "get_optional_current_user"]},
+            files={"app/auth.py": "def get_current_user():\n    return {}\n"}),
     )
 
     def check_project(self, project, emit) -> None:
@@ -223,11 +269,16 @@ def delete_call(call_id):
             fix = (f"`Depends({configured[0]})`" if configured and route.fact.kind == "fastapi"
                    else "an auth dependency" if route.fact.kind == "fastapi"
                    else "an auth decorator (or a before_request hook that aborts 401)")
-            emit(route.facts.path, RawFinding(
-                self.code, route.fact.span,
-                f"{_label(exposed)} ({route.fact.qualname}) has no auth dependency: add "
-                f"{fix} or list it in public-routes",
-                symbol=route.fact.qualname, operation="route"))
+            if route.optional:
+                dependency, why = route.optional
+                message = (f"{_label(exposed)} ({route.fact.qualname}): its only auth, "
+                           f"`{dependency}`, is optional ({why}), so the route also runs "
+                           f"for anonymous callers: add {fix} or list it in public-routes")
+            else:
+                message = (f"{_label(exposed)} ({route.fact.qualname}) has no auth "
+                           f"dependency: add {fix} or list it in public-routes")
+            emit(route.facts.path, RawFinding(self.code, route.fact.span, message,
+                                              symbol=route.fact.qualname, operation="route"))
 
 
 class TenantFromRequest(_RouteRule):
