@@ -35,6 +35,7 @@ class Target:
 class Resolver:
     def __init__(self, files: Sequence[FileFacts], receiver_classes: Iterable[str] = ()) -> None:
         self.modules: Dict[str, FileFacts] = {f.module: f for f in files if f.module}
+        self._tops = frozenset(m.split(".")[0] for m in self.modules)
         self._functions: Dict[str, FrozenSet[str]] = {
             module: frozenset(facts.functions) for module, facts in self.modules.items()}
         self._mro: Dict[Key, Tuple[Key, ...]] = {}
@@ -52,6 +53,7 @@ class Resolver:
         head = parts[0]
         if head in facts.imports:
             module, attribute = facts.imports[head]
+            module = self.project_module(module)
             rest = parts[1:]
             if attribute is not None:
                 submodule = f"{module}.{attribute}"
@@ -64,6 +66,20 @@ class Resolver:
         if len(parts) == 1 and head in facts.definitions:
             return facts.module, head
         return None
+
+    def project_module(self, module: str) -> str:
+        """The project's name for an imported module. Files under a top-level
+        `src/` (or `lib/`) are named without it (`src/api/deps.py` is
+        `api.deps`, the src layout), so where `src` is itself a package and the
+        code imports `from src.dependencies import ...` (CAR-ETL), the import
+        names the module `dependencies`."""
+        if module in self.modules:
+            return module
+        head, _, rest = module.partition(".")
+        if head in ("src", "lib") and rest and (
+                rest in self.modules or rest.split(".")[0] in self._tops):
+            return rest
+        return module
 
     def _in_module(self, module: str, name: str, depth: int) -> Optional[Key]:
         facts = self.modules.get(module)
@@ -82,6 +98,7 @@ class Resolver:
         if parts[0] not in facts.imports:
             return None
         module, attribute = facts.imports[parts[0]]
+        module = self.project_module(module)
         if attribute is not None:
             module = f"{module}.{attribute}"
         for part in parts[1:]:

@@ -260,3 +260,59 @@ def test_call_sites_carry_typed_picklable_callees():
                        AttributeCallee("other", "fetch"), NameCallee("helper"),
                        NameCallee("Thing"), InstanceCallee("Thing", "go")]
     assert pickle.loads(pickle.dumps(facts)).call_sites == facts.call_sites
+
+
+def test_imports_through_a_src_package_reach_the_modules_named_without_it():
+    """Files under `src/` are named without it (`src/dependencies.py` is
+    `dependencies`); where `src` is itself a package the code imports
+    `from src.dependencies import ...` (joshrkay/CAR-ETL: `src/__init__.py`,
+    no `src/api/__init__.py`). A route authed only by `get_feature_flags`,
+    which reaches `get_current_user` through `Annotated[...]`, is authenticated;
+    a wrapper imported the same way is checked."""
+    result = _run({
+        "src/__init__.py": "",
+        "src/dependencies.py": """
+            from __future__ import annotations
+            from typing import Annotated
+            from fastapi import Depends, HTTPException, Request
+
+            def get_current_user(request: Request):
+                auth = getattr(request.state, "auth", None)
+                if not auth:
+                    raise HTTPException(status_code=401)
+                return auth
+
+            def get_feature_flags(request: Request,
+                                  auth: Annotated[dict, Depends(get_current_user)]):
+                return {"tenant_id": auth["tenant_id"]}
+        """,
+        "src/api/routes/__init__.py": "",
+        "src/api/routes/flags.py": """
+            from typing import Annotated
+            from fastapi import APIRouter, Depends
+
+            from src.dependencies import get_feature_flags
+
+            router = APIRouter(prefix="/api/v1/flags")
+
+            @router.get("/{flag_name}")
+            async def get_flag_details(flag_name: str,
+                                       flags: Annotated[dict, Depends(get_feature_flags)]):
+                return flags
+
+            @router.get("/open/{flag_name}")
+            async def open_flag(flag_name: str):
+                return flag_name
+        """,
+        "src/main.py": """
+            from fastapi import FastAPI
+            from src.api.routes import flags
+
+            app = FastAPI()
+            app.include_router(flags.router)
+        """,
+    })
+    assert [(f.path, f.line) for f in result.findings if f.rule == "ORG201"] == [
+        ("src/api/routes/flags.py", 14)]
+    assert {r["path"]: r["auth"] for r in result.routes}["/api/v1/flags/{flag_name}"] == [
+        "get_feature_flags", "get_current_user"]
