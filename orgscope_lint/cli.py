@@ -304,6 +304,8 @@ def init(directory: Path, dotfile: bool, dry_run: bool) -> None:
         sys.exit(EXIT_USAGE)
     for rel, why in proposal.source.unreadable:
         click.echo(f"orgscope-lint: could not read {rel}: {why}", err=True)
+    if proposal.source.skipped:
+        click.echo(f"orgscope-lint: skipped {proposal.source.skipped.describe()}", err=True)
     if dry_run:
         click.echo(text, nl=False)
         click.echo(f"orgscope-lint: dry run: nothing written (it would go to {target})", err=True)

@@ -37,11 +37,51 @@ def _is_virtualenv(directory: Path) -> bool:
     return (directory / "pyvenv.cfg").is_file()
 
 
+class Skipped:
+    """What a walk left out without being told to: directories skipped by the
+    defaults (`SKIP_DIRS`, `*.egg-info`, virtualenvs), and directories and
+    Python files `.gitignore` matches (`exclude` is the user's own choice).
+    Only the pruned directories themselves are counted, not what is in them."""
+
+    def __init__(self) -> None:
+        self.default_dirs: List[str] = []
+        self.gitignored_dirs: List[str] = []
+        self.gitignored_files: List[str] = []
+
+    def __bool__(self) -> bool:
+        return bool(self.default_dirs or self.gitignored_dirs or self.gitignored_files)
+
+    def describe(self, shown: int = 5) -> str:
+        """`3 directories by default (build/, env/, venv/); 1 directory and 2
+        Python files by .gitignore (docs/_build/, ...)`, or ""."""
+        def names(items: List[str]) -> str:
+            listed = ", ".join(items[:shown])
+            return listed + (f", and {len(items) - shown} more" if len(items) > shown else "")
+
+        def count(number: int, one: str, many: str) -> str:
+            return f"{number} {one if number == 1 else many}"
+
+        parts = []
+        if self.default_dirs:
+            parts.append(f"{count(len(self.default_dirs), 'directory', 'directories')} by default "
+                         f"({names(sorted(self.default_dirs))})")
+        ignored = self.gitignored_dirs + self.gitignored_files
+        if ignored:
+            what = " and ".join(filter(None, (
+                count(len(self.gitignored_dirs), "directory", "directories") if self.gitignored_dirs else "",
+                count(len(self.gitignored_files), "Python file", "Python files") if self.gitignored_files
+                else "")))
+            parts.append(f"{what} by .gitignore ({names(ignored)})")
+        return "; ".join(parts)
+
+
 def discover(paths: Sequence[Path], root: Path, exclude: Sequence[str] = (),
-             force_exclude: bool = False) -> Tuple[List[Path], List[Tuple[Path, str]]]:
+             force_exclude: bool = False, skipped: Optional[Skipped] = None
+             ) -> Tuple[List[Path], List[Tuple[Path, str]]]:
     """Return (python files, problems). Explicit file arguments are checked
     whatever the excludes say, unless `force_exclude` (ruff's
-    `--force-exclude`: pre-commit names every changed file explicitly)."""
+    `--force-exclude`: pre-commit names every changed file explicitly).
+    `skipped`, when given, collects what the defaults and .gitignore left out."""
     excluded = pathspec.GitIgnoreSpec.from_lines(exclude)
     ignored = _gitignore_spec(root)
     found: List[Path] = []
@@ -52,7 +92,13 @@ def discover(paths: Sequence[Path], root: Path, exclude: Sequence[str] = (),
         rel = relative(path, root) + ("/" if is_dir else "")
         if rel.startswith(".."):
             return False
-        return excluded.match_file(rel) or bool(ignored and ignored.match_file(rel))
+        if excluded.match_file(rel):
+            return True
+        if ignored and ignored.match_file(rel):
+            if skipped is not None:
+                (skipped.gitignored_dirs if is_dir else skipped.gitignored_files).append(rel)
+            return True
+        return False
 
     def add(path: Path) -> None:
         key = path.resolve()
@@ -68,15 +114,23 @@ def discover(paths: Sequence[Path], root: Path, exclude: Sequence[str] = (),
         elif given.is_file():
             add(given)
         elif given.is_dir():
-            for path in _walk(given, skip, problems):
+            for path in _walk(given, skip, problems, skipped, root):
                 add(path)
         else:
             problems.append((given, "not a regular file or directory"))
     return found, problems
 
 
-def _walk(top: Path, skip, problems: List[Tuple[Path, str]]) -> Iterator[Path]:
+def _walk(top: Path, skip, problems: List[Tuple[Path, str]], skipped: Optional[Skipped] = None,
+          root: Optional[Path] = None) -> Iterator[Path]:
     visited = set()
+
+    def by_default(directory: Path, name: str) -> bool:
+        if name in SKIP_DIRS or name.endswith(".egg-info") or _is_virtualenv(directory / name):
+            if skipped is not None and not name.startswith(".") and name != "__pycache__":
+                skipped.default_dirs.append(relative(directory / name, root or top) + "/")
+            return True
+        return False
 
     def onerror(error: OSError) -> None:
         problems.append((Path(error.filename or top), f"cannot read directory: {error.strerror}"))
@@ -94,8 +148,7 @@ def _walk(top: Path, skip, problems: List[Tuple[Path, str]]) -> Iterator[Path]:
         visited.add(real)
         dirnames[:] = sorted(
             d for d in dirnames
-            if d not in SKIP_DIRS and not d.endswith(".egg-info")
-            and not _is_virtualenv(directory / d) and not skip(directory / d, True))
+            if not by_default(directory, d) and not skip(directory / d, True))
         for name in sorted(filenames):
             if not name.endswith(".py"):
                 continue

@@ -134,6 +134,8 @@ def render_config(proposal: Proposal, prefix: str) -> str:
     add(f"# Written by `orgscope-lint init` from {source.read} Python files"
         + (f" ({len(source.unreadable)} could not be read)" if source.unreadable else "")
         + ": review it, then commit it.")
+    if source.skipped:
+        add(f"# Not read: {_comment(source.skipped.describe())}")
     if tenant.key:
         add(f"tenant-key = {_toml_string(tenant.key)}  # {_comment(tenant.evidence)}")
         others = [k for k, _, _ in tenant.candidates if k != tenant.key][:3]

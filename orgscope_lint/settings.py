@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import List, Sequence
 
 from .config import Config
-from .discovery import discover
+from .discovery import Skipped, discover
 
 
 def describe(paths: Sequence[Path], config: Config, options) -> str:
@@ -18,7 +18,9 @@ def describe(paths: Sequence[Path], config: Config, options) -> str:
     from .migrations import load_project_schema
     check_rule_codes(config, options)
     config = effective_config(config, options)
-    files, problems = discover(paths, config.root, config.exclude, options.force_exclude)
+    skipped = Skipped()
+    files, problems = discover(paths, config.root, config.exclude, options.force_exclude,
+                               skipped=skipped)
     version = config.target_version or sys.version_info[:2]
     source = config.target_version_source or "the running Python"
     lines: List[str] = [
@@ -27,6 +29,7 @@ def describe(paths: Sequence[Path], config: Config, options) -> str:
         f"Checked paths: {', '.join(str(p) for p in paths)}",
         f"Discovered files: {len(files)}" + (f" ({len(problems)} not readable)"
                                              if problems else ""),
+        f"Skipped: {skipped.describe() or '-'}",
         f"Target version: {version[0]}.{version[1]} (from {source})",
         f"Presets: {', '.join(config.presets)}",
         f"Tenant key: {config.tenant_key}",

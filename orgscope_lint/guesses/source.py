@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple, Union
 
-from ..discovery import SKIP_DIRS, discover, relative
+from ..discovery import SKIP_DIRS, Skipped, discover, relative
 
 FunctionNode = Union[ast.FunctionDef, ast.AsyncFunctionDef]
 _TEST_PART = re.compile(r"^(tests?|testing|test_utils|fixtures|conftest\.py|test_.*\.py|"
@@ -52,6 +52,8 @@ class ProjectSource:
     sql: List[Tuple[str, str]] = field(default_factory=list)  # (rel, text)
     unreadable: List[Tuple[str, str]] = field(default_factory=list)  # (rel, why)
     read: int = 0
+    # directories the defaults (`build/`, `env/`, ...) and .gitignore left out
+    skipped: Skipped = field(default_factory=Skipped)
 
     @property
     def code(self) -> List[PyFile]:
@@ -73,7 +75,7 @@ def _imports(tree: ast.Module) -> Dict[str, str]:
 
 def read_project(root: Path, exclude=()) -> ProjectSource:
     source = ProjectSource(root)
-    paths, problems = discover([root], root, exclude)
+    paths, problems = discover([root], root, exclude, skipped=source.skipped)
     for path, why in problems:
         source.unreadable.append((relative(path, root), why))
     for path in paths:
