@@ -33,6 +33,23 @@ def relative(path: Path, root: Path) -> str:
         return Path(os.path.relpath(path, root)).as_posix()
 
 
+# skipped by default and never the project's code: not worth a mention
+_NEVER_CODE = frozenset({"__pycache__", "node_modules", "site-packages"})
+
+
+def _has_python(directory: Path, budget: int = 400) -> bool:
+    """Does a skipped directory hold Python files? (a bounded look: a large
+    tree that shows none in its first `budget` entries counts as none)."""
+    seen = 0
+    for _, dirnames, filenames in os.walk(directory):
+        if any(name.endswith(".py") for name in filenames):
+            return True
+        seen += len(filenames) + len(dirnames)
+        if seen > budget:
+            return False
+    return False
+
+
 def _is_virtualenv(directory: Path) -> bool:
     return (directory / "pyvenv.cfg").is_file()
 
@@ -127,7 +144,8 @@ def _walk(top: Path, skip, problems: List[Tuple[Path, str]], skipped: Optional[S
 
     def by_default(directory: Path, name: str) -> bool:
         if name in SKIP_DIRS or name.endswith(".egg-info") or _is_virtualenv(directory / name):
-            if skipped is not None and not name.startswith(".") and name != "__pycache__":
+            if skipped is not None and not name.startswith(".") and name not in _NEVER_CODE \
+                    and _has_python(directory / name):
                 skipped.default_dirs.append(relative(directory / name, root or top) + "/")
             return True
         return False

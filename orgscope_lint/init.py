@@ -138,12 +138,14 @@ def render_config(proposal: Proposal, prefix: str) -> str:
         add(f"# Not read: {_comment(source.skipped.describe())}")
     if tenant.key:
         add(f"tenant-key = {_toml_string(tenant.key)}  # {_comment(tenant.evidence)}")
-        others = [k for k, _, _ in tenant.candidates if k != tenant.key][:3]
+        # a candidate on no table and barely used is a local variable's name
+        # (`requested_tenant_id`), not a key: not worth listing
+        others = [(k, t, u) for k, t, u in tenant.candidates
+                  if k != tenant.key and (t or u >= 3)][:3]
         if others:
             add("# other candidates: " + ", ".join(
                 f"{k} ({t} {'table' if t == 1 else 'tables'}, {u} uses)"
-                for k, t, u in tenant.candidates
-                if k != tenant.key)[:200])
+                for k, t, u in others)[:200])
         # the defaults hold when every column the tables need is one of them;
         # a list written replaces them, so it names each needed column
         needed = [k for k in tenant.others_needed if k != tenant.key]

@@ -58,6 +58,8 @@ def test_what_the_defaults_and_gitignore_skip_is_counted_and_shown(tmp_path):
                 "scripts/tool.py"]:
         touch(tmp_path / rel)
     touch(tmp_path / ".gitignore", "generated/\napp/gen.py\n")
+    touch(tmp_path / "tools" / "build" / "executor.ts")  # no Python in it: not worth a mention
+    touch(tmp_path / "node_modules" / "gyp" / "x.py")  # never the project's code
     skipped = Skipped()
     files, _ = discover([tmp_path], tmp_path, exclude=["scripts/"], skipped=skipped)
     assert names(files, tmp_path) == ["app/a.py"]

@@ -674,3 +674,29 @@ def test_django_fixture_guesses_and_init_then_check(tmp_path):
     text = target.read_text().replace('  "*/signup/",', "")
     target.write_text(text)
     assert _findings(root) == hand
+
+
+def test_django_urls_health_and_sign_in_paths_and_no_noise_candidates(tmp_path):
+    _tree(tmp_path, {"app/urls.py": """
+        from django.urls import include, path, re_path
+        from app import views
+
+        urlpatterns = [
+            path("health/", views.health),
+            re_path(r"^login/(?P<backend>[^/]+)/$", views.social_login),
+            path("api/", include("app.api.urls")),
+            path("reports/", views.reports),
+        ]
+    """, "app/models.py": """
+        from django.db import models
+
+        class Report(models.Model):
+            tenant_id = models.IntegerField()
+
+        def pick(requested_tenant_id):
+            return requested_tenant_id
+    """})
+    target, text, proposal = propose(tmp_path)
+    assert [p for p, _ in proposal.system.public_routes] == ["*/health/", "*/login/*/"]
+    # `requested_tenant_id` (a local name, used once, on no table) is not a candidate worth listing
+    assert "other candidates" not in text

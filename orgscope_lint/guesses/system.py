@@ -297,7 +297,8 @@ def _django_paths(file: PyFile) -> List[Tuple[str, str]]:
             if isinstance(view, ast.Call) and last(called_name(view)) == "include":
                 continue
             name = called_name(view.func if isinstance(view, ast.Call) else view) or "?"
-            found.append((call.args[0].value.lstrip("^").rstrip("$"), name))
+            path = re.sub(r"\(\?P<\w+>[^)]*\)", "*", call.args[0].value)  # re_path groups
+            found.append((path.lstrip("^").rstrip("$"), name))
     return found
 
 
