@@ -700,3 +700,57 @@ def test_django_urls_health_and_sign_in_paths_and_no_noise_candidates(tmp_path):
     assert [p for p, _ in proposal.system.public_routes] == ["*/health/", "*/login/*/"]
     # `requested_tenant_id` (a local name, used once, on no table) is not a candidate worth listing
     assert "other candidates" not in text
+
+
+def test_access_policies_view_method_decorators_and_sso_sign_in_steps(tmp_path):
+    """Seen on apptension/saas-boilerplate: drf-access-policy classes (those
+    that admit anonymous callers are no auth), a decorator on class views'
+    methods that returns 401, and the single-sign-on steps as public routes."""
+    _tree(tmp_path, {"app/policies.py": """
+        from rest_access_policy import AccessPolicy
+
+        class AdminFullAccess(AccessPolicy):
+            statements = [make_statement(principal=Principal.group("admin"), action="*")]
+
+        class AnyoneFullAccess(AccessPolicy):
+            statements = [make_statement(principal=Principal.Any, action="*")]
+
+        class IsAnonymousFullAccess(AccessPolicy):
+            statements = [{"principal": ["anonymous"], "action": ["*"], "effect": "allow"}]
+    """, "app/views.py": """
+        from django.http import JsonResponse
+        from rest_framework.views import APIView
+
+        def scim_auth_required(view_func):
+            def wrapper(self, request, *args, **kwargs):
+                if not request.META.get("HTTP_AUTHORIZATION"):
+                    return JsonResponse({"detail": "no token"}, status=401)
+                return view_func(self, request, *args, **kwargs)
+            return wrapper
+
+        class Users(APIView):
+            @scim_auth_required
+            def get(self, request):
+                return JsonResponse({})
+    """, "app/urls.py": """
+        from django.urls import path
+        from app import views
+
+        urlpatterns = [
+            path("saml/<str:connection_id>/acs", views.SamlAcs.as_view()),
+            path("oidc/<str:connection_id>/callback", views.OidcCallback.as_view()),
+            path("passkeys/authenticate/verify", views.PasskeyVerify.as_view()),
+            path("passkeys/register/verify", views.PasskeyRegister.as_view()),
+            path("token-refresh/", views.Refresh.as_view()),
+            path("users/<int:pk>/", views.Users.as_view()),
+        ]
+    """})
+    guess = guess_auth(read_project(tmp_path))
+    assert [j.name for j in guess.permission_classes] == ["AdminFullAccess"]
+    assert "drf-access-policy statements for `Principal.group('admin')`" in \
+        guess.permission_classes[0].why
+    assert [(j.name, j.why) for j in guess.decorators] == [
+        ("scim_auth_required", "returns 401; on 1 route handler")]
+    public = [p for p, _ in guess_system_contexts(read_project(tmp_path)).public_routes]
+    assert public == ["*/oidc/*/callback", "*/passkeys/authenticate/verify", "*/saml/*/acs",
+                      "*/token-refresh/"]

@@ -35,6 +35,8 @@ KNOWN_DECORATORS = {"login_required": "Flask-Login", "jwt_required": "Flask-JWT-
                      "fresh_jwt_required": "Flask-JWT-Extended",
                      "auth_required": "Flask-Security", "token_required": "a token check",
                      "permission_required": "a permission check"}
+_VIEW_METHODS = {"get", "post", "put", "patch", "delete", "head", "options", "list", "create",
+                 "retrieve", "update", "partial_update", "destroy", "dispatch"}
 _ROUTE_DECORATORS = {"route", "get", "post", "put", "patch", "delete", "api_route", "websocket"}
 
 
@@ -310,8 +312,11 @@ def _django_view(node: FunctionNode, decorators: List[Optional[str]]) -> bool:
     parameter is `request` (urls.py names it)."""
     if any(last(d) == "api_view" for d in decorators if d):
         return True
-    params = node.args.args
-    return bool(params) and params[0].arg == "request"
+    params = [a.arg for a in node.args.args]
+    # a function view `def export(request, slug)`, or a class view's method
+    # `def get(self, request)` (its method decorators guard it)
+    return params[:1] == ["request"] or (params[:2] == ["self", "request"]
+                                         and node.name in _VIEW_METHODS)
 
 
 def _wrapper_verdict(node: FunctionNode) -> Optional[str]:
@@ -369,9 +374,33 @@ def _judge_flask(files: List[PyFile], guess: AuthGuess) -> None:
                                               f"`{owner}` runs it before every request: {why}"))
 
 
+def _access_policy(node: ast.ClassDef) -> Optional[str]:
+    """A drf-access-policy `AccessPolicy` whose statements admit only signed-in
+    principals (`Principal.group(...)`, `Principal.Authenticated`): why it is
+    auth, or None when a statement lets anyone in (`Principal.Anonymous`, `Any`)."""
+    principals = []
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.keyword) and inner.arg == "principal":
+            principals.append(ast.unparse(inner.value))
+        elif isinstance(inner, ast.Dict):
+            for key, value in zip(inner.keys, inner.values):
+                if isinstance(key, ast.Constant) and key.value == "principal":
+                    principals.append(ast.unparse(value))
+    if not principals or any(re.search(r"[Aa]nonymous|\bAny\b|\*", p) for p in principals):
+        return None
+    return "drf-access-policy statements for " + ", ".join(f"`{p}`" for p in principals[:2])
+
+
 def _judge_drf(files: List[PyFile], guess: AuthGuess) -> None:
     for file in files:
         for node in file.tree.body:
+            if isinstance(node, ast.ClassDef) and any(
+                    last(called_name(b)) == "AccessPolicy" for b in node.bases):
+                why = _access_policy(node)
+                if why:
+                    guess.permission_classes.append(Judged(
+                        node.name, f"{file.rel}:{node.lineno}", "auth", why))
+                continue
             if isinstance(node, ast.ClassDef) and any(
                     last(called_name(b)) in ("BasePermission", "IsAuthenticated")
                     for b in node.bases):

@@ -49,6 +49,18 @@ _JOB_WORDS = re.compile(r"nightly|hourly|daily|weekly|cron|scheduled|retention|p
 _OWN_SESSION = re.compile(r"^(SessionLocal|Session|AsyncSessionLocal|async_session|"
                           r"sessionmaker|session_scope|get_session_context|create_client|"
                           r"connect|create_engine|create_async_engine)$")
+# the steps of a single sign-on or passkey sign-in (there is no session yet):
+# `saml/<id>/acs`, `oidc/<id>/callback`, `passkeys/authenticate/verify`,
+# `auth/social/complete/<backend>/`, `auth/token-refresh/`
+_SIGN_IN_STEP = re.compile(r"(^|/)(saml|oidc|sso|oauth2?|social|passkeys?)/(.*/)?"
+                           r"(login|acs|callback|complete|authenticate)(/|$)|"
+                           r"(^|/)token-refresh/?$")
+
+
+def _sign_in(path: str) -> bool:
+    return bool(_AUTH_PAGE.match(path) or _SIGN_IN_STEP.search(path))
+
+
 _ROUTE_METHODS = {"get", "post", "put", "patch", "delete", "route", "api_route"}
 
 
@@ -297,7 +309,8 @@ def _django_paths(file: PyFile) -> List[Tuple[str, str]]:
             if isinstance(view, ast.Call) and last(called_name(view)) == "include":
                 continue
             name = called_name(view.func if isinstance(view, ast.Call) else view) or "?"
-            path = re.sub(r"\(\?P<\w+>[^)]*\)", "*", call.args[0].value)  # re_path groups
+            # re_path groups and path converters (`<str:connection_id>`) match any segment
+            path = re.sub(r"\(\?P<\w+>[^)]*\)|<[^>]+>", "*", call.args[0].value)
             found.append((path.lstrip("^").rstrip("$"), name))
     return found
 
@@ -308,7 +321,7 @@ def _public_routes(files: List[PyFile]) -> List[Tuple[str, str]]:
         for path, view in _django_paths(file):
             if _HEALTH.match(path):
                 what = f"health check `{view}` ({file.rel})"
-            elif _AUTH_PAGE.match(path):
+            elif _sign_in(path):
                 what = f"sign-in / sign-up page `{view}` ({file.rel})"
             else:
                 continue
@@ -318,7 +331,7 @@ def _public_routes(files: List[PyFile]) -> List[Tuple[str, str]]:
                 what = f"signature-verified webhook `{handler}` ({file.rel})"
             elif _HEALTH.match(path):
                 what = f"health check `{handler}` ({file.rel})"
-            elif (_AUTH_PAGE.match(path) or _anonymous_only(file, handler)) and \
+            elif (_sign_in(path) or _anonymous_only(file, handler)) and \
                     not _behind_login(file, handler):
                 what = f"sign-in / sign-up page `{handler}` ({file.rel})"
             else:
