@@ -53,7 +53,12 @@ class UnauthenticatedRoute(_RouteRule):
     `include_router(..., dependencies=[...])` anywhere above it, or an auth
     decorator (`auth-decorators`, e.g. Flask-Login's `login_required`). Auth dependencies are `auth-dependencies` and every project
     function whose own parameters depend on one (`require_admin_role`
-    depending on `get_current_user`).
+    depending on `get_current_user`). A dependency that may return `None`
+    instead of a caller (`get_optional_current_user`: a value on one path and
+    `None` on another, or a return type admitting `None` on one that never
+    raises) is optional auth and authenticates nothing, even when listed or
+    depending on `get_current_user`: the message says the only auth is
+    optional.
 
     ## Why is this bad?
     Without a verified token there is no organization to scope by: the
