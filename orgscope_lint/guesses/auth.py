@@ -363,15 +363,27 @@ def _judge_flask(files: List[PyFile], guess: AuthGuess) -> None:
             what = "Django" if origin.startswith("django") else KNOWN_DECORATORS[name]
             guess.decorators.append(Judged(name, handlers[0], "auth",
                                            f"{what}; on {_handlers(len(handlers))}"))
+    # `bp.before_request(fn)` registrations (the function may live in another module)
+    registered: Dict[str, str] = {}
+    for file in files:
+        for node in ast.walk(file.tree):
+            if isinstance(node, ast.Call) and last(called_name(node)) == "before_request" \
+                    and node.args and called_name(node.args[0]):
+                registered.setdefault(last(called_name(node.args[0])),
+                                      called_name(node.func) or "before_request")
     for file in files:
         for qualname, node in file.functions():
-            if any(last(called_name(d)) == "before_request" for d in node.decorator_list):
-                verdict, why = judge_function(node)
-                if verdict == "auth" or _refuses_anonymous(node):
-                    owner = called_name(next(d for d in node.decorator_list
-                                             if last(called_name(d)) == "before_request"))
-                    guess.hooks.append(Judged(qualname, f"{file.rel}:{node.lineno}", "auth",
-                                              f"`{owner}` runs it before every request: {why}"))
+            decorator = next((d for d in node.decorator_list
+                              if last(called_name(d)) == "before_request"), None)
+            owner = called_name(decorator) if decorator is not None else registered.get(qualname)
+            if owner is None:
+                continue
+            verdict, why = judge_function(node)
+            if verdict == "auth" or _refuses_anonymous(node):
+                if verdict != "auth":
+                    why = "turns away a caller who is not logged in"
+                guess.hooks.append(Judged(qualname, f"{file.rel}:{node.lineno}", "auth",
+                                          f"`{owner}` runs it before every request: {why}"))
 
 
 def _access_policy(node: ast.ClassDef) -> Optional[str]:

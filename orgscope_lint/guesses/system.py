@@ -146,6 +146,19 @@ def _route_paths(file: PyFile) -> List[Tuple[str, str, str]]:
     return found
 
 
+def _serves_routes(file: PyFile) -> bool:
+    """Route decorators on its functions or classes (`@bp.get(...)`,
+    Flask-RESTX `@ns.route("/x")` on a Resource)."""
+    for node in ast.walk(file.tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for decorator in node.decorator_list:
+                name = called_name(decorator) or ""
+                if isinstance(decorator, ast.Call) and "." in name and \
+                        last(name) in _ROUTE_METHODS:
+                    return True
+    return False
+
+
 def _pattern(method: str, path: str) -> str:
     glob = "*" + path if path.startswith("/") else "*/" + path
     return glob if method == "*" else f"{method} {glob}"
@@ -210,7 +223,9 @@ def _kind(file: PyFile, imported: set) -> Optional[Suggestion]:
     if job:
         return Suggestion([rel], "scheduled job: runs as the service, no user JWT", job)
     for part in parts:
-        if _BACK_OFFICE.match(part):
+        # a back-office-named module that serves routes is judged by its routes'
+        # auth, unless it shows superuser or service evidence (`internal_token`)
+        if _BACK_OFFICE.match(part) and (not _serves_routes(file) or _SUPERUSER.search(text)):
             return Suggestion([rel], "back-office / internal code: say who calls it and why",
                               f"named `{part}`" + (" (" + _SUPERUSER.search(text).group(0) + ")"
                                                    if _SUPERUSER.search(text) else ""))
