@@ -106,9 +106,11 @@ def test_the_proof_used_is_the_evidence_and_the_missing_one_is_the_message():
            "CREATE TABLE agents (id uuid PRIMARY KEY, clerk_org_id text,\n"
            "  outbound_phone_number_id uuid REFERENCES phone_numbers(id));\n"
            "CREATE TABLE tasks (id uuid PRIMARY KEY, clerk_org_id text);\n"
-           "CREATE TABLE task_comments (id uuid PRIMARY KEY, clerk_org_id text,\n"
+           # scoped through its parent only: no tenant column of its own
+           "CREATE TABLE task_comments (id uuid PRIMARY KEY,\n"
            "  task_id uuid REFERENCES tasks(id));\n")
-    config = config_from({"schema": ["db/*.sql"], "severity": {"ORG401": "off"}})
+    config = config_from({"schema": ["db/*.sql"], "severity": {"ORG401": "off"},
+                          "tenant-tables": ["task_comments"]})
     result = run_sources({"app/x.py": code, "db/001.sql": sql}, config)
     details = {call.line: (call.outcome, call.detail) for call in result.db_calls}
     assert details[5] == ("scoped", "scoped: `agent_id` verified by the lookup at line 2")

@@ -111,6 +111,10 @@ class Prover:
                 list(sink.value.rows) if isinstance(sink.value, ListVal) else [])
             if not rows or isinstance(sink.value, ListVal) and sink.value.opaque:
                 return None
+            if self._has_tenant_column(sink.table, result):
+                # a verified parent id does not fill the row's own tenant
+                # column: the new row would belong to no organization
+                return None
             proofs = [self.prove_dict(sink, row, envs) for row in rows]
             if all(p is not None and p[0] for p in proofs):
                 return _scoped(result, proofs[0][1])
@@ -442,6 +446,12 @@ class Prover:
     def _fact(self, table: str):
         tables = getattr(self.catalog, "tables", None)
         return tables.get(table.rsplit(".", 1)[-1].lower()) if tables else None
+
+    def _has_tenant_column(self, table: str, result: Classified) -> bool:
+        """Whether the catalog says `table` itself has its tenant column."""
+        fact = self._fact(table)
+        tenant_key = result.tenant_key or self.config.tenant_key_for(table)
+        return fact is not None and tenant_key in fact.columns
 
     def parent_of(self, table: str, column: str) -> Optional[str]:
         """The tenant-owned table `table.column` points at, if any."""

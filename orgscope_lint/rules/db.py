@@ -368,6 +368,28 @@ _PROOF_INSERTS_VALID = (
     ),
 )
 _PROOF_INSERTS_INVALID = (
+    # the child has its own tenant column: a verified parent does not fill it
+    Example(
+        """
+        def comment(db, task_id, org, text):
+            if not db.select_one("tasks", {"id": task_id, "clerk_org_id": org}):
+                raise KeyError(task_id)
+            db.insert("task_comments", {"task_id": task_id, "text": text})  # expect: ORG103
+        """,
+        config={**_TASKS, **_WITH_SCHEMA},
+        files={"db/001.sql": (
+            "CREATE TABLE tasks (id uuid PRIMARY KEY, clerk_org_id text);\n"
+            "CREATE TABLE task_comments (id uuid PRIMARY KEY, clerk_org_id text,\n"
+            "  task_id uuid REFERENCES tasks(id), text text);\n"
+            "ALTER TABLE tasks ENABLE ROW LEVEL SECURITY;\n"
+            "ALTER TABLE task_comments ENABLE ROW LEVEL SECURITY;\n")},
+        fixed="""
+        def comment(db, task_id, org, text):
+            if not db.select_one("tasks", {"id": task_id, "clerk_org_id": org}):
+                raise KeyError(task_id)
+            db.insert("task_comments", {"task_id": task_id, "text": text, "clerk_org_id": org})  # expect: ORG103
+        """,
+    ),
     Example(
         """
         def comment(db, task_id, text):
