@@ -25,6 +25,7 @@ from .analysis.flow import Env, FlowAnalyzer
 from .analysis.module import ModuleInfo, Unit, collect_module, module_name_for, unit_for_function
 from .analysis.names import NameAnalysis
 from .analysis.proofs import Prover, ScopingHelpers
+from .analysis.returns import ReturnedValues
 from .analysis.syntax import dotted
 from .analysis.routes import RouteAnalysis
 from .analysis.tenant_values import TenantValues
@@ -100,6 +101,7 @@ class DbAnalysis:
                       if preset.applies(ctx.source.data)]
         self.call_hook = CallSiteHook(info, self.parts)
         self.helpers = ScopingHelpers(ctx.config)
+        self.returns = ReturnedValues(info)
         # id(unit) -> (environment, returned expression) where it returns
         self.exits: Dict[int, List[Tuple[Env, Optional[cst.CSTNode]]]] = {}
         # lookup call -> the access checks in code on its row (FlowAnalyzer.compares)
@@ -155,7 +157,7 @@ class DbAnalysis:
         for hook in self.hooks:
             hook.start_unit(unit)
         analyzer = FlowAnalyzer(self.hooks, on_nested, self.ctx.info.constants,
-                                [*self.parts, self.helpers])
+                                [*self.parts, self.helpers], self.returns)
         defs = {p.name.value: frozenset({Origin("param", name=p.name.value)})
                 for p in unit.params}
         body = unit.body

@@ -116,7 +116,30 @@ def _classify_dict(value: DictVal, key: str) -> Classified:
     if not value.must:
         return Classified(EMPTY_FILTER, key, "empty filter")
     keys = ", ".join(sorted(value.must))
-    return Classified(UNSCOPED, key, f"filters by {keys} only")
+    return Classified(UNSCOPED, key, f"filters by {keys} only{via_note(value, key)}")
+
+
+def via_note(value: DictVal, key: str) -> str:
+    """Where a filter or row without the tenant key was built, when a project
+    function returned it: " (built by `_tenant_filter()`, which puts `org`
+    under "organization", not "org_id")"."""
+    if not value.via:
+        return ""
+    return f" (built by {value.via}, {missing_key(value.must, key)})"
+
+
+def missing_key(keys, key: str) -> str:
+    """"which puts the tenant value under "organization", not "org_id"" when one
+    of `keys` looks like the tenant key (a shared word: org / organization),
+    else "which has no "org_id"". """
+    words = [w for w in key.lower().split("_") if w not in ("id", "uuid", "key") and len(w) > 2]
+    for other in sorted(keys):
+        if other == key or other.startswith("("):
+            continue
+        parts = [w for w in other.lower().split("_") if len(w) > 2]
+        if any(a.startswith(b) or b.startswith(a) for a in parts for b in words):
+            return f"which puts the tenant value under \"{other}\", not \"{key}\""
+    return f"which has no \"{key}\""
 
 
 def _classify_rows(value: Optional[Value], key: str) -> Classified:

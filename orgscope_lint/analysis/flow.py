@@ -116,6 +116,15 @@ def join_all(envs: Sequence[Optional[Env]]) -> Optional[Env]:
 # --- the interpreter -------------------------------------------------------------
 
 CallHook = Callable[[cst.Call, Env, "FlowAnalyzer"], None]
+
+
+class ValueHelpers(Protocol):
+    """The value a call of one of the module's own functions returns
+    (analysis/returns.py), or None."""
+
+    def value_of(self, name: str, call: cst.Call, env: Env,
+                 analyzer: "FlowAnalyzer") -> Optional[Value]:
+        ...
 DefHook = Callable[[cst.CSTNode], None]
 
 
@@ -154,11 +163,15 @@ class FlowAnalyzer:
 
     def __init__(self, hooks: Sequence[CallHook], on_nested_def: DefHook,
                  constants: Optional[Dict[str, str]] = None,
-                 value_models: Sequence["ValueModel"] = ()) -> None:
+                 value_models: Sequence["ValueModel"] = (),
+                 functions: Optional["ValueHelpers"] = None) -> None:
         self.hooks = hooks
         self.value_models = value_models
         self.on_nested_def = on_nested_def
         self.constants = constants or {}
+        # the module's own functions whose returned dict (a filter, a row) a
+        # call's value is (`_tenant_filter(org, id=x)`)
+        self.functions = functions
         self._loops: List[Tuple[List[Env], List[Env]]] = []  # (breaks, continues)
         # (environment, returned expression or None) at each `return`
         self.exits: List[Tuple[Env, Optional[cst.CSTNode]]] = []
@@ -373,6 +386,9 @@ class FlowAnalyzer:
     def loop(self, node, env: Env) -> Optional[Env]:
         if isinstance(node, cst.For):
             env = self.expr(node.iter, env)
+            pairs = literal_pairs(node)
+            if pairs is not None:
+                return self.unrolled(node, pairs, env)
             for model in self.value_models:  # `for row in queryset:` runs the query
                 iterated = getattr(model, "iterated", None)
                 if iterated is not None:
@@ -419,6 +435,33 @@ class FlowAnalyzer:
         if node.orelse is not None:
             normal_exit = self.block(node.orelse.body, normal_exit)
         return join_all([normal_exit] + exit_envs)
+
+    def unrolled(self, node: cst.For, pairs, env: Env) -> Optional[Env]:
+        """`for k, v in [("org_id", org), ("id", x)]:` (or `{...}.items()`): the
+        body runs once per pair, in order, `k` naming its literal key (so
+        `filters[k] = v` and `query.eq(k, v)` see the column)."""
+        key_name, value_target = node.target.elements[0].value.value, node.target.elements[1].value
+        breaks: List[Env] = []
+        saved = self.constants
+        current: Optional[Env] = env
+        try:
+            for key, key_node, value_node in pairs:
+                if current is None:
+                    break
+                continues: List[Env] = []
+                self._loops.append((breaks, continues))
+                start = current.assign(key_name, None,
+                                       frozenset({Origin("expr", node=key_node, defs=current.defs)}))
+                start = self.bind_target(value_target, self.evaluate(value_node, current), start)
+                self.constants = {**saved, key_name: key}
+                end = self.block(node.body, start)
+                self._loops.pop()
+                current = join_all([end] + continues)
+        finally:
+            self.constants = saved
+        if node.orelse is not None:
+            current = self.block(node.orelse.body, current)
+        return join_all([current] + breaks)
 
     def try_(self, node, env: Env) -> Optional[Env]:
         body_end = self.block(node.body, env)
@@ -665,6 +708,11 @@ class FlowAnalyzer:
             if isinstance(func, cst.Name) and func.value == "list" and len(node.args) == 1:
                 inner = self.value_of(node.args[0].value, env)
                 return inner if isinstance(inner, ListVal) else None
+            if self.functions is not None and isinstance(func, cst.Name) \
+                    and func.value not in env.defs:
+                returned = self.functions.value_of(func.value, node, env, self)
+                if returned is not None:
+                    return returned
             for model in self.value_models:
                 value = model.value_of(node, env, self)
                 if value is not None:
@@ -714,6 +762,74 @@ class FlowAnalyzer:
             env = self.bind_target(clause.target, None, env)
             clause = clause.inner_for_in
         return env
+
+
+_MAX_PAIRS = 32
+
+
+def literal_pairs(node: cst.For) -> Optional[List[Tuple[str, cst.CSTNode, cst.CSTNode]]]:
+    """(key, key node, value node) of each pair when `node` is
+    `for k, v in [("a", x), ("b", y)]` or `for k, v in {"a": x}.items()` with
+    literal string keys and a body that does not rebind `k`; else None."""
+    target = node.target
+    if not (isinstance(target, (cst.Tuple, cst.List)) and len(target.elements) == 2
+            and all(not isinstance(e, cst.StarredElement) for e in target.elements)
+            and isinstance(target.elements[0].value, cst.Name)):
+        return None
+    iterable = node.iter
+    pairs: List[Tuple[str, cst.CSTNode, cst.CSTNode]] = []
+    if isinstance(iterable, cst.Call) and isinstance(iterable.func, cst.Attribute) \
+            and iterable.func.attr.value == "items" and not iterable.args \
+            and isinstance(iterable.func.value, cst.Dict):
+        for element in iterable.func.value.elements:
+            if not isinstance(element, cst.DictElement):
+                return None
+            key = string_value(element.key)
+            if key is None:
+                return None
+            pairs.append((key, element.key, element.value))
+    elif isinstance(iterable, (cst.List, cst.Tuple)):
+        for element in iterable.elements:
+            pair = element.value
+            if isinstance(element, cst.StarredElement) or not isinstance(
+                    pair, (cst.Tuple, cst.List)) or len(pair.elements) != 2 \
+                    or any(isinstance(e, cst.StarredElement) for e in pair.elements):
+                return None
+            key = string_value(pair.elements[0].value)
+            if key is None:
+                return None
+            pairs.append((key, pair.elements[0].value, pair.elements[1].value))
+    else:
+        return None
+    if not pairs or len(pairs) > _MAX_PAIRS or _rebinds(node.body, target.elements[0].value.value):
+        return None
+    return pairs
+
+
+def _rebinds(body: cst.CSTNode, name: str) -> bool:
+    """Does `body` assign `name` (a target, a nested loop's target, `del`)?"""
+    stack: List[cst.CSTNode] = [body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign)):
+            if name in {n.value for n in _names_in(node.target)}:
+                return True
+        if isinstance(node, (cst.For, cst.CompFor)) and name in {
+                n.value for n in _names_in(node.target)}:
+            return True
+        if isinstance(node, cst.NamedExpr) and isinstance(node.target, cst.Name) \
+                and node.target.value == name:
+            return True
+        stack.extend(iter_children(node))
+    return False
+
+
+def _names_in(node: cst.CSTNode) -> Iterator[cst.Name]:
+    if isinstance(node, cst.Name):
+        yield node
+    elif isinstance(node, (cst.Tuple, cst.List)):
+        for element in node.elements:
+            yield from _names_in(element.value)
 
 
 def chain_calls(call: cst.Call) -> FrozenSet[cst.CSTNode]:

@@ -38,26 +38,34 @@ Origins = FrozenSet[Origin]
 
 
 class DictVal:
-    """A dict whose keys we track. Immutable: every operation returns a new one."""
+    """A dict whose keys we track. Immutable: every operation returns a new one.
 
-    __slots__ = ("must", "may", "opaque", "values")
+    `via` names the project function that returned it (`_tenant_filter()`),
+    for messages; it is not part of the value (equality ignores it)."""
+
+    __slots__ = ("must", "may", "opaque", "values", "via")
 
     def __init__(self, must: FrozenSet[str] = EMPTY, may: FrozenSet[str] = EMPTY,
-                 opaque: bool = False, values: Optional[Dict[str, Origins]] = None) -> None:
+                 opaque: bool = False, values: Optional[Dict[str, Origins]] = None,
+                 via: Optional[str] = None) -> None:
         self.must = must
         self.may = may | must
         self.opaque = opaque
         self.values = values or {}
+        self.via = via
 
     def with_key(self, key: str, origins: Origins) -> "DictVal":
         values = dict(self.values)
         values[key] = origins
-        return DictVal(self.must | {key}, self.may | {key}, self.opaque, values)
+        return DictVal(self.must | {key}, self.may | {key}, self.opaque, values, self.via)
 
     def without_key(self, key: str) -> "DictVal":
         values = dict(self.values)
         values.pop(key, None)
-        return DictVal(self.must - {key}, self.may - {key}, self.opaque, values)
+        return DictVal(self.must - {key}, self.may - {key}, self.opaque, values, self.via)
+
+    def returned_by(self, via: str) -> "DictVal":
+        return DictVal(self.must, self.may, self.opaque, self.values, via)
 
     def merged(self, other: "DictVal") -> "DictVal":
         """`{**self, **other}`: keys of both."""
@@ -65,7 +73,7 @@ class DictVal:
         for key, origins in other.values.items():
             values[key] = origins if key in other.must else values.get(key, frozenset()) | origins
         return DictVal(self.must | other.must, self.may | other.may,
-                       self.opaque or other.opaque, values)
+                       self.opaque or other.opaque, values, self.via or other.via)
 
     def join(self, other: "DictVal") -> "DictVal":
         """Control-flow join: must = intersection, may = union. Paths that each
@@ -79,7 +87,8 @@ class DictVal:
             label = "(" + " | ".join(sorted({_alternative(self.must), _alternative(other.must)})) + ")"
             must = frozenset({label})
             values[label] = frozenset()
-        return DictVal(must, self.may | other.may | must, self.opaque or other.opaque, values)
+        return DictVal(must, self.may | other.may | must, self.opaque or other.opaque, values,
+                       self.via if self.via == other.via else None)
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, DictVal) and self.must == other.must
