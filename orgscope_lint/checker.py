@@ -285,6 +285,7 @@ def _analyse_module(facts: FileFacts, path: str, source: Source, module: cst.Mod
     nodes: List[cst.CSTNode] = [p.call for p in db.calls]
     nodes += [p.statement for p in db.calls if p.statement is not None]
     nodes += [s.anchor or s.call for s in db.sinks] + [s.statement for s in db.sinks if s.statement]
+    nodes += [node for s in db.sinks if s.stored() for node in s.stored()]
     nodes += [r.proof.node for r in db.classified.values()
               if r.proof is not None and r.proof.node is not None]
     for analysis in analyses:
@@ -379,6 +380,16 @@ def _db_call(ctx: FileContext, sink: Sink, result: Classified, spans, db: DbAnal
              draft) -> DbCall:
     span = spans.get(sink.anchor or sink.call, _BLANK)
     statement = spans.get(sink.statement) if sink.statement is not None else None
+    stored = sink.stored()
+    snippet = snippet_of(ctx.module, sink.call)[:500]
+    runs = ""
+    if stored is not None and spans.get(stored[0]) is not None \
+            and result.outcome in (Outcome.UNSCOPED, Outcome.EMPTY):
+        # a query kept in a variable: reported where it is built (the place
+        # to add the filter), saying where it runs
+        runs = f" (the query runs at line {span.line})"
+        span, statement = spans.get(stored[0]), spans.get(stored[1])
+        snippet = snippet_of(ctx.module, stored[0])[:500]
     fix, choices = draft, None
     if draft is not None and not isinstance(draft, str):
         from .edits import ChoiceDrafts, render
@@ -395,6 +406,7 @@ def _db_call(ctx: FileContext, sink: Sink, result: Classified, spans, db: DbAnal
         else:
             fix = render(draft, ctx.module, located.extents, located.code)
     detail = result.detail
+    detail += runs
     if result.proof is not None and result.proof.node is not None:
         proof_span = spans.get(result.proof.node)
         detail = detail.replace("{line}", str(proof_span.line) if proof_span else "?")
@@ -402,7 +414,7 @@ def _db_call(ctx: FileContext, sink: Sink, result: Classified, spans, db: DbAnal
                   result.outcome, detail, result.tenant_key,
                   preset=db.preset_of.get(sink.call, ""), method=sink.method, span=span,
                   statement_line=statement.line if statement else None,
-                  snippet=snippet_of(ctx.module, sink.call)[:500],
+                  snippet=snippet,
                   fix=fix if isinstance(fix, Fix) else None,
                   no_fix=fix if isinstance(fix, str) else None, fix_choices=choices)
 

@@ -90,8 +90,8 @@ def test_filters_applied_in_place_narrow_the_variable():
             return query.execute()
 
         def not_in_place(client, org_id, ids):
-            query = client.table("contacts").select("*").in_("id", ids)
-            return query.execute()  # expect: ORG101
+            query = client.table("contacts").select("*").in_("id", ids)  # expect: ORG101
+            return query.execute()
     ''')
 
 

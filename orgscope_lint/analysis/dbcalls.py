@@ -45,6 +45,17 @@ class Sink:
     # why a scoped call is scoped when not by its own filter (a session-wide
     # `with_loader_criteria`): the scoped outcome's detail, the report's evidence
     scoped_by: str = ""
+    # (expression, statement) that built the query this call runs, when it
+    # was kept in a variable (`QueryVal.built`): the finding goes there
+    built: Optional[Tuple[cst.CSTNode, cst.CSTNode]] = None
+
+    def stored(self) -> Optional[Tuple[cst.CSTNode, cst.CSTNode]]:
+        """Where the query was built, when that is another statement than the
+        one running it."""
+        if self.built is not None and self.built[1] is not self.statement \
+                and self.anchor is None:
+            return self.built
+        return None
 
     def join(self, value: Optional[Value]) -> None:
         from .values import join_values

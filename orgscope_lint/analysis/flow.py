@@ -21,7 +21,7 @@ import libcst as cst
 from .syntax import (_FIELDS_CACHE, _LEAVES, _child_fields, dotted,  # noqa: F401
                      iter_children, string_value)
 from .values import (EMPTY, NONE, OPAQUE, UNKNOWN_ORIGIN, DictVal, ListVal, Origin,
-                     Origins, Value, join_values)
+                     Origins, QueryVal, STATEMENTS, Value, join_values)
 
 TryStar = getattr(cst, "TryStar", None)
 TypeAlias = getattr(cst, "TypeAlias", None)
@@ -245,6 +245,7 @@ class FlowAnalyzer:
         if isinstance(node, cst.Assign):
             env = self.expr(node.value, env)
             value, origins = self.evaluate(node.value, env)
+            value = self.built_here(value, node.value)
             for target in node.targets:
                 env = self.bind_target(target.target, (value, origins), env)
             return self.returned(node.value, env)
@@ -252,7 +253,9 @@ class FlowAnalyzer:
             if node.value is None:
                 return env
             env = self.expr(node.value, env)
-            return self.bind_target(node.target, self.evaluate(node.value, env), env)
+            value, origins = self.evaluate(node.value, env)
+            return self.bind_target(node.target, (self.built_here(value, node.value), origins),
+                                    env)
         if isinstance(node, cst.AugAssign):
             env = self.expr(node.value, env)
             name = node.target.value if isinstance(node.target, cst.Name) else None
@@ -308,6 +311,14 @@ class FlowAnalyzer:
         if TypeAlias is not None and isinstance(node, TypeAlias):
             return env
         return self.expr(node, env)
+
+    def built_here(self, value: Optional[Value], node: cst.CSTNode) -> Optional[Value]:
+        """A query whose table and operation are chosen by this assignment
+        (`q = client.table("t").select("*")`) remembers where: a finding on
+        the statement that runs it later is reported here."""
+        if isinstance(value, QueryVal) and value.method in STATEMENTS and value.built is None:
+            return value.replace(built=(node, self.statement_node))
+        return value
 
     def bind_target(self, target: cst.CSTNode, evaluated, env: Env) -> Env:
         if isinstance(target, cst.Name):

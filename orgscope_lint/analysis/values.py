@@ -145,6 +145,12 @@ class NoneVal:
 NONE = NoneVal()
 
 
+# the QueryVal methods of a statement (a query builder), as opposed to a row
+# or an instance: supabase's operations, SQLAlchemy's statements and 1.x
+# queries, Django querysets
+STATEMENTS = frozenset({"select", "update", "delete", "insert", "upsert", "query", "qs"})
+
+
 class QueryVal:
     """A query builder (supabase-py / postgrest) held in a variable between
     statements: its table, the operation once chosen (`select`, `update`, ...),
@@ -153,17 +159,22 @@ class QueryVal:
     Filters only ever narrow a query, so they live in a `DictVal` and join at
     branches like any filter dict (must = intersection, may = union)."""
 
-    __slots__ = ("table", "table_source", "method", "filters", "data", "negated")
+    __slots__ = ("table", "table_source", "method", "filters", "data", "negated", "built")
 
     def __init__(self, table: Optional[str], table_source: str, method: Optional[str] = None,
                  filters: Optional[DictVal] = None, data: Optional["Value"] = None,
-                 negated: bool = False) -> None:
+                 negated: bool = False, built: Optional[Tuple[cst.CSTNode, cst.CSTNode]] = None
+                 ) -> None:
         self.table = table
         self.table_source = table_source  # literal | param | unknown
         self.method = method
         self.filters = filters if filters is not None else DictVal()
         self.data = data
         self.negated = negated  # `.not_` applies to the next filter
+        # (expression, statement) that built the query (table and operation
+        # chosen) when it was stored in a variable: where a finding is
+        # reported, the place to add the filter (analysis/flow.py sets it)
+        self.built = built
 
     def replace(self, **changes) -> "QueryVal":
         fields = {name: getattr(self, name) for name in self.__slots__}
@@ -177,7 +188,8 @@ class QueryVal:
         return QueryVal(self.table if same_table else None,
                         self.table_source if same_table else "unknown", self.method,
                         self.filters.join(other.filters), join_values(self.data, other.data),
-                        self.negated or other.negated)
+                        self.negated or other.negated,
+                        self.built if self.built == other.built else None)
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, QueryVal) and self.table == other.table

@@ -823,7 +823,7 @@ class DjangoModule(ModulePart):
         self.record(dbcalls.Sink(call, unit or self.unit, method, operation, query.table,
                                  "literal" if query.table else "unknown", value, None,
                                  statement=analyzer.statement_node if analyzer else None,
-                                 anchor=anchor))
+                                 anchor=anchor, built=query.built))
 
     def _opaque(self, call, analyzer, detail: str) -> None:
         self.record(dbcalls.Sink(call, self.unit, syntax.last_part(syntax.dotted(call.func)

@@ -898,7 +898,8 @@ class SqlAlchemyModule(ModulePart):
         self.record(dbcalls.Sink(call, self.unit, method, operation, query.table,
                                  query.table_source, value, node,
                                  statement=analyzer.statement_node,
-                                 scoped_by=self._scoped_session_wide(query, operation)))
+                                 scoped_by=self._scoped_session_wide(query, operation),
+                                 built=query.built))
 
     def _scoped_session_wide(self, query, operation) -> str:
         """The evidence for a read scoped by a `with_loader_criteria` listener

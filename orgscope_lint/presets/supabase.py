@@ -321,7 +321,7 @@ class SupabaseModule(ModulePart):
             value_node = None
         self.record(dbcalls.Sink(call, self.unit, query.method, operation, query.table,
                                  query.table_source, value, value_node,
-                                 statement=analyzer.statement_node))
+                                 statement=analyzer.statement_node, built=query.built))
 
 
     def _through_embedded(self, query: values.QueryVal, chain: cst.CSTNode) -> values.DictVal:
