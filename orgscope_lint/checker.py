@@ -21,7 +21,7 @@ import libcst as cst
 from . import presets
 from .analysis.calls import CallSiteHook, PendingCall, describe_arguments
 from .analysis.dbcalls import Classified, Sink, classify
-from .analysis.flow import Env, FlowAnalyzer
+from .analysis.flow import Env, FlowAnalyzer, closure_env, join
 from .analysis.module import ModuleInfo, Unit, collect_module, module_name_for, unit_for_function
 from .analysis.names import NameAnalysis
 from .analysis.proofs import Prover, ScopingHelpers
@@ -140,19 +140,25 @@ class DbAnalysis:
         self.calls: List[PendingCall] = list(self.call_hook.calls.values())
 
     def _run(self, unit: Unit) -> List[Unit]:
-        nested: List[Unit] = []
+        nested: Dict[int, Unit] = {}
 
-        def on_nested(node: cst.CSTNode) -> None:
+        def on_nested(node: cst.CSTNode, env: Env) -> None:
             if isinstance(node, cst.FunctionDef):
-                nested.append(unit_for_function(node, f"{unit.qualname}.{node.name.value}"
-                                                if unit.node is not None else node.name.value,
-                                                None))
+                known = nested.get(id(node))
+                if known is not None:  # a def in a loop: every pass's environment
+                    known.start_env = join(known.start_env, env)
+                    return
+                inner = unit_for_function(node, f"{unit.qualname}.{node.name.value}"
+                                          if unit.node is not None else node.name.value, None)
+                if unit.node is not None:
+                    inner.outer, inner.start_env = unit, env
+                nested[id(node)] = inner
             elif isinstance(node, cst.ClassDef) and unit.node is not None:
                 for stmt in node.body.body:
-                    if isinstance(stmt, cst.FunctionDef):
-                        nested.append(unit_for_function(
+                    if isinstance(stmt, cst.FunctionDef) and id(stmt) not in nested:
+                        nested[id(stmt)] = unit_for_function(
                             stmt, f"{unit.qualname}.{node.name.value}.{stmt.name.value}",
-                            node.name.value))
+                            node.name.value)
 
         for hook in self.hooks:
             hook.start_unit(unit)
@@ -164,14 +170,16 @@ class DbAnalysis:
         if unit.node is None:
             # module code: functions and classes are separate units
             body = [s for s in body if not isinstance(s, (cst.FunctionDef, cst.ClassDef))]
-            analyzer.on_nested_def = lambda node: None
+            analyzer.on_nested_def = lambda node, env: None
         dependencies = self.helpers.dependencies(unit, configured=False)
-        end = analyzer.run(body, Env({}, defs, found=self.helpers.configured(dependencies),
-                                     called=dependencies))
+        start = Env({}, defs, found=self.helpers.configured(dependencies), called=dependencies)
+        if isinstance(unit.start_env, Env):
+            start = closure_env(unit.start_env, start)
+        end = analyzer.run(body, start)
         self.exits[id(unit)] = analyzer.exits + ([(end, None)] if end is not None else [])
         for call, column, origins, test, leaves in analyzer.compares:
             self.compares.setdefault(call, []).append((column, origins, test, leaves, unit))
-        return nested
+        return list(nested.values())
 
     def symbol(self, unit: Unit) -> Optional[str]:
         return None if unit.node is None else unit.qualname
@@ -312,7 +320,7 @@ def _analyse_module(facts: FileFacts, path: str, source: Source, module: cst.Mod
                 facts.db_calls[-1].line, facts.db_calls[-1].symbol, site_index[use[0]], use[1],
                 use[2]))
         helper = db.prover.scoping_helper(sink, db.exits.get(id(sink.unit), []))
-        if helper is not None:
+        if helper is not None and helper[0] in sink.unit.param_index:
             facts.scoping_helpers.append(ScopingHelper(
                 ctx.module_name, sink.unit.qualname, helper[0],
                 sink.unit.param_index[helper[0]], helper[1], helper[2]))
@@ -329,8 +337,13 @@ def _analyse_module(facts: FileFacts, path: str, source: Source, module: cst.Mod
                 facts.db_calls[-1].line, facts.db_calls[-1].symbol, table, key,
                 site_index.get(call, -1), callee, tested))
         for param, table, principal in db.prover.keyed_params(sink):
+            # a closure keyed by a parameter of the function around it: that
+            # function's callers verify it
+            owner = sink.unit.owner(param)
+            if owner is None or param not in owner.param_index:
+                continue
             facts.keyed_params.append(KeyedParam(
-                ctx.module_name, sink.unit.qualname, param, sink.unit.param_index[param],
+                ctx.module_name, owner.qualname, param, owner.param_index[param],
                 table, facts.db_calls[-1].line, principal))
     for unit, node, table, result in returned:
         generic = isinstance(result, tuple)  # (the keys it pins,) on `self.model`
@@ -470,12 +483,13 @@ def _verified_arguments(db: DbAnalysis, pending: PendingCall, site_index):
 
 
 def _wrappers_of(sink: Sink, result: Classified, ctx: FileContext) -> List[WrapperSummary]:
-    unit = sink.unit
-    if unit.node is None or result.outcome not in (Outcome.SCOPED, Outcome.CONDITIONAL):
+    if sink.unit.node is None or result.outcome not in (Outcome.SCOPED, Outcome.CONDITIONAL):
         return []
     found = []
     for origin in result.tenant_origins:
-        if origin.kind == "param" and origin.name in unit.param_index:
+        # a closure's tenant value may be a parameter of the function around it
+        unit = sink.unit.owner(origin.name) if origin.kind == "param" else None
+        if unit is not None and origin.name in unit.param_index:
             found.append(WrapperSummary(
                 ctx.module_name, unit.qualname, origin.name, unit.param_index[origin.name],
                 unit.param_default.get(origin.name, False), sink.table, result.tenant_key or "",

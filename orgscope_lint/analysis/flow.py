@@ -106,6 +106,17 @@ def join(a: Optional[Env], b: Optional[Env]) -> Optional[Env]:
                a.called & b.called)
 
 
+def closure_env(outer: Env, own: Env) -> Env:
+    """Where a function defined inside another starts: the enclosing
+    function's bindings, guards and verified lookups at the definition, with
+    its own parameters (`own`) shadowing them."""
+    vals = {name: value for name, value in outer.vals.items() if name not in own.defs}
+    vals.update(own.vals)
+    defs = {**outer.defs, **own.defs}
+    return Env(vals, defs, outer.truthy - own.defs.keys(), outer.falsy - own.defs.keys(),
+               outer.found | own.found, outer.called | own.called)
+
+
 def join_all(envs: Sequence[Optional[Env]]) -> Optional[Env]:
     result: Optional[Env] = None
     for env in envs:
@@ -125,7 +136,7 @@ class ValueHelpers(Protocol):
     def value_of(self, name: str, call: cst.Call, env: Env,
                  analyzer: "FlowAnalyzer") -> Optional[Value]:
         ...
-DefHook = Callable[[cst.CSTNode], None]
+DefHook = Callable[[cst.CSTNode, Env], None]  # a nested def, and the env where it is defined
 
 
 class ValueModel(Protocol):
@@ -220,7 +231,7 @@ class FlowAnalyzer:
         if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
             for decorator in stmt.decorators:
                 env = self.expr(decorator.decorator, env)
-            self.on_nested_def(stmt)
+            self.on_nested_def(stmt, env)
             return env.assign(stmt.name.value, None, frozenset({UNKNOWN_ORIGIN}))
         if isinstance(stmt, cst.Match):
             env = self.expr(stmt.subject, env)

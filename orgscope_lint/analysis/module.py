@@ -23,6 +23,20 @@ class Unit:
     # positional index of each parameter at a call site (self/cls excluded)
     param_index: Dict[str, int] = field(default_factory=dict)
     param_default: Dict[str, bool] = field(default_factory=dict)
+    # a function defined inside another (a closure, a callback): the enclosing
+    # unit, and the flow environment where it is defined (its free names'
+    # bindings and the guards passed), which its analysis starts from
+    outer: Optional["Unit"] = None
+    start_env: Optional[object] = None
+
+    def owner(self, name: str) -> Optional["Unit"]:
+        """The unit whose parameter `name` is: this one, or an enclosing one."""
+        unit: Optional[Unit] = self
+        while unit is not None:
+            if name in unit.param_index or any(p.name.value == name for p in unit.params):
+                return unit
+            unit = unit.outer
+        return None
 
 
 @dataclass

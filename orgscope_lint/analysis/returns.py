@@ -66,7 +66,7 @@ class ReturnedValues:
         """The join of the values `unit` returns, run from `start`."""
         self._active.add(unit.qualname)
         try:
-            inner = FlowAnalyzer((), lambda node: None, analyzer.constants,
+            inner = FlowAnalyzer((), lambda node, env: None, analyzer.constants,
                                  analyzer.value_models, self)
             end = inner.run(unit.body, start)
             exits = inner.exits + ([(end, None)] if end is not None else [])

@@ -107,11 +107,13 @@ def _assigned_before(unit, name: str, call: cst.Call) -> bool:
     body = unit.body.body if isinstance(unit.body, cst.BaseSuite) else unit.body
     for statement in body:
         if contains(statement, call):
-            return False
+            break
         if isinstance(statement, cst.SimpleStatementLine) and any(
                 _binds(small, name) for small in statement.body):
             return True
-    return False
+    # a closure: bound in the function around it before the definition
+    outer = getattr(unit, "outer", None)
+    return outer is not None and _assigned_before(outer, name, call)
 
 
 def _binds(small: cst.CSTNode, name: str) -> bool:
@@ -150,13 +152,21 @@ class _Judge:
                    if annotated_dependencies(value)}  # `CurrentUser = Annotated[...]`
         # parameter -> the dependency it declares, as the route analysis reads it
         self.dependencies: Dict[str, str] = {}
-        for param in unit.params:
-            dependency = param_dependency(param, aliases, ctx.info.imports)
-            if dependency:
-                self.dependencies[param.name.value] = dependency
+        # a closure sees the parameters of the functions around it (the route's
+        # auth dependency): the innermost binding of a name wins
+        units = []
+        while unit is not None:
+            units.append(unit)
+            unit = getattr(unit, "outer", None)
+        for each in reversed(units):
+            for param in each.params:
+                self.dependencies.pop(param.name.value, None)
+                dependency = param_dependency(param, aliases, ctx.info.imports)
+                if dependency:
+                    self.dependencies[param.name.value] = dependency
         db = ctx.db
         self.tenant_params = {
-            origin.name for other in db.sinks if other.unit is unit
+            origin.name for other in db.sinks if any(other.unit is u for u in units)
             and db.classified[other.call].outcome == Outcome.SCOPED
             for origin in db.classified[other.call].tenant_origins if origin.kind == "param"}
 
