@@ -25,14 +25,14 @@ from .analysis.flow import Env, FlowAnalyzer, closure_env, join
 from .analysis.module import ModuleInfo, Unit, collect_module, module_name_for, unit_for_function
 from .analysis.names import NameAnalysis
 from .analysis.proofs import Prover, ScopingHelpers
-from .analysis.returns import ReturnedValues
+from .analysis.returns import ReturnedValues, builds_dict
 from .analysis.syntax import dotted
 from .analysis.routes import RouteAnalysis
 from .analysis.tenant_values import TenantValues
-from .analysis.values import Origin
+from .analysis.values import DictVal, ListVal, Origin
 from .config import Config
-from .facts import (CallSite, FileFacts, HelperUse, KeyedParam, RawFinding, ScopingHelper,
-                    StatementHelper, StatementUse,
+from .facts import (CallSite, FileFacts, HelperUse, HelperValue, KeyedParam, RawFinding,
+                    ScopingHelper, StatementHelper, StatementUse, ValueHelper, ValueParam,
                     WrapperSummary)
 from .model import DbCall, Fix, FixChoice, Operation, Outcome, Span
 from .parsing import UnparsableSource, parse_module
@@ -298,6 +298,10 @@ def _analyse_module(facts: FileFacts, path: str, source: Source, module: cst.Mod
               if r.proof is not None and r.proof.node is not None]
     for analysis in analyses:
         nodes.extend(analysis.nodes(db))
+    evaluator = FlowAnalyzer((), lambda node, env: None, info.constants,
+                             [*db.parts, db.helpers], db.returns)
+    value_helpers = _value_helpers(ctx, db, evaluator)
+    nodes += [unit.node.name for unit, _ in value_helpers]
     fixes = {sink.call: _tenant_fix(ctx, db, sink) for sink in db.sinks}
     nodes += [edit.node for fix in fixes.values() if fix is not None and not isinstance(fix, str)
               for edit in fix.edits]
@@ -309,9 +313,25 @@ def _analyse_module(facts: FileFacts, path: str, source: Source, module: cst.Mod
     for analysis in analyses:
         analysis.finish(facts, spans)
     site_index = {pending.call: index for index, pending in enumerate(db.calls)}
+    for unit, (keys, opaque) in value_helpers:
+        position = spans.get(unit.node.name)
+        facts.value_helpers.append(ValueHelper(
+            ctx.module_name, unit.qualname, position.line if position else 0,
+            tuple(keys), tuple(p.name.value for p in unit.params
+                               if p is not unit.node.params.star_kwarg
+                               and p is not unit.node.params.star_arg), opaque))
     for sink in db.sinks:
         result = db.classified[sink.call]
         facts.db_calls.append(_db_call(ctx, sink, result, spans, db, fixes[sink.call]))
+        if result.outcome == Outcome.UNKNOWN and sink.value is None:
+            param = _value_param(ctx, sink)
+            if param is not None:
+                facts.value_params.append(ValueParam(
+                    ctx.module_name, sink.unit.qualname, param, sink.unit.param_index[param],
+                    len(facts.db_calls) - 1))
+            elif isinstance(sink.value_node, cst.Call) and sink.value_node in site_index:
+                facts.helper_values.append(HelperValue(len(facts.db_calls) - 1,
+                                                       site_index[sink.value_node]))
         facts.wrappers.extend(_wrappers_of(sink, result, ctx))
         part = db.part_of.get(sink.call)
         use = part.statement_uses.get(sink.call) if part is not None else None
@@ -367,6 +387,7 @@ def _analyse_module(facts: FileFacts, path: str, source: Source, module: cst.Mod
             verified, helpers = _verified_arguments(db, pending, site_index)
             facts.call_sites[-1].verified.update(verified)
             facts.call_sites[-1].helper_args.update(helpers)
+            facts.call_sites[-1].dicts.update(_passed_dicts(evaluator, pending))
             facts.call_sites[-1].in_route = pending.unit.qualname in routes.hook.handlers
     # dedupe wrappers (a sink in a loop is visited more than once)
     seen = set()
@@ -480,6 +501,62 @@ def _verified_arguments(db: DbAnalysis, pending: PendingCall, site_index):
         if uses:
             helpers[key] = tuple(uses)
     return found, helpers
+
+
+def _value_param(ctx: FileContext, sink: Sink) -> Optional[str]:
+    """The parameter of its own function that is the whole filter or row of
+    `sink`, unchanged on every path to it."""
+    node = sink.value_node
+    if not isinstance(node, cst.Name) or node.value not in sink.unit.param_index:
+        return None
+    envs = ctx.tenant_values.envs.get(sink.call, []) if ctx.tenant_values else []
+    for env in envs:
+        origins = env.defs.get(node.value, frozenset())
+        if len(origins) != 1 or next(iter(origins)).kind != "param" \
+                or next(iter(origins)).name != node.value or node.value in env.vals:
+            return None
+    return node.value if envs else None
+
+
+def _value_helpers(ctx: FileContext, db: DbAnalysis, evaluator: FlowAnalyzer):
+    """(unit, summary) of the module's functions that build and return a
+    filter or a row, for callers in other modules."""
+    found = []
+    for name, unit in db.returns.units.items():
+        if not builds_dict(unit.node):
+            continue
+        summary = db.returns.summary(name, evaluator)
+        if summary is not None:
+            found.append((unit, (tuple(k for k, _ in summary[0]), summary[1])))
+    return found
+
+
+_PASSED = (cst.Dict, cst.Name, cst.List, cst.ListComp)
+
+
+def _passed_dicts(evaluator: FlowAnalyzer, pending: PendingCall) -> Dict[str, Tuple[Tuple[str, ...], bool]]:
+    """Argument -> (keys on every path, opaque) of each dict (or list of rows) passed."""
+    found: Dict[str, Tuple[Tuple[str, ...], bool]] = {}
+    position = 0
+    for arg in pending.call.args:
+        if arg.star:
+            continue
+        key = arg.keyword.value if arg.keyword is not None else str(position)
+        if arg.keyword is None:
+            position += 1
+        node = arg.value
+        if not isinstance(node, _PASSED) and not (
+                isinstance(node, cst.Call) and isinstance(node.func, cst.Name)
+                and (node.func.value == "dict" or node.func.value in evaluator.functions.units)):
+            continue
+        value = evaluator.value_of(node, pending.env)
+        if isinstance(value, DictVal):
+            found[key] = (tuple(sorted(value.must)), value.opaque)
+        elif isinstance(value, ListVal) and value.rows:
+            must = frozenset.intersection(*(row.must for row in value.rows))
+            found[key] = (tuple(sorted(must)),
+                          value.opaque or any(row.opaque for row in value.rows))
+    return found
 
 
 def _wrappers_of(sink: Sink, result: Classified, ctx: FileContext) -> List[WrapperSummary]:

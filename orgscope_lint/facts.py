@@ -147,6 +147,42 @@ class StatementUse:
 
 
 @dataclass
+class ValueParam:
+    """A DB call whose whole filter or row is the parameter `param` of its
+    function (`def save_row(db, row): db.insert("t", row)`): scoped, or not,
+    by what each caller passes (checked at the project stage, `passed_values.py`)."""
+
+    module: str
+    qualname: str
+    param: str
+    index: int  # position among the call's positional arguments (self excluded)
+    call: int  # the DB call: index into the file's `db_calls`
+
+
+@dataclass
+class ValueHelper:
+    """A project function that returns a filter or a row it builds
+    (`def _tenant_filter(org, **extra): return {"org_id": org, **extra}`): the
+    keys it has on every path (`**` for the keywords merged from `**extra`)."""
+
+    module: str
+    qualname: str
+    line: int
+    keys: Tuple[str, ...]
+    params: Tuple[str, ...]  # its named parameters (other keywords go to `**extra`)
+    opaque: bool
+
+
+@dataclass
+class HelperValue:
+    """A DB call whose filter or row is the value a project call returns
+    (`db.select("t", filters_for(org, id=x))`): call site `site` of this file."""
+
+    call: int  # index into the file's `db_calls`
+    site: int  # index into the file's `call_sites`
+
+
+@dataclass
 class CallSite:
     """A call that may target a project function (resolved at project level)."""
 
@@ -170,6 +206,9 @@ class CallSite:
     # (candidate scoping helpers, confirmed at the project stage):
     # (call site index in this file or -1, `Depends` callee, argument key, result tested)
     helper_args: Dict[str, Tuple[Tuple[int, str, str, bool], ...]] = field(default_factory=dict)
+    # argument (position or keyword) -> (keys it has on every path, opaque) of a
+    # dict (or of every row of a list) the call passes
+    dicts: Dict[str, Tuple[Tuple[str, ...], bool]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -211,6 +250,9 @@ class FileFacts:
     statement_uses: List[StatementUse] = field(default_factory=list)
     # repository classes -> the model of their `model = M` attribute (as written)
     class_models: Dict[str, str] = field(default_factory=dict)
+    value_params: List[ValueParam] = field(default_factory=list)
+    value_helpers: List[ValueHelper] = field(default_factory=list)
+    helper_values: List[HelperValue] = field(default_factory=list)
     call_sites: List[CallSite] = field(default_factory=list)
     # top-level names this module defines (class, def, assignment), for suggestions
     definitions: List[str] = field(default_factory=list)

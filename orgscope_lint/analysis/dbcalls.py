@@ -10,6 +10,7 @@ import libcst as cst
 
 from ..config import Config
 from ..model import Operation, Outcome
+from ..passed_values import missing_key
 from .module import ModuleInfo, Unit
 from .syntax import string_value
 from .values import DictVal, ListVal, NoneVal, Origin, Value
@@ -137,20 +138,6 @@ def via_note(value: DictVal, key: str) -> str:
     if not value.via:
         return ""
     return f" (built by {value.via}, {missing_key(value.must, key)})"
-
-
-def missing_key(keys, key: str) -> str:
-    """"which puts the tenant value under "organization", not "org_id"" when one
-    of `keys` looks like the tenant key (a shared word: org / organization),
-    else "which has no "org_id"". """
-    words = [w for w in key.lower().split("_") if w not in ("id", "uuid", "key") and len(w) > 2]
-    for other in sorted(keys):
-        if other == key or other.startswith("("):
-            continue
-        parts = [w for w in other.lower().split("_") if len(w) > 2]
-        if any(a.startswith(b) or b.startswith(a) for a in parts for b in words):
-            return f"which puts the tenant value under \"{other}\", not \"{key}\""
-    return f"which has no \"{key}\""
 
 
 def _classify_rows(value: Optional[Value], key: str) -> Classified:

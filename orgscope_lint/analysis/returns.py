@@ -161,6 +161,28 @@ def bind_arguments(unit: Unit, call: cst.Call, env: Env,
     return Env(vals, defs)
 
 
+def builds_dict(node: cst.FunctionDef) -> bool:
+    """A `return` of a dict display, `dict(...)` or `a | b` (a helper that
+    builds a filter or a row: summarised for other modules' callers)."""
+    stack: List[cst.CSTNode] = list(node.body.body) if isinstance(
+        node.body, cst.IndentedBlock) else [node.body]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(current, cst.Return):
+            value = current.value
+            if isinstance(value, (cst.Dict, cst.BinaryOperation)) or (
+                    isinstance(value, cst.Call) and isinstance(value.func, cst.Name)
+                    and value.func.value == "dict"):
+                return True
+            continue
+        if isinstance(current, (cst.BaseSmallStatement, cst.BaseExpression)):
+            continue  # a return is a statement: no need to look inside expressions
+        stack.extend(iter_children(current))
+    return False
+
+
 def _returns_container(node: cst.FunctionDef) -> bool:
     """Some `return` gives a dict, a list or a name (and the body is small)."""
     statements = 0

@@ -491,6 +491,13 @@ class _DbOutcomeRule(Rule):
                     self.code, call.span or Span(call.line, 1, call.line, 1),
                     self.message(call), call.symbol, call.table, call.method, call.snippet,
                     statement_line=call.statement_line, no_fix=call.no_fix))
+        if UNSCOPED in self.outcomes:
+            # filters and rows built across a function boundary (passed_values.py):
+            # a caller passing one without the tenant key, another module's
+            # helper building one without it
+            from ..passed_values import findings
+            for path, finding in findings(project, self.code, self.operations, self.message):
+                emit(path, finding)
 
     def reports_unknown(self, call: DbCall) -> bool:
         """With --strict, an unverifiable call is reported once, by the rule

@@ -1,0 +1,137 @@
+"""Filters and rows that cross a function boundary, judged at the project stage
+(no libcst here: warm runs use it):
+
+- a DB call whose whole filter or row is a parameter of its function
+  (`def save_row(db, row): db.insert("t", row)`) is as scoped as what its
+  callers pass: a caller passing a dict without the tenant key is a finding
+  at the DB call that names the caller (`ValueParam`, `CallSite.dicts`);
+- a DB call whose filter or row is what a project function in another module
+  returns (`db.select("t", tenant_filter(org, id=x))`) has that function's
+  keys, plus the keywords merged from its `**extra` (`ValueHelper`,
+  `HelperValue`); a helper of the same module is interpreted in the file's
+  own analysis (analysis/returns.py).
+
+Both stay "unverified" in the file's DB calls (the report's counts); only the
+findings change.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+
+from .facts import CallSite, FileFacts, RawFinding, ValueHelper, ValueParam
+from .model import DbCall, Span
+
+EXTRA = "**"  # a helper's `**extra` keywords, in its summary
+
+
+def missing_key(keys, key: str, plain: str = "which has no \"{key}\"") -> str:
+    """"which puts the tenant value under "organization", not "org_id"" when one
+    of `keys` looks like the tenant key (a shared word: org / organization),
+    else `plain`."""
+    words = [w for w in key.lower().split("_") if w not in ("id", "uuid", "key") and len(w) > 2]
+    for other in sorted(keys):
+        if other == key or other.startswith("(") or other == EXTRA:
+            continue
+        parts = [w for w in other.lower().split("_") if len(w) > 2]
+        if any(a.startswith(b) or b.startswith(a) for a in parts for b in words):
+            return f"which puts the tenant value under \"{other}\", not \"{key}\""
+    return plain.format(key=key)
+
+
+def _index(project, name: str, items) -> Dict[Tuple[str, str], list]:
+    cache = project.__dict__.setdefault("_passed_values", {})
+    if name not in cache:
+        found: Dict[Tuple[str, str], list] = {}
+        for facts in project.files:
+            for item in getattr(facts, items):
+                found.setdefault((item.module, item.qualname), []).append(item)
+        cache[name] = found
+    return cache[name]
+
+
+def _callers(project) -> Dict[Tuple[str, str], List[Tuple[FileFacts, CallSite]]]:
+    cache = project.__dict__.setdefault("_passed_values", {})
+    if "callers" not in cache:
+        params = _index(project, "params", "value_params")
+        found: Dict[Tuple[str, str], List[Tuple[FileFacts, CallSite]]] = {}
+        if params:
+            for facts in project.files:
+                for site in facts.call_sites:
+                    target = project.resolve_call(facts, site, params)
+                    if target:
+                        found.setdefault((target[0].module, target[0].qualname), []).append(
+                            (facts, site))
+        cache["callers"] = found
+    return cache["callers"]
+
+
+def _argument(site: CallSite, param: ValueParam) -> Optional[str]:
+    if param.param in site.keywords:
+        return param.param
+    return str(param.index) if site.positional > param.index else None
+
+
+def findings(project, code: str, operations: Sequence[str],
+             message) -> Iterator[Tuple[str, RawFinding]]:
+    """The findings of rule `code` (for DB calls of `operations`; `message`
+    words one from a DbCall): callers passing a filter or row without the
+    tenant key, and project helpers building one without it."""
+    callers = _callers(project)
+    for facts in project.files:
+        for param in facts.value_params:
+            call = facts.db_calls[param.call]
+            if call.operation not in operations or not call.tenant_key:
+                continue
+            missing = []
+            for caller, site in callers.get((param.module, param.qualname), []):
+                key = _argument(site, param)
+                passed = site.dicts.get(key) if key is not None else None
+                if passed is not None and not passed[1] and call.tenant_key not in passed[0]:
+                    missing.append((caller, site, passed[0]))
+            if missing:
+                caller, site, keys = missing[0]
+                where = f"{caller.path}:{site.span.line}" + (
+                    f" (`{site.symbol}`)" if site.symbol else "")
+                what = "row" if call.operation == "insert" else "filter"
+                others = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+                detail = (f"filters by {', '.join(keys)} only" if keys and what == "filter"
+                          else f"{'empty' if not keys else 'the'} {what}")
+                wrong = missing_key(keys, call.tenant_key, "")
+                yield facts.path, _finding(code, call, message, detail, (
+                    f"`{param.param}` is passed by the caller at {where}{others}"
+                    + (f", {wrong}" if wrong else "")))
+        for use in facts.helper_values:
+            call = facts.db_calls[use.call]
+            if call.operation not in operations or not call.tenant_key:
+                continue
+            site = facts.call_sites[use.site]
+            helpers = project.resolve_call(facts, site, _index(project, "helpers",
+                                                               "value_helpers"))
+            if not helpers:
+                continue
+            helper: ValueHelper = helpers[0]
+            if helper.opaque or site.has_star:
+                continue
+            keys = {k for k in helper.keys if k != EXTRA}
+            if EXTRA in helper.keys:
+                keys |= {k for k in site.keywords if k not in helper.params}
+            if call.tenant_key in keys:
+                continue
+            what = "row" if call.operation == "insert" else "filter"
+            target = project.resolver.callee(facts, site.callee)
+            path = project.modules[target.module].path if target is not None \
+                and target.module in project.modules else helper.module
+            detail = f"filters by {', '.join(sorted(keys))} only" if keys and what == "filter" \
+                else f"the {what}"
+            yield facts.path, _finding(code, call, message, detail, (
+                f"the {what} is built by `{helper.qualname}()` at {path}:{helper.line}, "
+                f"{missing_key(keys, call.tenant_key)}"))
+
+
+def _finding(code: str, call: DbCall, message, detail: str, note: str) -> RawFinding:
+    said = message(dataclasses.replace(call, detail=f"{detail} ({note})"))
+    if f"({note})" not in said:  # a message that does not say the detail (ORG103)
+        said = said.replace(": add", f" ({note}): add", 1)
+    return RawFinding(code, call.span or Span(call.line, 1, call.line, 1), said, call.symbol,
+                      call.table, call.method, call.snippet, statement_line=call.statement_line)
