@@ -416,12 +416,13 @@ def _db_call(ctx: FileContext, sink: Sink, result: Classified, spans, db: DbAnal
     statement = spans.get(sink.statement) if sink.statement is not None else None
     stored = sink.stored()
     snippet = snippet_of(ctx.module, sink.call)[:500]
-    runs = ""
+    runs, run_line = "", None
     if stored is not None and spans.get(stored[0]) is not None \
             and result.outcome in (Outcome.UNSCOPED, Outcome.EMPTY):
         # a query kept in a variable: reported where it is built (the place
         # to add the filter), saying where it runs
-        runs = f" (the query runs at line {span.line})"
+        run_line = span.line
+        runs = f" (the query runs at line {run_line})"
         span, statement = spans.get(stored[0]), spans.get(stored[1])
         snippet = snippet_of(ctx.module, stored[0])[:500]
     fix, choices = draft, None
@@ -450,7 +451,8 @@ def _db_call(ctx: FileContext, sink: Sink, result: Classified, spans, db: DbAnal
                   statement_line=statement.line if statement else None,
                   snippet=snippet,
                   fix=fix if isinstance(fix, Fix) else None,
-                  no_fix=fix if isinstance(fix, str) else None, fix_choices=choices)
+                  no_fix=fix if isinstance(fix, str) else None, fix_choices=choices,
+                  runs_at=run_line)
 
 
 _CONSTANTS = (cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float, cst.Dict,

@@ -151,6 +151,8 @@ class DbCall:
     no_fix: Optional[str] = None
     # or the candidates, when the choice waits for the project's auth judgement
     fix_choices: Optional[Tuple[FixChoice, ...]] = None
+    # a query kept in a variable: reported where it is built, run at this line
+    runs_at: Optional[int] = None
 
     @property
     def evidence(self) -> str:

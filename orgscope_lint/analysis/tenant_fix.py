@@ -28,11 +28,13 @@ def tenant_key_fix(ctx, sink, result) -> Union[ChoiceDrafts, FixDraft, str]:
     node = sink.value_node
     if not isinstance(node, cst.Dict):
         return f"the {what} is not a dict literal in the call"
-    if not contains(sink.call, node):
+    stored = sink.stored()  # a query kept in a variable: fixed where it is built
+    at = stored[0] if stored is not None and contains(stored[0], node) else None
+    if at is None and not contains(sink.call, node):
         return f"the {what} is not part of the call"
     key = result.tenant_key
     choices = []
-    for choice in tenant_choices(ctx, sink):
+    for choice in tenant_choices(ctx, sink, at):
         try:
             fixed = add_dict_entry(node, key, choice.value)
         except EditError as exc:

@@ -56,9 +56,10 @@ class TenantChoice:
     requires: Tuple[str, ...]
 
 
-def tenant_choices(ctx, sink: Sink) -> List[TenantChoice]:
+def tenant_choices(ctx, sink: Sink, at: Optional[cst.CSTNode] = None) -> List[TenantChoice]:
     """The distinct trusted tenant values in scope at `sink`: aliases of the
-    same value count once."""
+    same value count once. With `at` (where a query kept in a variable is
+    built, the fix's place), only names bound before it."""
     hook: Optional[TenantValues] = ctx.tenant_values
     envs = hook.envs.get(sink.call, []) if hook else []
     if not envs:
@@ -69,7 +70,7 @@ def tenant_choices(ctx, sink: Sink) -> List[TenantChoice]:
         here = {name: origins for name, origins in env.defs.items()
                 if origins and all(judge.trusted(o) is not None for o in origins)
                 and (all(o.kind == "param" for o in origins)
-                     or _assigned_before(sink.unit, name, sink.call))}
+                     or _assigned_before(sink.unit, name, at or sink.call))}
         common = here if common is None else {
             n: o for n, o in common.items() if n in here and here[n] == o}
     groups: Dict[FrozenSet[Origin], List[str]] = {}

@@ -675,6 +675,9 @@ class SqlAlchemyModule(ModulePart):
                 return
             value = self.filter_value(query, read=operation == Operation.READ)
             node, template = self._filter_site(statement)
+            if node is None and query.built is not None:
+                # kept in a variable: the fix goes where the statement is built
+                node, template = self._filter_site(query.built[0])
             self._sink(call, query.method, operation, query, value, node, analyzer, template)
             return
         raw = self._raw_sql(statement)
@@ -981,10 +984,12 @@ class SqlAlchemyModule(ModulePart):
         if result.outcome not in (dbcalls.UNSCOPED, dbcalls.EMPTY_FILTER):
             return f"the {what} is not visible to the tool"
         node, template = site
-        if not contains(sink.call, node):
+        stored = sink.stored()
+        at = stored[0] if stored is not None and contains(stored[0], node) else None
+        if at is None and not contains(sink.call, node):
             return f"the {what} is not part of the call"
         choices = []
-        for choice in tenant_choices(ctx, sink):
+        for choice in tenant_choices(ctx, sink, at):
             text = template.format(key=result.tenant_key, value=choice.value)
             try:
                 fixed = add_argument(node, text)

@@ -314,7 +314,11 @@ class SupabaseModule(ModulePart):
         operation = OPERATIONS[query.method]
         if operation == Operation.INSERT:
             value = query.data
-            value_node = syntax.argument(_operation_call(func.value, query.method) or call, 0, "json")
+            operation_call = _operation_call(func.value, query.method)
+            if operation_call is None and query.built is not None:
+                # kept in a variable: the row is where the query is built
+                operation_call = _operation_call(query.built[0], query.method)
+            value_node = syntax.argument(operation_call or call, 0, "json")
         else:
             filters = self._through_embedded(query, func.value)
             value = values.NONE if not filters.may and not filters.opaque else filters

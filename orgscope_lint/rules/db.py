@@ -1000,8 +1000,9 @@ class InsertWithoutTenant(_DbOutcomeRule):
         what = "a row of the bulk insert" if call.method == "bulk_insert" else "the row"
         # (a parent key pinned to an unverified id is said in the call's detail,
         # the report's evidence: the message stays one cause for the whole group)
+        runs = f" (the query runs at line {call.runs_at})" if call.runs_at else ""
         return (f"{call.method} into tenant table '{call.table}': {what} has no "
-                f"\"{call.tenant_key}\": add it")
+                f"\"{call.tenant_key}\"{runs}: add it")
 
 
 class ConditionalScope(_DbOutcomeRule):
