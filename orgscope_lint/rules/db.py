@@ -11,6 +11,7 @@ from ..model import DbCall, Fix, FixChoice, Operation, Outcome, Span
 from ..route_facts import FLASK_REQUEST, PARAM
 from ..routing import route_table
 from ..statement_helpers import definition_call, revised
+from . import db_shapes
 from .base import Example, Rule
 
 CONDITIONAL, EMPTY_FILTER, UNKNOWN, UNSCOPED = (Outcome.CONDITIONAL, Outcome.EMPTY,
@@ -665,6 +666,7 @@ class UnscopedRead(_DbOutcomeRule):
             config=_SUPABASE,
         ),
         *_PROOF_READS_VALID,
+        *db_shapes.READS_VALID,
     )
     INVALID = (
         """
@@ -737,6 +739,7 @@ class UnscopedRead(_DbOutcomeRule):
             config=_SUPABASE,
         ),
         *_PROOF_READS_INVALID,
+        *db_shapes.READS_INVALID,
     )
 
     def message(self, call: DbCall) -> str:
@@ -811,6 +814,7 @@ class UnscopedWrite(_DbOutcomeRule):
             config=_SUPABASE,
         ),
         *_PROOF_WRITES_VALID,
+        *db_shapes.WRITES_VALID,
     )
     INVALID = (
         """
@@ -865,6 +869,7 @@ class UnscopedWrite(_DbOutcomeRule):
             config=_SUPABASE,
         ),
         *_PROOF_WRITES_INVALID,
+        *db_shapes.WRITES_INVALID,
     )
 
     def message(self, call: DbCall) -> str:
@@ -930,6 +935,7 @@ class InsertWithoutTenant(_DbOutcomeRule):
             config=_SUPABASE,
         ),
         *_PROOF_INSERTS_VALID,
+        *db_shapes.INSERTS_VALID,
     )
     INVALID = (
         """
@@ -994,6 +1000,7 @@ class InsertWithoutTenant(_DbOutcomeRule):
             """,
         ),
         *_PROOF_INSERTS_INVALID,
+        *db_shapes.INSERTS_INVALID,
     )
 
     def message(self, call: DbCall) -> str:
