@@ -131,7 +131,9 @@ def findings(project, code: str, operations: Sequence[str],
 
 def _finding(code: str, call: DbCall, message, detail: str, note: str) -> RawFinding:
     said = message(dataclasses.replace(call, detail=f"{detail} ({note})"))
-    if f"({note})" not in said:  # a message that does not say the detail (ORG103)
-        said = said.replace(": add", f" ({note}): add", 1)
+    if f"({note})" not in said:  # a message that does not say the detail (ORG103):
+        # the note goes with the place, so the cause still groups in the report
+        head, sep, rest = said.partition(": ")
+        said = f"{head} ({note}){sep}{rest}"
     return RawFinding(code, call.span or Span(call.line, 1, call.line, 1), said, call.symbol,
                       call.table, call.method, call.snippet, statement_line=call.statement_line)

@@ -291,12 +291,14 @@ def test_presets_from_the_registry_detect(stripped):
     presets = detect_presets(source)
     assert [p.name for p in presets] == ["dbservice", "supabase"]
     assert presets[0].settings == {"receiver-classes": ["DatabaseService"]}
-    # the wrapper's own `.eq(...)` calls do not count; the chains of reporting.py do
-    direct = (stripped / "app" / "services" / "reporting.py").read_text().count(".eq(")
+    # the wrapper's own `.eq(...)` calls do not count; the chains of the services do
+    direct = sum((stripped / "app" / "services" / name).read_text().count(".eq(")
+                 for name in ("reporting.py", "call_log.py"))
     assert presets[1].evidence == direct
     assert 'receiver-classes = ["DatabaseService"]  # found by the dbservice preset' in \
         propose(stripped)[1]
     (stripped / "app" / "services" / "reporting.py").unlink()
+    (stripped / "app" / "services" / "call_log.py").unlink()
     assert [p.name for p in detect_presets(read_project(stripped))] == ["dbservice"]
 
 
@@ -389,7 +391,9 @@ def test_scoping_helpers_load_by_id_and_tenant_and_raise(stripped):
     helpers = guess_scoping_helpers(read_project(stripped), "clerk_org_id")
     assert [(h.name, h.evidence) for h in helpers] == [
         ("_get_agent_or_404", "loads by `agent_id` and `clerk_org_id`, raises when missing"),
-        ("_get_folder_or_404", "loads by `folder_id` and `clerk_org_id`, raises when missing")]
+        ("_get_folder_or_404", "loads by `folder_id` and `clerk_org_id`, raises when missing"),
+        # a load-then-check before a callback: the same shape to init's eye
+        ("pause_call", "loads by `call_id` and `clerk_org_id`, raises when missing")]
 
 
 def test_default_checklist_names_the_environment_a_reviewer_confirms(stripped):
@@ -414,7 +418,7 @@ def test_dry_run_prints_and_writes_nothing_and_unreadable_files_are_named(stripp
     assert "[tool.orgscope-lint]" in outcome.stdout
     assert "orgscope-lint: could not read app/broken.py: does not parse (line 1)" in outcome.stderr
     assert "orgscope-lint: could not read app/latin1.py: not UTF-8 text" in outcome.stderr
-    assert "from 34 Python files (2 could not be read)" in outcome.stdout
+    assert "from 36 Python files (2 could not be read)" in outcome.stdout
     assert "dry run: nothing written" in outcome.stderr
 
 

@@ -11,7 +11,11 @@ from ..model import DbCall, Fix, FixChoice, Operation, Outcome, Span
 from ..route_facts import FLASK_REQUEST, PARAM
 from ..routing import route_table
 from ..statement_helpers import definition_call, revised
-from . import db_shapes
+from .db_shapes import (INSERTS_INVALID as _SHAPE_INSERTS_INVALID,
+                        INSERTS_VALID as _SHAPE_INSERTS_VALID,
+                        READS_INVALID as _SHAPE_READS_INVALID, READS_VALID as _SHAPE_READS_VALID,
+                        WRITES_INVALID as _SHAPE_WRITES_INVALID,
+                        WRITES_VALID as _SHAPE_WRITES_VALID)
 from .base import Example, Rule
 
 CONDITIONAL, EMPTY_FILTER, UNKNOWN, UNSCOPED = (Outcome.CONDITIONAL, Outcome.EMPTY,
@@ -666,7 +670,7 @@ class UnscopedRead(_DbOutcomeRule):
             config=_SUPABASE,
         ),
         *_PROOF_READS_VALID,
-        *db_shapes.READS_VALID,
+        *_SHAPE_READS_VALID,
     )
     INVALID = (
         """
@@ -739,7 +743,7 @@ class UnscopedRead(_DbOutcomeRule):
             config=_SUPABASE,
         ),
         *_PROOF_READS_INVALID,
-        *db_shapes.READS_INVALID,
+        *_SHAPE_READS_INVALID,
     )
 
     def message(self, call: DbCall) -> str:
@@ -814,7 +818,7 @@ class UnscopedWrite(_DbOutcomeRule):
             config=_SUPABASE,
         ),
         *_PROOF_WRITES_VALID,
-        *db_shapes.WRITES_VALID,
+        *_SHAPE_WRITES_VALID,
     )
     INVALID = (
         """
@@ -869,7 +873,7 @@ class UnscopedWrite(_DbOutcomeRule):
             config=_SUPABASE,
         ),
         *_PROOF_WRITES_INVALID,
-        *db_shapes.WRITES_INVALID,
+        *_SHAPE_WRITES_INVALID,
     )
 
     def message(self, call: DbCall) -> str:
@@ -935,7 +939,7 @@ class InsertWithoutTenant(_DbOutcomeRule):
             config=_SUPABASE,
         ),
         *_PROOF_INSERTS_VALID,
-        *db_shapes.INSERTS_VALID,
+        *_SHAPE_INSERTS_VALID,
     )
     INVALID = (
         """
@@ -1000,7 +1004,7 @@ class InsertWithoutTenant(_DbOutcomeRule):
             """,
         ),
         *_PROOF_INSERTS_INVALID,
-        *db_shapes.INSERTS_INVALID,
+        *_SHAPE_INSERTS_INVALID,
     )
 
     def message(self, call: DbCall) -> str:
@@ -1008,8 +1012,8 @@ class InsertWithoutTenant(_DbOutcomeRule):
         # (a parent key pinned to an unverified id is said in the call's detail,
         # the report's evidence: the message stays one cause for the whole group)
         runs = f" (the query runs at line {call.runs_at})" if call.runs_at else ""
-        return (f"{call.method} into tenant table '{call.table}': {what} has no "
-                f"\"{call.tenant_key}\"{runs}: add it")
+        return (f"{call.method} into tenant table '{call.table}'{runs}: {what} has no "
+                f"\"{call.tenant_key}\": add it")
 
 
 class ConditionalScope(_DbOutcomeRule):
