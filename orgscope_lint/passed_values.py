@@ -72,6 +72,37 @@ def _argument(site: CallSite, param: ValueParam) -> Optional[str]:
     return str(param.index) if site.positional > param.index else None
 
 
+def judged(project, path: str, line: int, symbol: Optional[str]) -> bool:
+    """The unverified DB call at `line` is judged here instead (`--strict`
+    does not also call it unverifiable): every caller passes a dict the tool
+    sees, or one passes a dict without the tenant key (that finding names it),
+    or its filter is built by a summarised helper."""
+    facts = project.by_path.get(path)
+    if facts is None:
+        return False
+    callers = _callers(project)
+    for param in facts.value_params:
+        call = facts.db_calls[param.call]
+        if call.line != line or call.symbol != symbol:
+            continue
+        passed = []
+        for _, site in callers.get((param.module, param.qualname), []):
+            key = _argument(site, param)
+            passed.append(site.dicts.get(key) if key is not None else None)
+        seen = [p for p in passed if p is not None and not p[1]]
+        # every caller seen, or one seen without the key (then a finding says so)
+        return bool(passed) and (len(seen) == len(passed)
+                                 or any(call.tenant_key not in p[0] for p in seen))
+    for use in facts.helper_values:
+        call = facts.db_calls[use.call]
+        if call.line != line or call.symbol != symbol:
+            continue
+        site = facts.call_sites[use.site]
+        helpers = project.resolve_call(facts, site, _index(project, "helpers", "value_helpers"))
+        return bool(helpers) and not helpers[0].opaque and not site.has_star
+    return False
+
+
 def findings(project, code: str, operations: Sequence[str],
              message) -> Iterator[Tuple[str, RawFinding]]:
     """The findings of rule `code` (for DB calls of `operations`; `message`

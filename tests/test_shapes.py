@@ -269,3 +269,31 @@ def test_queries_built_on_two_branches_are_reported_where_they_run():
             return query.execute()
         """, config=SUPABASE)
     assert [(line, rule) for _, line, rule, _ in _findings(result)] == [(7, "ORG101")]
+
+
+def test_strict_reports_a_passed_row_once_and_drops_it_when_every_caller_has_the_key():
+    files = {"app/store.py": """
+        def save_row(db, row):
+            db.insert("agents", row)
+
+        def save_any(db, row):
+            db.insert("agents", row)
+        """}
+    result = _run("""
+        from app.store import save_row, save_any
+
+        def create(db, org, name):
+            save_row(db, {"name": name, "clerk_org_id": org})
+
+        def create_unowned(db, name):
+            save_any(db, {"name": name})
+
+        def copy(db, row):
+            save_any(db, row)
+        """, files, config={"strict": True})
+    found = [(path, line, rule) for path, line, rule, _ in _findings(result)]
+    # save_row: every caller passes the key (no "cannot be verified"); save_any:
+    # one caller lacks it (ORG103 naming it), one passes what the tool cannot
+    # see: one finding, the one naming the caller
+    assert found == [("app/store.py", 6, "ORG103")]
+    assert "passed by the caller at app/m.py:8 (`create_unowned`)" in _findings(result)[0][3]

@@ -25,6 +25,7 @@ from .values import NONE, UNKNOWN_ORIGIN, DictVal, ListVal, Origin, Origins, Val
 
 _RETURNS = (cst.Dict, cst.Name, cst.List, cst.ListComp, cst.BinaryOperation, cst.IfExp)
 _MAX_STATEMENTS = 60
+_MAX_DEPTH = 4  # helpers calling helpers: interpreted this deep, no deeper
 # the key that stands for a helper's `**extra` in its summary
 EXTRA = "**"
 
@@ -51,7 +52,7 @@ class ReturnedValues:
 
     def value_of(self, name: str, call: cst.Call, env: Env,
                  analyzer: FlowAnalyzer) -> Optional[Value]:
-        if name in self._active or not self.candidate(name):
+        if name in self._active or len(self._active) >= _MAX_DEPTH or not self.candidate(name):
             return None
         unit = self.units[name]
         start = bind_arguments(unit, call, env, analyzer)

@@ -517,6 +517,9 @@ class _DbOutcomeRule(Rule):
         does not); then choose the tenant-key fix: the one candidate whose
         value is trusted once its dependencies are judged as the route
         analysis judges them."""
+        from ..passed_values import judged
+        if project.config.strict and judged(project, path, finding.span.line, finding.symbol):
+            return None  # its filter or row is judged where it is built (check_project)
         finding = self._caller_verified(project, path, finding)
         if finding is None or finding.fix_choices is None:
             return finding
