@@ -143,7 +143,12 @@ def test_strict_reports_each_unverified_db_call_once():
     strict = json.loads(CliRunner().invoke(main, ["check", "--format", "json", "--no-cache",
                                                   "--strict", str(FIXTURE)]).output)
     extra = [f for f in strict["findings"] if "(--strict)" in f["message"]]
-    assert sorted((f["path"], f["line"]) for f in extra) == unknown
+    # filters built by another module's helper and a row passed by the callers
+    # are judged at the project stage (passed_values.py), not "unverifiable"
+    judged = {("app/services/call_log.py", 47), ("app/services/call_log.py", 51),
+              ("app/services/call_log.py", 76)}
+    assert judged <= set(unknown)
+    assert sorted((f["path"], f["line"]) for f in extra) == sorted(set(unknown) - judged)
     assert {f["rule"] for f in extra} <= {"ORG101", "ORG102", "ORG103"}
 
 
