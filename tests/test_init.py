@@ -527,8 +527,9 @@ def test_init_then_check_matches_the_hand_written_configuration(stripped):
     # `folder_id`, but that does not fill the bulk-inserted row's own
     # `clerk_org_id`: its ORG103 stays
     assert _findings(stripped) == hand
+    # (call_log.py's `pause_call` loads by id and tenant and raises: proposed too)
     written.write_text(written.read_text().replace(
-        'scoping-helpers = ["_get_agent_or_404", "_get_folder_or_404"]\n', ""))
+        'scoping-helpers = ["_get_agent_or_404", "_get_folder_or_404", "pause_call"]\n', ""))
     assert _findings(stripped) == hand
 
 
