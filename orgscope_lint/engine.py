@@ -241,6 +241,8 @@ def assemble(all_facts: Sequence[FileFacts], config: Config, options: Options,
         except Exception:  # a bug in one project rule must not hide every other finding
             result.internal_errors.append(FileError(
                 "<project>", f"{rule.code} {rule.name}:\n{traceback.format_exc(limit=6)}"))
+    if project.refuted:  # the calls the project stage found unscoped after all
+        result.db_calls = [_refuted(call, project.refuted) for call in result.db_calls]
     result.routes = [r for r in route_summaries(project)
                      if reported is None or r["file"] in reported]
     if reported is not None:
@@ -284,6 +286,13 @@ def _proven(call, proven: Dict[Tuple[str, int], str]):
         return call
     return dataclasses.replace(call, outcome=Outcome.SCOPED, detail=proof, fix=None,
                                no_fix=None, fix_choices=None)
+
+
+def _refuted(call, refuted: Dict[Tuple[str, int], str]):
+    why = refuted.get((call.path, call.line))
+    if why is None or call.outcome != Outcome.UNKNOWN:
+        return call
+    return dataclasses.replace(call, outcome=Outcome.UNSCOPED, detail=why)
 
 
 def _finalize(path: str, raw: RawFinding, config: Config,

@@ -37,6 +37,10 @@ class ProjectIndex:
         # (path, line) -> the proof of a DB call the project stage found scoped
         # (its finding dropped): the run's `db_calls` are revised to say so
         self.proven: Dict[Tuple[str, int], str] = {}
+        # (path, line) -> why a DB call the file could not judge is unscoped
+        # after all (a caller passes its filter or row without the tenant key):
+        # the run's `db_calls` say so too, so the counts agree with the findings
+        self.refuted: Dict[Tuple[str, int], str] = {}
         self._callers: Optional[Dict[Tuple[str, str], List[Tuple[FileFacts, CallSite]]]] = None
 
     def definers(self, name: str) -> List[str]:

@@ -129,9 +129,10 @@ def findings(project, code: str, operations: Sequence[str],
                 detail = (f"filters by {', '.join(keys)} only" if keys and what == "filter"
                           else f"{'empty' if not keys else 'the'} {what}")
                 wrong = missing_key(keys, call.tenant_key, "")
-                yield facts.path, _finding(code, call, message, detail, (
-                    f"`{param.param}` is passed by the caller at {where}{others}"
-                    + (f", {wrong}" if wrong else "")))
+                note = (f"`{param.param}` is passed by the caller at {where}{others}"
+                        + (f", {wrong}" if wrong else ""))
+                project.refuted[(facts.path, call.line)] = f"{detail} ({note})"
+                yield facts.path, _finding(code, call, message, detail, note)
         for use in facts.helper_values:
             call = facts.db_calls[use.call]
             if call.operation not in operations or not call.tenant_key:
@@ -155,9 +156,10 @@ def findings(project, code: str, operations: Sequence[str],
                 and target.module in project.modules else helper.module
             detail = f"filters by {', '.join(sorted(keys))} only" if keys and what == "filter" \
                 else f"the {what}"
-            yield facts.path, _finding(code, call, message, detail, (
-                f"the {what} is built by `{helper.qualname}()` at {path}:{helper.line}, "
-                f"{missing_key(keys, call.tenant_key)}"))
+            note = (f"the {what} is built by `{helper.qualname}()` at {path}:{helper.line}, "
+                    f"{missing_key(keys, call.tenant_key)}")
+            project.refuted[(facts.path, call.line)] = f"{detail} ({note})"
+            yield facts.path, _finding(code, call, message, detail, note)
 
 
 def _finding(code: str, call: DbCall, message, detail: str, note: str) -> RawFinding:

@@ -138,7 +138,7 @@ def test_the_fixture_report_renders_in_headless_chromium(tmp_path):
     text = " ".join(" ".join(page.text).split())
     assert "Organization-scoping verification: sample_backend" in text
     assert "Executive summary" in text and "Fixes required" in text
-    assert "ORG102 unscoped-write – 11 writes" in text
+    assert "ORG102 unscoped-write – 12 writes" in text
     headings = [" ".join(h.split()) for h in page.headings]
     assert headings[:2] == ["Executive summary", "Fixes required"]
     assert any(h.startswith("Section") and "Routes" in h for h in headings)

@@ -253,7 +253,7 @@ def test_routes_are_complete_with_the_route_rules_off():
     config = load_config(None, fixture)
     config.severity.update({code: "off" for code in ("ORG201", "ORG202", "ORG203", "ORG204")})
     off = run([fixture], config, Options(jobs=1, use_cache=False))
-    assert len(on.routes) == 98
+    assert len(on.routes) == 99
     assert off.routes == on.routes
     assert not any(f.rule.startswith("ORG20") for f in off.findings)
     table = [line for line in render(off).splitlines() if line.startswith("| GET ")]

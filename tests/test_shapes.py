@@ -168,6 +168,10 @@ def test_row_passed_by_callers_names_the_caller_without_the_key():
     assert (path, line, rule) == ("app/store.py", 3, "ORG103")
     assert ("(`row` is passed by the caller at app/m.py:8 (`create_unowned`) and 1 more)"
             in message)
+    # the run's DB calls agree with the finding (the report counts them unscoped)
+    [call] = [c for c in result.db_calls if c.path == "app/store.py"]
+    assert call.outcome == "unscoped"
+    assert "passed by the caller at app/m.py:8" in call.detail
 
 
 def test_row_passed_by_every_caller_with_the_key_is_no_finding():
