@@ -85,9 +85,6 @@ class TableCatalog:
         self.project_facts: Dict[str, Any] = {}
         # database functions from the migrations (supabase `.rpc()` bodies)
         self.functions: Dict[str, "SqlFunction"] = {}
-        # preset name -> plain, picklable project facts its per-file part reads
-        # (the Django preset's URL map and view classes)
-        self.notes: Dict[str, object] = {}
         for fact in facts:
             self.add(fact)
 
@@ -134,10 +131,6 @@ class TableCatalog:
         blob += json.dumps(self.project_facts, sort_keys=True, default=repr)
         blob += json.dumps(sorted((f.name, f.params, f.body, f.language, f.security_definer)
                                   for f in self.functions.values()))
-        # a preset's notes may carry a digest of what they were built from
-        blob += json.dumps({name: note["digest"] if isinstance(note, dict) and "digest" in note
-                            else note for name, note in self.notes.items()},
-                           sort_keys=True, default=repr)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     @staticmethod
@@ -216,17 +209,12 @@ def build_catalog(config: Config, schema: Optional["Schema"],
                                   lambda: preset.project(config, selected))
             if facts is not None:
                 project[preset.name] = facts
+                contributed.extend(preset.project_tables(config, facts))
     finally:
         from .presets.base import _TREES
         _TREES.clear()
-    notes: Dict[str, object] = {}
-    for preset in active:
-        note = preset.notes(config, files)
-        if note is not None:
-            notes[preset.name] = note
     catalog = TableCatalog.from_schema(config, schema, contributed)
     catalog.project_facts = project
-    catalog.notes = notes
     return catalog
 
 

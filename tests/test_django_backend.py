@@ -52,7 +52,7 @@ def test_model_catalog_follows_the_foreign_key_chain():
     assert catalog.is_tenant_table("ArchivedProject")  # proxy
     assert not catalog.is_tenant_table("Plan")
     assert not catalog.is_tenant_table("Organization")
-    notes = catalog.notes["django"]["models"]
+    notes = catalog.project_facts["django"]["models"]
     assert notes["Organization"]["related"]["memberships"] == ["Membership", "organization"]
     assert "active" in notes["Project"]["managers"]
 
@@ -75,13 +75,13 @@ def test_the_model_and_url_prepass_is_kept_between_runs(tmp_path, monkeypatch):
     def fail(*args):
         raise AssertionError("the pre-pass ran again")
 
-    real = django_project.build_notes
-    monkeypatch.setattr(django_project, "build_notes", fail)
+    real = django_project.build_facts
+    monkeypatch.setattr(django_project, "build_facts", fail)
     assert findings() == first  # nothing changed: the stored pre-pass
     models = project / "app" / "projects" / "models.py"
     models.write_text(models.read_text().replace(
         "class Label(OrganizationOwned):", "class Label(models.Model):"))
-    monkeypatch.setattr(django_project, "build_notes", real)
+    monkeypatch.setattr(django_project, "build_facts", real)
     changed = findings()  # a model changed: Label is no longer tenant-owned
     assert ("app/projects/views.py", 40, "ORG105") in first
     assert ("app/projects/views.py", 40, "ORG105") not in changed

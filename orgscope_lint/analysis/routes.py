@@ -604,8 +604,8 @@ class RouteAnalysis:
         self.hook = RouteHook(ctx)
         self.call_provenance: Dict[cst.Call, Dict[str, str]] = {}
         self._tenant_values: Dict[str, list] = {}
-        self.django = DjangoRoutes(ctx) if ctx.catalog is not None and getattr(
-            ctx.catalog, "notes", None) else None
+        self.django = DjangoRoutes(ctx) if ctx.catalog is not None and (getattr(
+            ctx.catalog, "project_facts", None) or {}).get("django") else None
         self._db = None
 
     def hooks(self) -> List[object]:

@@ -1,5 +1,5 @@
 """Django and DRF routes of one module, from the Django preset's project
-pre-pass (`catalog.notes["django"]`: the URL map joined from every urls.py,
+pre-pass (`catalog.project_facts["django"]`: the URL map joined from every urls.py,
 and each view class's actions and permission classes).
 
 Each handler in this module that a URL reaches becomes a `RouteFact` of kind
@@ -33,7 +33,7 @@ _BLANK = Span(1, 1, 1, 1)
 
 class DjangoRoutes:
     def __init__(self, ctx) -> None:
-        notes = (getattr(ctx.catalog, "notes", None) or {}).get("django") or {}
+        notes = (getattr(ctx.catalog, "project_facts", None) or {}).get("django") or {}
         self.ctx = ctx
         self.routes: Dict[str, list] = notes.get("routes", {}).get(ctx.module_name, {})
         self.views: Dict[str, dict] = notes.get("views", {}).get(ctx.module_name, {})

@@ -19,9 +19,11 @@ registered with one line in `presets/__init__.py`. It owns:
   modules that a file's part needs (functions that run the SQL handed to
   them, properties that return a client): plain picklable data, carried by
   the catalog to every worker (and into the result cache's key), read by the
-  part as `self.project`. It runs on every run, warm ones too: read files
-  with `project_trees()` (the standard library's `ast`, only files with the
-  preset's marker), never libcst;
+  part as `self.project`. It runs on every run, warm ones too (its result is
+  cached by the content of the files it reads): read files with
+  `project_trees()` (the standard library's `ast`, only files with the
+  preset's marker, one parse shared between presets), never libcst;
+  `project_tables()` may derive `TableFact`s from those facts;
 - `module()`: the per-module part (`ModulePart`), a flow hook and value
   model that the flow analysis consults for every call: it turns calls into
   `Sink`s (operation, table, the filter or rows value, the value node) and
@@ -209,18 +211,17 @@ class Preset:
         """Table facts this preset's declarations (models) contribute."""
         return ()
 
-    def notes(self, config: "Config", files: Sequence[FileItem]) -> Optional[object]:
-        """Other plain project facts the per-module part needs (read by the part
-        as `catalog.notes[name]`; part of the catalog's fingerprint): called
-        right after `catalog()`."""
-        return None
-
     def project(self, config: "Config", files: Sequence[FileItem]) -> Any:
         """Facts about the whole project for the per-module parts: plain JSON
         data (dicts, lists, strings, numbers; tuples come back as lists from
         the cache), or None. `files` are those matching `project_marker` and
         `project_also`, with their bytes."""
         return None
+
+    def project_tables(self, config: "Config", facts: Any) -> Sequence["TableFact"]:
+        """Table facts derived from this preset's `project()` facts (models the
+        pre-pass read): cached with them, so a warm run does not read the models again."""
+        return ()
 
     def module(self, info: "ModuleInfo", config: "Config",
                catalog: Optional["TableCatalog"]) -> ModulePart:

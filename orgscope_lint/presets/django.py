@@ -31,11 +31,12 @@ insert), named with its methods and full paths, at the class line.
 """
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Tuple
 
 from ..lazy import lazy
 from ..model import Operation
-from .base import Detection, ModulePart, Preset, word_marker
+from .base import Detection, ModulePart, Preset, project_trees, word_marker
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..analysis.flow import Env, FlowAnalyzer
@@ -46,6 +47,10 @@ dbcalls = lazy("orgscope_lint.analysis.dbcalls")
 values = lazy("orgscope_lint.analysis.values")
 flow = lazy("orgscope_lint.analysis.flow")
 
+# files that can declare models, views or URLs (the pre-pass reads only those)
+_PROJECT_MARKER = re.compile(rb"\bmodels\.Model\b|Model\)|Model,|Field\(|ForeignKey|urlpatterns|"
+                      rb"\.register\(|View\b|ViewSet|APIView|api_view|Serializer|"
+                      rb"REST_FRAMEWORK|_required|permission_classes")
 READS = frozenset({"get", "first", "last", "count", "exists", "in_bulk", "iterator",
                    "aggregate", "earliest", "latest", "contains"})
 WRITES = frozenset({"update", "delete"})
@@ -75,45 +80,22 @@ class DjangoPreset(Preset):
     marker = word_marker("objects", "get_object_or_404", "get_list_or_404", "save",
                          "get_queryset", "queryset", "delete", "bulk_create", "cursor",
                          "raw", "create", "filter", "get")
-
-    def __init__(self) -> None:
-        self._memo: Optional[Tuple[Any, str, Any]] = None
+    # the files the pre-pass reads: those that can declare models, views or URLs
+    project_marker = _PROJECT_MARKER
 
     def configure(self, config, db: Mapping[str, Any], where: str) -> None:
         config.tenant_model = db.get("tenant-model", "Organization")
 
-    def _project(self, config, files):
-        # `catalog()` and `notes()` of one run get the same `files` object: the
-        # memo holds that object itself (an id() could be reused by the next
-        # run's list once this one is freed, and hand it a stale pre-pass)
-        fingerprint = config.fingerprint()
-        memo = self._memo
-        if memo is None or memo[0] is not files or memo[1] != fingerprint:
-            self._memo = memo = (files, fingerprint, self._build(config, files))
-        return memo[2]
+    def project(self, config, files):
+        """Models, views, serializers and the URL map (`django_project.py`)."""
+        from .django_project import build_facts
+        return build_facts(project_trees(files, self.project_marker),
+                           getattr(config, "tenant_model", "Organization"), config.tenant_key,
+                           config.global_tables, config.tenant_tables)
 
-    def _build(self, config, files):
-        """The pre-pass, or its result from the last run when no model, view or URL
-        file changed (warm runs must not re-parse the project)."""
-        from . import django_cache
-        from .django_project import build_notes, django_sources
-        sources = django_sources(files)
-        stored = django_cache.PrepassCache.open(config, sources)
-        result = stored.load() if stored is not None else None
-        if result is None:
-            result = build_notes(sources, getattr(config, "tenant_model", "Organization"),
-                                 config.tenant_key, config.global_tables, config.tenant_tables)
-            # what the catalog's fingerprint hashes (cheaper than the notes themselves)
-            result[1]["digest"] = django_cache.digest(config, sources)
-            if stored is not None:
-                stored.save(result)
-        return result
-
-    def catalog(self, config, files):
-        return self._project(config, files)[0]
-
-    def notes(self, config, files):
-        return self._project(config, files)[1]
+    def project_tables(self, config, facts):
+        from .django_project import table_facts
+        return table_facts(facts)
 
     def detect(self, tree, text: str) -> Detection:
         from .django_init import detect
@@ -125,7 +107,7 @@ class DjangoModule(ModulePart):
 
     def __init__(self, info, config, catalog) -> None:
         super().__init__(info, config, catalog)
-        notes = (getattr(catalog, "notes", None) or {}).get("django") or {}
+        notes = self.project or {}
         self.models: Dict[str, dict] = notes.get("models", {})
         self.serializers: Dict[str, str] = notes.get("serializers", {})
         self.views: Dict[str, dict] = notes.get("views", {}).get(info.name, {})

@@ -15,14 +15,16 @@ It reads three kinds of declarations across the project:
   routers' `register()`, joined from every root URL module (one no other
   includes) into full paths with methods, per handler.
 
-The result is plain data: `TableFact`s for the catalog, and `notes` (a dict)
-that the per-module part and the Django route analysis read.
+The result is plain JSON data (`build_facts`), the preset's `project()` facts:
+the engine caches it with the content of the files it read, the catalog takes
+its tables from it (`table_facts`), and the per-module part and the Django
+route analysis read it as `catalog.project_facts["django"]`.
 """
 from __future__ import annotations
 
 import ast
 import re
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from ..catalog import ForeignKey, TableFact
 
@@ -63,9 +65,6 @@ AUTH_DECORATORS = frozenset({"login_required", "permission_required", "user_pass
                              "staff_member_required"})
 PUBLIC_PERMISSIONS = frozenset({"AllowAny"})
 DJANGO_MODELS = ("User", "Group", "Permission", "ContentType", "Session", "Site", "LogEntry")
-_MARKERS = re.compile(rb"\bmodels\.Model\b|Model\)|Model,|Field\(|ForeignKey|urlpatterns|"
-                      rb"\.register\(|View\b|ViewSet|APIView|api_view|Serializer|"
-                      rb"REST_FRAMEWORK|_required|permission_classes")
 _CONVERTER = re.compile(r"<(?:\w+:)?(\w+)>")
 _REGEX_GROUP = re.compile(r"\(\?P<(\w+)>[^)]*\)")
 
@@ -307,13 +306,9 @@ def _relative(module: str, package: bool, level: int, target: Optional[str]) -> 
 class Project:
     """Every parsed module, with name resolution across imports."""
 
-    def __init__(self, sources: Sequence[Tuple[str, bytes]]) -> None:
+    def __init__(self, trees: Iterable[Tuple[str, ast.Module]]) -> None:
         self.modules: Dict[str, _Module] = {}
-        for rel, data in sources:
-            try:
-                tree = ast.parse(data)
-            except (SyntaxError, ValueError, RecursionError, MemoryError):
-                continue
+        for rel, tree in trees:
             name, package = module_of(rel)
             self.modules[name] = _Module(name, package, rel, tree)
         self.by_name: Dict[str, List[_Class]] = {}
@@ -377,7 +372,7 @@ class Project:
 
 def model_catalog(project: Project, tenant_model: str, tenant_key: str,
                   global_models: Sequence[str], tenant_models: Sequence[str]):
-    """(TableFacts, notes["models"]): model -> fields, related accessors, managers, key."""
+    """model -> {fields, related accessors, managers, key, path} (plain data)."""
     models: Dict[str, Tuple[_Class, Dict[str, Tuple[str, Optional[str], Optional[str]]]]] = {}
     for classes in project.by_name.values():
         for cls in classes:
@@ -430,7 +425,6 @@ def model_catalog(project: Project, tenant_model: str, tenant_key: str,
     for name in tenant_models:
         if name in models and name not in keys:
             keys[name] = tenant_key
-    facts: List[TableFact] = []
     notes: Dict[str, dict] = {}
     for name, (cls, fields) in models.items():
         notes[name] = {"fields": {f: [kind, target] for f, (kind, target, _) in fields.items()},
@@ -441,17 +435,7 @@ def model_catalog(project: Project, tenant_model: str, tenant_key: str,
             if kind in RELATIONS and target in notes and related != "+":
                 accessor = related or (name.lower() + ("" if kind == "OneToOneField" else "_set"))
                 notes[target]["related"][accessor] = [name, field]
-    for name in DJANGO_MODELS:  # Django's own tables: shared, never tenant-owned
-        if name not in models:
-            facts.append(TableFact(name, ("id",), "django (django.contrib)", ("id",), (), name))
-    for name, (cls, fields) in models.items():
-        columns = ["id", *fields, *(f"{f}_id" for f, (k, _, _) in fields.items()
-                                    if k in ("ForeignKey", "OneToOneField"))]
-        fks = tuple(ForeignKey(f, target, "id") for f, (k, target, _) in fields.items()
-                    if k in ("ForeignKey", "OneToOneField") and target)
-        facts.append(TableFact(name, tuple(dict.fromkeys(columns)), f"django ({cls.path})",
-                               ("id",), fks, name, tenant_key=keys.get(name)))
-    return facts, notes
+    return notes
 
 
 def _is_model(cls: _Class, ancestors) -> bool:
@@ -713,22 +697,37 @@ def settings_permissions(project: Project) -> Optional[List[str]]:
     return None
 
 
-def django_sources(files) -> List[Tuple[str, bytes]]:
-    """(path, content) of the Python files that can declare models, views or URLs."""
-    from .base import project_files
-    return list(project_files(files, _MARKERS))
-
-
-def build_notes(sources, tenant_model: str, tenant_key: str, global_models, tenant_models):
-    project = Project(sources)
-    facts, models = model_catalog(project, tenant_model, tenant_key, global_models,
-                                  tenant_models)
+def build_facts(trees, tenant_model: str, tenant_key: str, global_models, tenant_models):
+    """The pre-pass over the project's (path, `ast` tree) pairs: plain JSON data
+    (models, views, serializers, the URL map, settings' default permission
+    classes, function views' decorators), cached by the engine with the files'
+    content; `table_facts()` turns its models into the catalog's `TableFact`s."""
+    project = Project(trees)
+    models = model_catalog(project, tenant_model, tenant_key, global_models, tenant_models)
     views = view_classes(project)
-    notes = {"models": models, "views": views, "serializers": serializers(project),
-             "routes": url_map(project, views),
-             "default_permissions": settings_permissions(project),
-             "functions": {m.name: {f: {"decorators": d,
-                                        "permissions": m.function_permissions.get(f)}
-                                    for f, d in m.functions.items()}
-                           for m in project.modules.values() if m.functions}}
-    return facts, notes
+    return {"models": models, "views": views, "serializers": serializers(project),
+            "routes": url_map(project, views),
+            "default_permissions": settings_permissions(project),
+            "functions": {m.name: {f: {"decorators": d,
+                                       "permissions": m.function_permissions.get(f)}
+                                   for f, d in m.functions.items()}
+                          for m in project.modules.values() if m.functions}}
+
+
+def table_facts(facts) -> List[TableFact]:
+    """The catalog's tables from the pre-pass's models: each model (by class
+    name, as the ORM code names it), and Django's own tables as shared ones."""
+    models = (facts or {}).get("models", {})
+    found: List[TableFact] = []
+    for name in DJANGO_MODELS:  # Django's own tables: shared, never tenant-owned
+        if name not in models:
+            found.append(TableFact(name, ("id",), "django (django.contrib)", ("id",), (), name))
+    for name, data in models.items():
+        fields = data["fields"]
+        columns = ["id", *fields, *(f"{f}_id" for f, (kind, _) in fields.items()
+                                    if kind in ("ForeignKey", "OneToOneField"))]
+        fks = tuple(ForeignKey(f, target, "id") for f, (kind, target) in fields.items()
+                    if kind in ("ForeignKey", "OneToOneField") and target)
+        found.append(TableFact(name, tuple(dict.fromkeys(columns)), f"django ({data['path']})",
+                               ("id",), fks, name, tenant_key=data.get("key")))
+    return found
