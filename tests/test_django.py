@@ -305,6 +305,49 @@ def test_instances_save_delete_and_related_managers():
     ''')
 
 
+def test_attribute_stores_before_save_are_part_of_the_row():
+    check('''
+    def assigned(request):
+        project = Project(name="x")
+        project.organization = request.user.organization
+        project.save()
+
+    def assigned_id(request):
+        instance = Project(name="x")
+        instance.organization_id = request.user.organization_id
+        instance.save()
+
+    def assigned_parent(project):
+        issue = Issue(title="t")
+        issue.project = project
+        issue.save()
+
+    def assigned_on_every_path(request, flag):
+        project = Project(name="x")
+        if flag:
+            project.organization = request.user.organization
+        else:
+            project.organization_id = request.user.organization_id
+        project.save()
+
+    def assigned_on_one_path(request, flag):
+        project = Project(name="x")
+        if flag:
+            project.organization = request.user.organization
+        project.save()  # expect: ORG104
+
+    def other_attribute(request):
+        project = Project(name="x")
+        project.archived = True
+        project.save()  # expect: ORG103
+
+    def loaded_unscoped_then_repointed(request, pk):
+        project = Project.objects.get(pk=pk)  # expect: ORG101
+        project.organization = request.user.organization
+        project.save()  # expect: ORG102
+    ''')
+
+
 def test_model_serializer_save():
     check('''
     def create(request, org):

@@ -319,6 +319,19 @@ class DjangoModule(ModulePart):
     def value_of(self, call, env, analyzer):
         return self.chain_value(call, env, analyzer)
 
+    def stored(self, current, attribute: str, origins):
+        """`obj.organization = org` / `obj.organization_id = x` on a row built with
+        `M(...)` (not saved yet): the row `save()` inserts carries that key from
+        then on (paths join: a store on one branch only is not on every path).
+        A row loaded from the DB keeps its load filter: re-pointing someone
+        else's row at your organization does not make its load scoped."""
+        if not (isinstance(current, values.QueryVal) and current.method == "new"
+                and current.table and isinstance(current.data, values.DictVal)):
+            return None
+        key = self.key_of(current.table)
+        name = key if key is not None and self.pins(current.table, [attribute]) else attribute
+        return current.replace(data=current.data.with_key(name, origins))
+
     def chain_value(self, node, env, analyzer, depth: int = 0) -> Optional[values.QueryVal]:
         links: List[cst.Call] = []
         current = node
