@@ -370,15 +370,47 @@ def test_model_serializer_save():
     ''')
 
 
-def test_raw_sql_is_unverified_never_flagged():
+def test_raw_sql_is_judged_like_the_sql_preset():
     result = check('''
-    def raw(org):
+    def raw_scoped(org):
+        return list(Project.objects.raw(
+            "SELECT * FROM app_project WHERE organization_id = %s", [org.id]))
+
+    def raw_unscoped(pk):
+        return list(Project.objects.raw("SELECT * FROM app_project WHERE id = %s", [pk]))  # expect: ORG101
+
+    def raw_parent(project):
+        return Issue.objects.raw("SELECT * FROM app_issue WHERE project_id = %s", [project.id])
+
+    def raw_not_literal(query):
+        return Project.objects.raw(query)
+
+    def cursor_scoped(org, name):
         with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return list(Project.objects.raw("SELECT * FROM app_project"))
+            cursor.execute("UPDATE app_project SET name = %s WHERE organization_id = %s",
+                           [name, org.id])
+
+    def cursor_unscoped(pk):
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM app_project WHERE id = %s", [pk])  # expect: ORG102
+
+    def cursor_insert_unscoped(name):
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO app_project (name) VALUES (%s)", [name])  # expect: ORG103
+
+    def cursor_global():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM app_country")
+            return cursor.fetchone()
+
+    def cursor_not_literal(sql):
+        cursor = connection.cursor()
+        cursor.execute(sql)
     ''')
-    opaque = [c for c in result.db_calls if c.operation == "opaque"]
-    assert len(opaque) == 2 and all(c.outcome == "unknown" for c in opaque)
+    calls = {c.line: c for c in result.db_calls if c.path == "app/views.py"}
+    unverified = [c for c in calls.values() if c.outcome == "unknown"]
+    assert len(unverified) == 2 and all("cannot read" in c.detail for c in unverified)
+    assert {c.table for c in calls.values()} >= {"app_project", "app_issue", "app_country"}
 
 
 # --- views, routes, auth -------------------------------------------------------------

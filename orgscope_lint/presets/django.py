@@ -21,8 +21,11 @@ is handed to other code (a serializer, a template context, `list()`), and at
 filter to `save()` / `delete()` and scope their related managers; a
 constructed instance (method "new") carries its row to `save()`; a
 `ModelSerializer` of a tenant model (method "serializer") inserts its
-validated data at `save(**extra)`. `raw()` and `connection.cursor()` run SQL
-text: opaque (the raw-SQL preset reads SQL).
+validated data at `save(**extra)`. `M.objects.raw(sql, params)` and
+`cursor.execute(sql, params)` on a Django cursor run SQL text: the raw-SQL
+analysis (`presets/sql.py`, pglast) judges it, with the models' db tables
+(`Meta.db_table`, or `<app>_<model>`) and columns (`organization_id`) from the
+catalog; text it cannot read is an unverified DB call.
 
 Routed DRF views inherit built-in actions (`list`, `retrieve`, `create`,
 `update`, `partial_update`, `destroy`) that query `get_queryset()` (or
@@ -128,6 +131,8 @@ class DjangoModule(ModulePart):
         self.in_guarded = False
         self.functions_notes: Dict[str, dict] = notes.get("functions", {}).get(info.name, {})
         self._loop_keys: Dict[cst.CSTNode, cst.Call] = {}
+        self._sql = None  # the raw-SQL analysis, for raw() and cursor.execute()
+        self._cursors: Optional[bool] = None
 
     # -- models ----------------------------------------------------------------------
     def model_named(self, node: cst.CSTNode, env) -> Optional[str]:
@@ -662,11 +667,8 @@ class DjangoModule(ModulePart):
         func = call.func
         if isinstance(func, cst.Attribute):
             method = func.attr.value
-            if method == "cursor" and syntax.last_part(syntax.dotted(func.value) or "") in (
-                    "connection", "connections") or (method == "cursor" and isinstance(
-                    func.value, cst.Subscript)):
-                self._opaque(call, analyzer, "connection.cursor(): raw SQL the Django preset "
-                             "does not read (the raw-SQL preset parses SQL text)")
+            if method in ("execute", "executemany") and self._is_cursor(func.value):
+                self._raw_sql(call, method, syntax.argument(call, 0, "sql"), env, analyzer)
                 return
             if method in READS or method in WRITES or method in INSERTS or method in (
                     "save", "raw", "bulk_update"):
@@ -721,8 +723,8 @@ class DjangoModule(ModulePart):
             return
         if method == "raw":
             if receiver.method == "qs":
-                self._opaque(call, analyzer, f"{receiver.table}.objects.raw(): raw SQL the "
-                             "Django preset does not read (the raw-SQL preset parses SQL text)")
+                self._raw_sql(call, f"{receiver.table}.objects.raw",
+                              syntax.argument(call, 0, "raw_query"), env, analyzer)
             return
         if receiver.method == "new":
             if method == "save":
@@ -820,11 +822,36 @@ class DjangoModule(ModulePart):
                                  statement=analyzer.statement_node if analyzer else None,
                                  anchor=anchor, built=query.built))
 
-    def _opaque(self, call, analyzer, detail: str) -> None:
-        self.record(dbcalls.Sink(call, self.unit, syntax.last_part(syntax.dotted(call.func)
-                                                                   or "raw"),
-                                 Operation.OPAQUE, None, "unknown", None, None,
-                                 analyzer.statement_node, detail))
+    # -- raw SQL: judged by the raw-SQL analysis (presets/sql.py, pglast) -----------------
+    def _is_cursor(self, node) -> bool:
+        """`cursor` in `with connection.cursor() as cursor:` (a module that imports
+        Django's `connection` / `connections`), or `connection.cursor()` itself."""
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) \
+                and node.func.attr.value == "cursor":
+            return True
+        if self._cursors is None:
+            self._cursors = any(target == "django.db" and attr in ("connection", "connections")
+                                for target, attr in self.info.imports.values())
+        if not self._cursors:
+            return False
+        name = syntax.dotted(node) or ""
+        return bool(name) and name.rsplit(".", 1)[-1] in ("cursor", "cur", "c", "db_cursor")
+
+    def _raw_sql(self, call, method: str, sql_node, env, analyzer) -> None:
+        """`M.objects.raw(sql, params)`, `cursor.execute(sql, params)`: the SQL text
+        checked like the raw-SQL preset checks it (tables from the models' db tables);
+        text the tool cannot read is an unverified DB call."""
+        if sql_node is None:
+            return
+        if self._sql is None:
+            from .sql import SqlModule
+            self._sql = SqlModule(self.info, self.config, self.catalog)
+        part = self._sql
+        part.unit = self.unit
+        part.sinks = {}
+        part.run_sql(call, method, sql_node, (0, 1, False), env, analyzer)
+        for sink in part.sinks.values():
+            self.record(sink)
 
     # -- built-in actions of routed DRF views ------------------------------------------
     def _builtin_sinks(self) -> None:

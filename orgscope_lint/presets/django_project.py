@@ -128,6 +128,8 @@ class _Class:
         self.fields: Dict[str, Tuple[str, Optional[str], Optional[str]]] = {}
         self.managers: List[str] = []
         self.abstract = self.proxy = False
+        self.meta: Dict[str, str] = {}  # Meta.db_table / Meta.app_label
+        self.columns: Dict[str, str] = {}  # field -> its `db_column`
         self.meta_model: Optional[str] = None
         self.methods: Set[str] = set()
         self.decorators: Dict[str, List[str]] = {}  # method -> decorator names
@@ -146,6 +148,8 @@ class _Class:
                             self.proxy = getattr(item.value, "value", False) is True
                         elif key == "model":
                             self.meta_model = _last(_dotted(item.value))
+                        elif key in ("db_table", "app_label") and _string(item.value):
+                            self.meta[key] = _string(item.value) or ""
             elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.methods.add(stmt.name)
                 self._method(stmt)
@@ -172,8 +176,12 @@ class _Class:
                 target_name = self.name
             related = _string(_kw(value, "related_name"))
             self.fields[name] = (func, target_name or None, related)
+            if _string(_kw(value, "db_column")):
+                self.columns[name] = _string(_kw(value, "db_column")) or name
         elif func.endswith("Field"):
             self.fields[name] = ("Field", None, None)
+            if _string(_kw(value, "db_column")):
+                self.columns[name] = _string(_kw(value, "db_column")) or name
         elif func.endswith("Manager") or func in ("as_manager",) or (
                 isinstance(value.func, ast.Call)):  # `X.from_queryset(Q)()`
             self.managers.append(name)
@@ -374,6 +382,7 @@ def model_catalog(project: Project, tenant_model: str, tenant_key: str,
                   global_models: Sequence[str], tenant_models: Sequence[str]):
     """model -> {fields, related accessors, managers, key, path} (plain data)."""
     models: Dict[str, Tuple[_Class, Dict[str, Tuple[str, Optional[str], Optional[str]]]]] = {}
+    tables: Dict[str, str] = {}
     for classes in project.by_name.values():
         for cls in classes:
             ancestors = project.ancestors(cls)
@@ -388,9 +397,16 @@ def model_catalog(project: Project, tenant_model: str, tenant_key: str,
                     fields.update(ancestor.fields)
                     managers += ancestor.managers
             fields.update(cls.fields)
+            columns: Dict[str, str] = {}
+            for ancestor in reversed(ancestors):
+                if isinstance(ancestor, _Class):
+                    columns.update(ancestor.columns)
+            columns.update(cls.columns)
+            cls.columns = columns
             cls.managers = list(dict.fromkeys(managers))
             if not cls.abstract:
                 models[cls.name] = (cls, fields)
+                tables[cls.name] = _db_table(cls, ancestors)
     # `ForeignKey("db.WorkSpace")` names `Workspace`: Django resolves model names
     # case-insensitively
     spelled = {name.lower(): name for name in models}
@@ -429,13 +445,37 @@ def model_catalog(project: Project, tenant_model: str, tenant_key: str,
     for name, (cls, fields) in models.items():
         notes[name] = {"fields": {f: [kind, target] for f, (kind, target, _) in fields.items()},
                        "related": {}, "managers": cls.managers or ["objects"],
-                       "key": keys.get(name), "path": cls.path}
+                       "key": keys.get(name), "path": cls.path, "table": tables[name],
+                       "columns": {f: cls.columns.get(f, f"{f}_id" if kind in (
+                           "ForeignKey", "OneToOneField", "ParentalKey") else f)
+                           for f, (kind, _, _) in fields.items() if kind != "ManyToManyField"}}
     for name, (cls, fields) in models.items():
         for field, (kind, target, related) in fields.items():
             if kind in RELATIONS and target in notes and related != "+":
                 accessor = related or (name.lower() + ("" if kind == "OneToOneField" else "_set"))
                 notes[target]["related"][accessor] = [name, field]
     return notes
+
+
+def _db_table(cls: _Class, ancestors) -> str:
+    """The model's table in SQL: `Meta.db_table`, else `<app label>_<model>` (the
+    app is the package holding the `models` module or package); a proxy's is
+    its concrete parent's."""
+    if cls.proxy:
+        parent = next((a for a in ancestors if isinstance(a, _Class) and not a.abstract
+                       and not a.proxy), None)
+        if parent is not None:
+            return _db_table(parent, ())
+    if cls.meta.get("db_table"):
+        return cls.meta["db_table"]
+    label = cls.meta.get("app_label")
+    if not label:
+        parts = cls.module.split(".")
+        if "models" in parts[1:]:
+            label = parts[parts.index("models", 1) - 1]
+        else:
+            label = parts[-2] if len(parts) > 1 else parts[0]
+    return f"{label}_{cls.name.lower()}"
 
 
 def _is_model(cls: _Class, ancestors) -> bool:
@@ -730,4 +770,17 @@ def table_facts(facts) -> List[TableFact]:
                     if kind in ("ForeignKey", "OneToOneField") and target)
         found.append(TableFact(name, tuple(dict.fromkeys(columns)), f"django ({data['path']})",
                                ("id",), fks, name, tenant_key=data.get("key")))
+    for name, data in models.items():  # the same model as raw SQL names it (its db table)
+        table = data.get("table")
+        if not table or table.lower() == name.lower():
+            continue
+        sql_columns = data.get("columns", {})
+        key = data.get("key")
+        fks = tuple(ForeignKey(sql_columns.get(f, f"{f}_id"), models[target]["table"], "id")
+                    for f, (kind, target) in data["fields"].items()
+                    if kind in ("ForeignKey", "OneToOneField") and target in models
+                    and models[target].get("table"))
+        found.append(TableFact(table, tuple(dict.fromkeys(("id", *sql_columns.values()))),
+                               f"django ({data['path']}, {name})", ("id",), fks,
+                               tenant_key=sql_columns.get(key, key) if key else None))
     return found

@@ -174,18 +174,25 @@ class SqlModule(ModulePart):
             return
         if self._is_param(sql_node):
             return  # a wrapper's own body: its callers are the sinks
-        paths = self.texts(sql_node, env.defs, 0)
         receiver = name.rsplit(".", 1)[0] if "." in name else ""
+        self.run_sql(call, method, sql_node, spec, env, analyzer, known=bool(
+            method in self.wrappers or _DB_RECEIVER.search(receiver) or _is_text_call(sql_node)))
+
+    def run_sql(self, call, method: str, sql_node, spec: WrapperSpec, env, analyzer,
+                known: bool = True) -> None:
+        """Judge the SQL text `sql_node` of `call` (`spec`: where its parameters
+        are) and record the sink; `known`: the call surely runs SQL (another
+        preset's raw-SQL call, `Model.objects.raw(...)`), so unreadable text is
+        an unverified DB call and any text is SQL."""
+        paths = self.texts(sql_node, env.defs, 0)
         if paths is None:
-            if method in self.wrappers or _DB_RECEIVER.search(receiver) or _is_text_call(sql_node):
+            if known:
                 self.record(dbcalls.Sink(
                     call, self.unit, method, Operation.READ, None, "unknown", None, None,
                     analyzer.statement_node, unverified="the SQL text comes from an "
                     "expression the tool cannot read", fix_reason=FIX_REASON))
             return
-        if not any(_looks_like_sql(text) for text, _ in paths) and not (
-                method in self.wrappers or _DB_RECEIVER.search(receiver)
-                or _is_text_call(sql_node)):
+        if not known and not any(_looks_like_sql(text) for text, _ in paths):
             return  # a string handed to some other `.execute()`
         self._judge(call, method, paths, spec, env, analyzer)
 
