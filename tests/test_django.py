@@ -556,3 +556,121 @@ def test_settings_default_permission_classes_authenticate():
     del sources["app/settings.py"]
     result = run_sources(sources, config_from(CONFIG))
     assert [f.rule for f in result.findings] == ["ORG201"]
+
+
+# --- custom managers, querysets and other modules' queryset helpers -----------------------
+
+QUERYSETS = '''
+from django.db import models
+
+from app.models import Owned
+
+
+class InvoiceQuerySet(models.QuerySet):
+    def for_org(self, org):
+        return self.filter(organization=org)
+
+    def unpaid(self):
+        return self.filter(paid=False)
+
+    def unpaid_for(self, org):
+        return self.for_org(org).unpaid()
+
+    def one(self, org, pk):
+        return self.get(organization=org, pk=pk)
+
+    def close_all(self):
+        return self.update(paid=True)
+
+
+class InvoiceManager(models.Manager):
+    def open_for(self, org):
+        return self.get_queryset().filter(organization_id=org.id, paid=False)
+
+
+class OrgScopedManager(models.Manager):
+    """A manager whose get_queryset() filters by the organization it is given."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(organization=self.model.current_org())
+
+
+class Invoice(Owned):
+    paid = models.BooleanField(default=False)
+    objects = InvoiceQuerySet.as_manager()
+    reports = InvoiceManager.from_queryset(InvoiceQuerySet)()
+
+
+class Receipt(Owned):
+    objects = InvoiceManager()
+
+
+class Note(Owned):
+    objects = OrgScopedManager()
+    everything = models.Manager()
+'''
+
+SELECTORS = '''
+from app.billing import Invoice
+from app.models import Project
+
+
+def visible_projects(user):
+    return Project.objects.filter(organization__members=user)
+
+
+def org_projects(org):
+    return Project.objects.filter(organization=org).order_by("name")
+
+
+def archived_projects():
+    return Project.objects.filter(archived=True)
+'''
+
+QS_VIEWS = '''
+from app import selectors
+from app.billing import Invoice, Note, Receipt
+from app.selectors import archived_projects, org_projects, visible_projects
+
+
+def scoped(request, org, pk):
+    a = Invoice.objects.for_org(org).filter(pk=pk).count()
+    b = list(Invoice.objects.unpaid().for_org(org))
+    c = Invoice.reports.unpaid_for(org).exists()
+    d = Invoice.objects.one(org, pk)
+    d.delete()
+    e = Receipt.objects.open_for(org).count()
+    f = org_projects(org).filter(name="x").first()
+    g = list(selectors.org_projects(request.user.organization))
+    h = visible_projects(request.user).get(pk=pk)
+    i = Note.objects.filter(pk=pk).first()
+    return a, b, c, e, f, g, h, i
+
+
+def unscoped(request, pk):
+    a = Invoice.objects.unpaid().filter(pk=pk).count()  # expect: ORG101
+    b = list(Invoice.objects.unpaid())  # expect: ORG101
+    Invoice.objects.close_all()  # expect: ORG105
+    e = Receipt.objects.filter(pk=pk).first()  # expect: ORG101
+    f = archived_projects().first()  # expect: ORG101
+    g = list(selectors.archived_projects())  # expect: ORG101
+    i = Note.everything.filter(pk=pk).first()  # expect: ORG101
+    return a, b, e, f, g, i
+'''
+
+
+def test_custom_querysets_managers_and_helpers_in_other_modules_are_summarised():
+    sources = {"app/__init__.py": "", "app/models.py": MODELS,
+               "app/billing.py": QUERYSETS, "app/selectors.py": SELECTORS,
+               "app/views.py": QS_VIEWS,
+               "app/models_members.py": ""}
+    sources["app/models.py"] = MODELS.replace(
+        "class Organization(models.Model):\n    slug = models.SlugField(unique=True)",
+        "class Organization(models.Model):\n    slug = models.SlugField(unique=True)\n"
+        "    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through=\"Membership\")")
+    result = run_sources(sources, config_from(CONFIG))
+    assert not result.internal_errors, result.internal_errors
+    expected, _ = marks_in({"app/views.py": QS_VIEWS})
+    active, _ = found(result)
+    assert sorted(a for a in active if a[0] == "app/views.py") == sorted(expected), [
+        (f.line, f.message) for f in result.findings]

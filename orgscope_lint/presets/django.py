@@ -50,10 +50,12 @@ dbcalls = lazy("orgscope_lint.analysis.dbcalls")
 values = lazy("orgscope_lint.analysis.values")
 flow = lazy("orgscope_lint.analysis.flow")
 
-# files that can declare models, views or URLs (the pre-pass reads only those)
+# files that can declare models, views, URLs, managers or queryset helpers (the
+# pre-pass reads only those)
 _PROJECT_MARKER = re.compile(rb"\bmodels\.Model\b|Model\)|Model,|Field\(|ForeignKey|urlpatterns|"
-                      rb"\.register\(|View\b|ViewSet|APIView|api_view|Serializer|"
-                      rb"REST_FRAMEWORK|_required|permission_classes")
+                             rb"\.objects\b|QuerySet|Manager\b|"
+                             rb"\.register\(|View\b|ViewSet|APIView|api_view|Serializer|"
+                             rb"REST_FRAMEWORK|_required|permission_classes")
 READS = frozenset({"get", "first", "last", "count", "exists", "in_bulk", "iterator",
                    "aggregate", "earliest", "latest", "contains"})
 WRITES = frozenset({"update", "delete"})
@@ -68,6 +70,8 @@ _NARROW = frozenset({"filter", "get", "exclude", "first", "last", "count", "exis
 _EMBEDDING = frozenset({"Subquery", "Exists", "Prefetch", "OuterRef", "Q"})
 _OPERATORS = frozenset({"exact", "iexact", "in"})
 _IDENTIFYING = frozenset({"id", "pk", "slug", "uuid"})
+# what `ForeignKey(settings.AUTH_USER_MODEL)` / `ForeignKey(User)` point at
+_USER_MODELS = frozenset({"AUTH_USER_MODEL", "User", "get_user_model"})
 _SHORTCUTS = frozenset({"get_object_or_404", "get_list_or_404"})
 _MANAGERS = frozenset({"objects", "_default_manager", "_base_manager", "all_objects"})
 # methods of a queryset or manager that are not queries
@@ -130,6 +134,13 @@ class DjangoModule(ModulePart):
         self.builtins_done = False
         self.in_guarded = False
         self.functions_notes: Dict[str, dict] = notes.get("functions", {}).get(info.name, {})
+        # summaries of custom manager / queryset methods and of other modules'
+        # functions returning a queryset (django_querysets.py)
+        querysets = notes.get("querysets", {})
+        self.qs_methods: Dict[str, Dict[str, dict]] = querysets.get("methods", {})
+        self.manager_filters: Dict[str, Dict[str, dict]] = querysets.get("managers", {})
+        self.helpers: Dict[str, Dict[str, dict]] = querysets.get("functions", {})
+        self.helper_aliases: Dict[str, list] = querysets.get("aliases", {}).get(info.name, {})
         self._loop_keys: Dict[cst.CSTNode, cst.Call] = {}
         self._sql = None  # the raw-SQL analysis, for raw() and cursor.execute()
         self._cursors: Optional[bool] = None
@@ -179,12 +190,32 @@ class DjangoModule(ModulePart):
             return False
         rest = parts[1:]
         if target == self.tenant_model:
-            return not rest or (len(rest) == 1 and rest[0] in _IDENTIFYING)
+            return not rest or (len(rest) == 1 and rest[0] in _IDENTIFYING) \
+                or self._to_members(rest)
         if self.key_of(target) is None:
             return False
         if not rest or (len(rest) == 1 and rest[0] in ("id", "pk")):
             return True
         return self.pins(target, rest, depth + 1)
+
+    def _to_members(self, rest: List[str]) -> bool:
+        """`organization__members=user`, `organization__memberships__user=user`: the
+        tenant rows whose members include the value (the caller, when it is the
+        principal): a path from the tenant model through its relations to a user."""
+        model, fields = self.tenant_model, None
+        for position, part in enumerate(rest):
+            data = self.models.get(model, {})
+            fields = data.get("fields", {})
+            if part in fields and fields[part][0] != "Field":
+                target = fields[part][1]
+            elif part in data.get("related", {}):
+                target = data["related"][part][0]
+            else:
+                return False
+            if target in _USER_MODELS or target not in self.models:
+                return position == len(rest) - 1 and target in _USER_MODELS
+            model = target
+        return False
 
     def lookups(self, model: str, call: cst.Call, env, analyzer,
                 skip: Tuple[str, ...] = ()) -> values.DictVal:
@@ -361,10 +392,20 @@ class DjangoModule(ModulePart):
                         return None
                     break
                 if not method.startswith("_") and method not in _NOT_QUERIES:
+                    helper = self._helper(current.func, env)
+                    if helper is not None:  # `selectors.visible_projects(user)`
+                        value = self._summarised(helper, None, current, env, analyzer)
+                        if value is None:
+                            return None
+                        break
                     inner = self.chain_value(receiver, env, analyzer, depth)
                     if inner is not None and inner.method == "qs" and inner.table:
-                        # a custom manager or queryset method: filters we cannot see
-                        value = inner.replace(filters=_opaque(inner.filters))
+                        summary = self.qs_methods.get(inner.table, {}).get(method)
+                        value = self._summarised(summary, inner, current, env, analyzer) \
+                            if summary is not None else None
+                        if value is None:
+                            # a custom manager or queryset method: filters we cannot see
+                            value = inner.replace(filters=_opaque(inner.filters))
                         break
                 return None
             if isinstance(current, cst.Call):
@@ -391,6 +432,12 @@ class DjangoModule(ModulePart):
                     if value is None:
                         return None
                     break
+                helper = self._helper(current.func, env)
+                if helper is not None:  # another module's function returning a queryset
+                    value = self._summarised(helper, None, current, env, analyzer)
+                    if value is None:
+                        return None
+                    break
                 return None
             if isinstance(current, cst.Attribute):
                 manager = current.attr.value
@@ -399,6 +446,9 @@ class DjangoModule(ModulePart):
                     if not self._is_manager(model, manager):
                         return None  # `Page.PUBLIC_ACCESS`, `Model.DoesNotExist`
                     value = values.QueryVal(model, "literal", "qs")
+                    own = self.manager_filters.get(model, {}).get(manager)
+                    if own is not None:  # a manager whose get_queryset() filters
+                        value = self._summarised(own, value, current, env, analyzer) or value
                     break
                 related = self._related(current, env, analyzer)
                 if related is None:
@@ -424,6 +474,80 @@ class DjangoModule(ModulePart):
                     "raw", "bulk_update"):
                 return None  # a number, a row count, rows: not a queryset
         return value
+
+    # -- summaries of code elsewhere (django_querysets.py) ---------------------------
+    def _helper(self, func, env) -> Optional[dict]:
+        """The summary of the other module's function `func` names (through this
+        module's imports, as the pre-pass resolved them), or None."""
+        if isinstance(func, cst.Name):
+            if func.value in env.defs or func.value in self.functions:
+                return None
+            target = self.helper_aliases.get(func.value)
+            return self.helpers.get(target[0], {}).get(target[1]) if target else None
+        if isinstance(func, cst.Attribute):
+            head = syntax.dotted(func.value)
+            if not head or head.split(".")[0] in env.defs:
+                return None
+            origin = self.info.imports.get(head.split(".")[0])
+            if origin is None:
+                return None
+            module = origin[0] if origin[1] is None else f"{origin[0]}.{origin[1]}"
+            rest = head.split(".")[1:]
+            module = ".".join([module, *rest]) if rest else module
+            return self.helpers.get(module, {}).get(func.attr.value)
+        return None
+
+    def _summarised(self, summary: dict, base: Optional[values.QueryVal], call, env,
+                    analyzer) -> Optional[values.QueryVal]:
+        """The query a summarised method or function returns at `call`: built on
+        `base` (the queryset or manager it is called on) or on a fresh chain of
+        its model, its lookups' values the caller's arguments."""
+        if summary.get("base") == "model":
+            model = summary.get("model")
+            if not model:
+                return None
+            query = values.QueryVal(model, "literal", "qs")
+        elif base is not None and base.table:
+            query = base
+        else:
+            return None
+        filters = query.filters
+        params = summary.get("params", [])
+        for lookup, source in summary.get("lookups", ()):
+            node = self._argument_for(source, params, call)
+            if node is None:
+                filters = filters.merged(self._unknown_lookup(query.table, lookup))
+            else:
+                filters = filters.merged(self._add(values.DictVal(), query.table, lookup, node,
+                                                   env, analyzer))
+        if summary.get("opaque"):
+            filters = _opaque(filters)
+        query = query.replace(filters=filters)
+        op = summary.get("op", "qs")
+        if op == "instance":
+            return query.replace(method="instance")
+        return query.replace(method=f"summary-{op}") if op in ("read", "write") else query
+
+    def _argument_for(self, source, params, call):
+        """The caller's expression for a summary's lookup value: its argument for
+        the parameter (an attribute of it), a constant, or None (unknown)."""
+        if source[0] == "const":
+            return cst.SimpleString('"constant"')
+        if source[0] != "param" or not isinstance(call, cst.Call):
+            return None
+        index, path = source[1], source[2] if len(source) > 2 else ""
+        name = params[index] if index < len(params) else None
+        node = syntax.argument(call, index, name)
+        if node is None:
+            return None
+        for part in path.split(".") if path else ():
+            node = cst.Attribute(node, cst.Name(part))
+        return node
+
+    def _unknown_lookup(self, model: str, lookup: str) -> values.DictVal:
+        key = self.key_of(model)
+        name = key if key is not None and self.pins(model, lookup.split("__")) else lookup
+        return values.DictVal().with_key(name, frozenset({values.UNKNOWN_ORIGIN}))
 
     def _related(self, node: cst.Attribute, env, analyzer) -> Optional[values.QueryVal]:
         """`organization.projects`, `project.issue_set`: the children of one parent."""
@@ -708,9 +832,20 @@ class DjangoModule(ModulePart):
         if method.startswith("_") or method in _NOT_QUERIES:
             return
         query = self.chain_value(call, env, analyzer)
-        inner = self.chain_value(call.func.value, env, analyzer)
-        if query is None or inner is None or inner.method != "qs" or not query.table:
+        if query is None or not query.table:
             return
+        if query.method == "summary-write":
+            self._sink(call, method, Operation.WRITE, query, analyzer)
+            return
+        if query.method in ("instance", "summary-read"):
+            if self._helper(call.func, env) is None:  # the helper's own call is judged there
+                self._sink(call, method, Operation.READ, query, analyzer)
+            return
+        inner = self.chain_value(call.func.value, env, analyzer)
+        if inner is None or inner.method != "qs" or query.method != "qs":
+            return
+        if self.qs_methods.get(inner.table, {}).get(method) is not None:
+            return  # a queryset, evaluated where it is used
         self._sink(call, method, Operation.READ, query, analyzer)
 
     def _terminal(self, call, method: str, env, analyzer) -> None:

@@ -127,6 +127,8 @@ class _Class:
         self.bases = [b for b in (_dotted(b) for b in node.bases) if b]
         self.fields: Dict[str, Tuple[str, Optional[str], Optional[str]]] = {}
         self.managers: List[str] = []
+        self.manager_refs: Dict[str, List[Tuple[str, str]]] = {}  # manager -> (module, class)
+        self.node = node
         self.abstract = self.proxy = False
         self.meta: Dict[str, str] = {}  # Meta.db_table / Meta.app_label
         self.columns: Dict[str, str] = {}  # field -> its `db_column`
@@ -185,6 +187,16 @@ class _Class:
         elif func.endswith("Manager") or func in ("as_manager",) or (
                 isinstance(value.func, ast.Call)):  # `X.from_queryset(Q)()`
             self.managers.append(name)
+            # the classes whose methods the manager has: `X()`, `Q.as_manager()`,
+            # `X.from_queryset(Q)()`
+            refs = []
+            if isinstance(value.func, ast.Call) and isinstance(value.func.func, ast.Attribute):
+                refs = [value.func.func.value, *value.func.args[:1]]
+            elif func == "as_manager" and isinstance(value.func, ast.Attribute):
+                refs = [value.func.value]
+            else:
+                refs = [value.func]
+            self.manager_refs[name] = [(self.module, r) for r in (_dotted(n) for n in refs) if r]
 
     def _method(self, node) -> None:
         for decorator in node.decorator_list:
@@ -220,6 +232,7 @@ class _Module:
         self.registers: List[Tuple[str, str, str]] = []  # (router, prefix, viewset)
         self.routers: Set[str] = set()
         self.rest_framework: Optional[ast.Dict] = None
+        self.tree_functions: List[ast.FunctionDef] = []  # module-level functions
         for stmt in tree.body:
             self._statement(stmt)
 
@@ -238,6 +251,7 @@ class _Module:
         elif isinstance(stmt, ast.ClassDef):
             self.classes[stmt.name] = _Class(self.name, self.path, stmt)
         elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            self.tree_functions.append(stmt)
             decorators = []
             for decorator in stmt.decorator_list:
                 call = decorator if isinstance(decorator, ast.Call) else None
@@ -392,10 +406,14 @@ def model_catalog(project: Project, tenant_model: str, tenant_key: str,
                     continue
             fields: Dict[str, Tuple[str, Optional[str], Optional[str]]] = {}
             managers = list(cls.managers)
+            refs: Dict[str, List[Tuple[str, str]]] = {}
             for ancestor in reversed(ancestors):
                 if isinstance(ancestor, _Class):
                     fields.update(ancestor.fields)
                     managers += ancestor.managers
+                    refs.update(ancestor.manager_refs)
+            refs.update(cls.manager_refs)
+            cls.manager_refs = refs
             fields.update(cls.fields)
             columns: Dict[str, str] = {}
             for ancestor in reversed(ancestors):
@@ -742,10 +760,12 @@ def build_facts(trees, tenant_model: str, tenant_key: str, global_models, tenant
     (models, views, serializers, the URL map, settings' default permission
     classes, function views' decorators), cached by the engine with the files'
     content; `table_facts()` turns its models into the catalog's `TableFact`s."""
+    from .django_querysets import summaries
     project = Project(trees)
     models = model_catalog(project, tenant_model, tenant_key, global_models, tenant_models)
     views = view_classes(project)
     return {"models": models, "views": views, "serializers": serializers(project),
+            "querysets": summaries(project, models),
             "routes": url_map(project, views),
             "default_permissions": settings_permissions(project),
             "functions": {m.name: {f: {"decorators": d,
