@@ -218,11 +218,11 @@ class DjangoModule(ModulePart):
         return False
 
     def lookups(self, model: str, call: cst.Call, env, analyzer,
-                skip: Tuple[str, ...] = ()) -> values.DictVal:
+                skip: Tuple[str, ...] = (), base=None) -> values.DictVal:
         """The filter of `.filter(...)`-style arguments, keys normalised to the model's
         key. A filter that also pins the caller (`member=request.user`) only picks
         among the caller's own rows: its tenant value is the principal's."""
-        result = self._lookups(model, call, env, analyzer, skip)
+        result = self._lookups(model, call, env, analyzer, skip, base)
         key = self.key_of(model)
         if key is None or key not in result.must:
             return result
@@ -234,8 +234,9 @@ class DjangoModule(ModulePart):
         return result
 
     def _lookups(self, model: str, call: cst.Call, env, analyzer,
-                 skip: Tuple[str, ...] = ()) -> values.DictVal:
-        result = values.DictVal()
+                 skip: Tuple[str, ...] = (), base=None) -> values.DictVal:
+        """`base`: the filters already applied (the lookups narrow them)."""
+        result = base if base is not None else values.DictVal()
         for arg in call.args:
             if arg.keyword is not None:
                 if arg.keyword.value in skip:
@@ -263,6 +264,10 @@ class DjangoModule(ModulePart):
         if key is not None and (self.pins(model, lookup.split("__"))
                                 or self._row_id(lookup, value, env)
                                 or self._verified_kwarg(lookup, value, env)):
+            if key in result.must and len(_steps(lookup)) <= 1:
+                # `folder__organization=org, folder_id=x`: both conditions hold, so the
+                # rows are the tenant's; the pin that reaches the tenant speaks for the key
+                return result.with_key(lookup, origins)
             return result.with_key(key, origins)
         return result.with_key(lookup, origins)
 
@@ -439,6 +444,11 @@ class DjangoModule(ModulePart):
                         return None
                     break
                 return None
+            if isinstance(current, cst.Subscript):  # `qs[:10]`: still the query
+                value = self.chain_value(current.value, env, analyzer, depth)
+                if value is None or value.method != "qs":
+                    return None
+                break
             if isinstance(current, cst.Attribute):
                 manager = current.attr.value
                 model = self.model_named(current.value, env)
@@ -518,8 +528,7 @@ class DjangoModule(ModulePart):
             if node is None:
                 filters = filters.merged(self._unknown_lookup(query.table, lookup))
             else:
-                filters = filters.merged(self._add(values.DictVal(), query.table, lookup, node,
-                                                   env, analyzer))
+                filters = self._add(filters, query.table, lookup, node, env, analyzer)
         if summary.get("opaque"):
             filters = _opaque(filters)
         query = query.replace(filters=filters)
@@ -586,7 +595,7 @@ class DjangoModule(ModulePart):
         if method in ("filter", "get") or (method in ("get_or_create", "update_or_create")):
             skip = ("defaults", "create_defaults")
             return query.replace(filters=query.filters.merged(
-                self.lookups(query.table, link, env, analyzer, skip)))
+                self.lookups(query.table, link, env, analyzer, skip, query.filters)))
         if method == "exclude":
             return query  # exclusions never pin the tenant
         if method in ("union", "intersection", "difference", "extra", "none"):
@@ -603,7 +612,7 @@ class DjangoModule(ModulePart):
         if base is None or base.table is None:
             return None
         filters = base.filters.merged(self.lookups(base.table, _without_first(call), env,
-                                                   analyzer))
+                                                   analyzer, base=base.filters))
         found = self.guarded(call, base.replace(filters=filters), analyzer)
         name = syntax.last_part(syntax.dotted(call.func) or "")
         return found.replace(method="instance")  # an object, or a list of them
@@ -812,7 +821,7 @@ class DjangoModule(ModulePart):
     def iterated(self, node, env, analyzer) -> None:
         """`for row in queryset:` (a chain, or a variable holding one) runs the query."""
         query = self.chain_value(node, env, analyzer) if isinstance(
-            node, (cst.Call, cst.Name, cst.Attribute)) else None
+            node, (cst.Call, cst.Name, cst.Attribute, cst.Subscript)) else None
         if query is None or query.method != "qs" or not query.table:
             return
         key = node if isinstance(node, cst.Call) else None
@@ -821,7 +830,8 @@ class DjangoModule(ModulePart):
             anchor = node
         else:
             anchor = None
-            if isinstance(key.func, cst.Attribute) and key.func.attr.value not in CHAIN:
+            if isinstance(key.func, cst.Attribute) and key.func.attr.value not in CHAIN \
+                    and key in self.sinks:
                 return  # `for x in qs.custom()`: the call was recorded already
         self._sink(key, "iterate", Operation.READ, query, analyzer, anchor=anchor)
 
@@ -937,7 +947,7 @@ class DjangoModule(ModulePart):
         for arg in call.args:
             for node in _one_level(arg.value):
                 query = self.chain_value(node, env, analyzer) if isinstance(
-                    node, (cst.Call, cst.Name, cst.Attribute)) else None
+                    node, (cst.Call, cst.Name, cst.Attribute, cst.Subscript)) else None
                 if query is None or query.method != "qs" or query.table is None:
                     continue
                 key = node if isinstance(node, cst.Call) else call
@@ -1067,6 +1077,15 @@ def _collector_class() -> type:
 
         _COLLECTOR = ReturnCollector
     return _COLLECTOR
+
+
+def _steps(lookup: str) -> List[str]:
+    """`folder__organization__slug__in` -> ["folder", "organization", "slug"];
+    `folder__id` -> ["folder"] (the relation steps a lookup takes)."""
+    steps = [p for p in lookup.split("__") if p not in _OPERATORS]
+    while len(steps) > 1 and steps[-1] in ("id", "pk"):
+        steps.pop()
+    return steps
 
 
 def _is_principal(node) -> bool:

@@ -124,7 +124,14 @@ def _names_in(node) -> List[str]:
 class _Class:
     def __init__(self, module: str, path: str, node: ast.ClassDef) -> None:
         self.module, self.path, self.name = module, path, node.name
-        self.bases = [b for b in (_dotted(b) for b in node.bases) if b]
+        self.bases = []
+        for base in node.bases:
+            if isinstance(base, ast.Call) and isinstance(base.func, ast.Attribute) \
+                    and base.func.attr == "from_queryset":  # `Manager.from_queryset(Q)`
+                self.bases += [b for b in (_dotted(base.func.value), *(
+                    _dotted(a) for a in base.args[:1])) if b]
+            elif _dotted(base):
+                self.bases.append(_dotted(base) or "")
         self.fields: Dict[str, Tuple[str, Optional[str], Optional[str]]] = {}
         self.managers: List[str] = []
         self.manager_refs: Dict[str, List[Tuple[str, str]]] = {}  # manager -> (module, class)

@@ -157,6 +157,9 @@ class _Scope:
             if node.attr not in managers and node.attr not in ("objects", "_default_manager"):
                 return None
             return _fresh("model", model)
+        if isinstance(node, ast.Subscript):  # `qs[:10]`: a slice is still the query
+            inner = self.expr(node.value, depth + 1)
+            return inner if inner is not None and inner.get("op") == "qs" else None
         if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
             return None
         method = node.func.attr
