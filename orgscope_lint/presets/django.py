@@ -165,6 +165,8 @@ class DjangoModule(ModulePart):
         return name in known or name in _MANAGERS or name.endswith(("objects", "manager"))
 
     def key_of(self, model: str) -> Optional[str]:
+        if model not in self.models:
+            return None  # not a project model: `settings.AUTH_USER_MODEL`, Django's own
         if self.catalog is not None and self.catalog.is_tenant_table(model):
             return self.catalog.tenant_key_for(model)
         return self.models.get(model, {}).get("key")
@@ -218,20 +220,38 @@ class DjangoModule(ModulePart):
         return False
 
     def lookups(self, model: str, call: cst.Call, env, analyzer,
-                skip: Tuple[str, ...] = (), base=None) -> values.DictVal:
+                skip: Tuple[str, ...] = (), base=None, row: bool = False) -> values.DictVal:
         """The filter of `.filter(...)`-style arguments, keys normalised to the model's
         key. A filter that also pins the caller (`member=request.user`) only picks
-        among the caller's own rows: its tenant value is the principal's."""
+        among the caller's own rows: its tenant value is the principal's; so does
+        a filter on the model's user foreign key (`user=request.user`: the
+        caller's own rows). A row (`row`) is not scoped by its user: it needs its
+        tenant."""
         result = self._lookups(model, call, env, analyzer, skip, base)
         key = self.key_of(model)
-        if key is None or key not in result.must:
+        if key is None:
             return result
         for arg in call.args:
-            if arg.keyword is not None and arg.keyword.value != key and _is_principal(arg.value):
+            if arg.keyword is None or arg.keyword.value == key or not _is_principal(arg.value):
+                continue
+            if key in result.must:
                 values_ = dict(result.values)
                 values_[key] = analyzer.origins(arg.value, env)
                 return values.DictVal(result.must, result.may, result.opaque, values_)
+            if not row and self._user_field(model, arg.keyword.value):
+                return result.with_key(key, analyzer.origins(arg.value, env))
         return result
+
+    def _user_field(self, model: str, lookup: str) -> bool:
+        """`user`, `user_id`, `author__id`: the model's foreign key to the user model."""
+        steps = _steps(lookup)
+        if len(steps) != 1:
+            return False
+        fields = self.models.get(model, {}).get("fields", {})
+        name = steps[0]
+        if name not in fields and name.endswith("_id"):
+            name = name[:-3]
+        return name in fields and fields[name][0] != "Field" and fields[name][1] in _USER_MODELS
 
     def _lookups(self, model: str, call: cst.Call, env, analyzer,
                  skip: Tuple[str, ...] = (), base=None) -> values.DictVal:
@@ -424,7 +444,7 @@ class DjangoModule(ModulePart):
                                            self.q_value(current, env, analyzer))
                 model = self.model_named(current.func, env)
                 if model is not None and not links:
-                    row = self.lookups(model, current, env, analyzer)
+                    row = self.lookups(model, current, env, analyzer, row=True)
                     return values.QueryVal(model, "literal", "new", data=row)
                 if last in self.serializers and not links:
                     model, custom = self.serializers[last]
@@ -529,6 +549,10 @@ class DjangoModule(ModulePart):
                 filters = filters.merged(self._unknown_lookup(query.table, lookup))
             else:
                 filters = self._add(filters, query.table, lookup, node, env, analyzer)
+                key = self.key_of(query.table)
+                if key is not None and key not in filters.must and _is_principal(node) \
+                        and self._user_field(query.table, lookup):  # `of_user(request.user)`
+                    filters = filters.with_key(key, analyzer.origins(node, env))
         if summary.get("opaque"):
             filters = _opaque(filters)
         query = query.replace(filters=filters)
@@ -929,7 +953,8 @@ class DjangoModule(ModulePart):
                             and built.method == "new" and built.data is not None
                             else values.OPAQUE)
             return values.ListVal(tuple(rows))
-        row = self.lookups(query.table, call, env, analyzer, ("defaults", "create_defaults"))
+        row = self.lookups(query.table, call, env, analyzer, ("defaults", "create_defaults"),
+                           row=True)
         defaults = syntax.argument(call, None, "defaults")
         if defaults is not None:
             held = analyzer.value_of(defaults, env)

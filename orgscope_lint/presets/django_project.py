@@ -42,6 +42,8 @@ DRF_ACTIONS: Dict[str, Tuple[str, ...]] = {
     "RetrieveUpdateAPIView": ("retrieve", "update", "partial_update"),
     "RetrieveDestroyAPIView": ("retrieve", "destroy"),
     "RetrieveUpdateDestroyAPIView": ("retrieve", "update", "partial_update", "destroy"),
+    # Django's own generic views that read `get_queryset()` on GET
+    "ListView": ("list",), "DetailView": ("retrieve",),
 }
 _VIEWSET_BASES = ("ViewSet", "GenericViewSet", "ModelViewSet", "ReadOnlyModelViewSet",
                   "ViewSetMixin")
@@ -548,7 +550,8 @@ def view_classes(project: Project) -> Dict[str, Dict[str, dict]]:
                     if ancestor.name in ("LoginRequiredMixin",):
                         permissions = (permissions or []) + [ancestor.name]
             names = [a if isinstance(a, str) else a.name for a in ancestors]
-            drf = any(n in DRF_ACTIONS or n in _VIEWSET_BASES or n.endswith("ViewSet")
+            drf = any(n in DRF_ACTIONS and n not in ("ListView", "DetailView")
+                      or n in _VIEWSET_BASES or n.endswith("ViewSet")
                       or n in ("APIView", "GenericAPIView") for n in names)
             found.setdefault(module.name, {})[cls.name] = {
                 "kind": kind, "drf": drf, "builtin": builtin, "own": sorted(cls.methods),
