@@ -41,6 +41,32 @@ def test_builtin_actions_are_routes_with_method_and_full_path():
         "IsAuthenticated", "IsOrganizationMember"]
 
 
+def test_routes_of_the_documents_timesheets_and_integrations_apps():
+    result = _run()
+    routes = {(tuple(r["methods"]), r["path"]): r for r in result.routes}
+    assert routes[(("PUT",), "/api/docs/orgs/{slug}/documents/{pk}/")]["auth"] == [
+        "IsAuthenticated", "IsOrganizationMember"]
+    assert (("GET",), "/api/integrations/orgs/{slug}/webhooks/{pk}/deliveries/") in routes
+    assert routes[(("GET",), "/api/docs/shared/{token}/")]["auth"] == []
+    assert routes[(("POST", "DELETE"), "/time/entries/{pk}/delete/")]["auth"] == [
+        "login_required"]
+    assert (("GET",), "/time/orgs/{slug}/periods/{pk}/approve/") in routes
+    messages = {(f.path, f.line): f.message for f in result.findings}
+
+    def at(path, text):
+        lines = (FIXTURE / path).read_text().splitlines()
+        return messages[(path, next(i for i, l in enumerate(lines, 1) if text in l))]
+
+    # custom queryset methods and other modules' helpers, summarised
+    assert "archive_all of tenant table 'Document'" in at(
+        "app/documents/views.py", "Document.objects.stale().archive_all()")
+    assert "(PublishedFeed.list, built-in on its queryset)" in at(
+        "app/documents/views.py", "class PublishedFeed(")
+    # raw SQL checked against the models' db tables
+    assert "'integrations_delivery'" in at(
+        "app/integrations/views.py", "FROM integrations_delivery GROUP BY event")
+
+
 def test_model_catalog_follows_the_foreign_key_chain():
     from orgscope_lint.catalog import build_catalog
     config = load_config(None, FIXTURE)
@@ -52,6 +78,11 @@ def test_model_catalog_follows_the_foreign_key_chain():
     assert catalog.is_tenant_table("ArchivedProject")  # proxy
     assert not catalog.is_tenant_table("Plan")
     assert not catalog.is_tenant_table("Organization")
+    assert catalog.tenant_key_for("TimeEntry") == "task"  # three levels down
+    # the tables raw SQL names: Meta.db_table or <app>_<model>, key columns with _id
+    assert catalog.tenant_key_for("timesheet_entry") == "task_id"
+    assert catalog.tenant_key_for("documents_tag") == "organization_id"
+    assert "colour" in catalog.columns_of("projects_label")  # db_column
     notes = catalog.project_facts["django"]["models"]
     assert notes["Organization"]["related"]["memberships"] == ["Membership", "organization"]
     assert "active" in notes["Project"]["managers"]

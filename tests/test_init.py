@@ -583,10 +583,12 @@ def test_django_project_gets_the_django_preset_tenant_model_key_and_permissions(
     assert 'presets = ["django"]' in text
     assert 'tenant-model = "Organization"' in text
     assert 'tenant-key = "organization"  # the foreign key to the tenant model' in text
-    assert 'auth-dependencies = ["IsOrganizationMember"]\n' in text
+    assert 'auth-dependencies = ["IsOrganizationEditor", "IsOrganizationMember"]\n' in text
     assert "#   IsOrganizationMember (app/projects/permissions.py:6): DRF permission class" in text
     assert '# paths = ["app/management/commands/backfill_labels.py"]' in text
+    assert '# paths = ["app/management/commands/reindex_documents.py"]' in text
     assert '# paths = ["app/tasks/cleanup.py"]' in text
+    assert '# paths = ["app/tasks/documents.py"]' in text
     config = load_config(None, tmp_path)
     assert config.presets == ("django",) and config.tenant_model == "Organization"
 
