@@ -227,7 +227,7 @@ class DjangoModule(ModulePart):
         a filter on the model's user foreign key (`user=request.user`: the
         caller's own rows). A row (`row`) is not scoped by its user: it needs its
         tenant."""
-        result = self._lookups(model, call, env, analyzer, skip, base)
+        result = self._lookups(model, call, env, analyzer, skip, base, row)
         key = self.key_of(model)
         if key is None:
             return result
@@ -254,14 +254,15 @@ class DjangoModule(ModulePart):
         return name in fields and fields[name][0] != "Field" and fields[name][1] in _USER_MODELS
 
     def _lookups(self, model: str, call: cst.Call, env, analyzer,
-                 skip: Tuple[str, ...] = (), base=None) -> values.DictVal:
+                 skip: Tuple[str, ...] = (), base=None, row: bool = False) -> values.DictVal:
         """`base`: the filters already applied (the lookups narrow them)."""
         result = base if base is not None else values.DictVal()
         for arg in call.args:
             if arg.keyword is not None:
                 if arg.keyword.value in skip:
                     continue
-                result = self._add(result, model, arg.keyword.value, arg.value, env, analyzer)
+                result = self._add(result, model, arg.keyword.value, arg.value, env, analyzer,
+                                   row)
             elif arg.star == "**":
                 inner = analyzer.value_of(arg.value, env)
                 if isinstance(inner, values.DictVal):
@@ -276,7 +277,7 @@ class DjangoModule(ModulePart):
                 result = _opaque(result)
         return result
 
-    def _add(self, result, model: str, lookup: str, value, env, analyzer):
+    def _add(self, result, model: str, lookup: str, value, env, analyzer, row: bool = False):
         if isinstance(value, cst.Call) and syntax.last_part(syntax.dotted(value.func) or "") == "F":
             return result.with_key(f"{lookup} (F)", frozenset())
         origins = analyzer.origins(value, env)
@@ -284,6 +285,10 @@ class DjangoModule(ModulePart):
         if key is not None and (self.pins(model, lookup.split("__"))
                                 or self._row_id(lookup, value, env)
                                 or self._verified_kwarg(lookup, value, env)):
+            if key in result.must and row:
+                # a row's every parent key must be the tenant's (`project_id=board.project_id,
+                # intake_id=<from the URL>` links the row to another tenant's intake)
+                return result.with_key(key, result.values.get(key, frozenset()) | origins)
             if key in result.must and len(_steps(lookup)) <= 1:
                 # `folder__organization=org, folder_id=x`: both conditions hold, so the
                 # rows are the tenant's; the pin that reaches the tenant speaks for the key
