@@ -13,7 +13,12 @@ pin it; `pk=` / `name=` do not.
 
 A queryset is a `QueryVal` (method "qs"): manager chains, querysets in
 variables refined across statements and branches, `self.get_queryset()` and
-same-module helpers returning one (their return values, joined). The DB is
+same-module helpers returning one (their return values, joined), and code
+elsewhere that the pre-pass summarised (`django_querysets.py`): custom
+`QuerySet` / `Manager` methods (`Invoice.objects.for_org(org)` pins the
+tenant, `Invoice.objects.unpaid()` does not), managers whose `get_queryset()`
+filters, and other modules' functions returning a queryset, each applied with
+the caller's arguments; a method without a summary is unverified. The DB is
 touched (a sink) at an evaluating or writing method (`get`, `first`, `count`,
 `exists`, `update`, `delete`, `create`, `bulk_create`, ...), where a queryset
 is handed to other code (a serializer, a template context, `list()`), and at
@@ -865,9 +870,11 @@ class DjangoModule(ModulePart):
         self._sink(key, "iterate", Operation.READ, query, analyzer, anchor=anchor)
 
     def _custom(self, call, method: str, env, analyzer) -> None:
-        """`Profile.objects.for_user(user)`: a custom manager method runs a query
-        the tool cannot see into (unverified); a chain continuing from it is the
-        query instead (the outer call replaces this sink)."""
+        """`Profile.objects.for_user(user)`: a summarised method that reads or writes
+        (`.get()`, `.update()` inside) is a DB call here, with its lookups; one that
+        returns a queryset is evaluated where it is used; a method without a summary
+        runs a query the tool cannot see into (unverified), and a chain continuing
+        from it is the query instead (the outer call replaces this sink)."""
         if method.startswith("_") or method in _NOT_QUERIES:
             return
         query = self.chain_value(call, env, analyzer)
