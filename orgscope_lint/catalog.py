@@ -198,6 +198,9 @@ def build_catalog(config: Config, schema: Optional["Schema"],
     project: Dict[str, Any] = {}
     active = presets.active(config)
     read: Dict[str, bytes] = {}
+    from .presets import base
+    base._SHARE[0] = sum(1 for p in active if type(p).project is not presets.Preset.project
+                         or type(p).catalog is not presets.Preset.catalog) > 1
     try:
         for preset in active:
             contributed.extend(preset.catalog(config, files))
@@ -211,8 +214,8 @@ def build_catalog(config: Config, schema: Optional["Schema"],
                 project[preset.name] = facts
                 contributed.extend(preset.project_tables(config, facts))
     finally:
-        from .presets.base import _TREES
-        _TREES.clear()
+        base._TREES.clear()
+        base._SHARE[0] = True
     catalog = TableCatalog.from_schema(config, schema, contributed)
     catalog.project_facts = project
     return catalog

@@ -139,3 +139,48 @@ def test_a_warm_run_on_a_django_project_does_not_load_the_parser(tmp_path):
     assert "LIBCST=True" in runs[0].stderr
     assert "LIBCST=False" in runs[1].stderr and "LIBCST=False" in runs[2].stderr
     assert runs[0].stdout == runs[1].stdout == runs[2].stdout
+
+
+def test_pre_pass_trees_are_kept_only_to_share_them_between_presets(monkeypatch, tmp_path):
+    """A lone Django pre-pass frees each tree once read (memory on big projects);
+    with a second tree-reading preset (sqlalchemy) every file is parsed once."""
+    import ast
+    from collections import Counter
+
+    from orgscope_lint.catalog import build_catalog
+    from orgscope_lint.presets import base
+    parsed = Counter()
+    real = ast.parse
+
+    def counting(source, *args, **kwargs):
+        parsed[source] += 1
+        return real(source, *args, **kwargs)
+
+    import shutil
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURE, project)
+    models = project / "app" / "core" / "models.py"  # a file both presets read
+    models.write_text(models.read_text() + "\n# Column(...) is SQLAlchemy's, not used here\n")
+    monkeypatch.setattr(ast, "parse", counting)
+    files = [(p.relative_to(project).as_posix(), str(p), None) for p in project.rglob("*.py")]
+    config = load_config(None, project)
+    kept = []
+    real_trees = base.project_trees
+
+    def watching(*args, **kwargs):
+        for item in real_trees(*args, **kwargs):
+            kept.append(len(base._TREES))
+            yield item
+
+    monkeypatch.setattr(base, "project_trees", watching)
+    monkeypatch.setattr("orgscope_lint.presets.django.project_trees", watching)
+    build_catalog(config, None, files)
+    assert parsed and max(kept) == 0  # nothing held: django alone
+    both = type(config).__new__(type(config))
+    both.__dict__.update(config.__dict__)
+    object.__setattr__(both, "presets", ("django", "sqlalchemy"))
+    parsed.clear()
+    build_catalog(both, None, files)
+    assert models.read_bytes() in parsed  # read by both pre-passes ...
+    assert max(parsed.values()) == 1  # ... and parsed once: shared
+    assert base._TREES == {} and base._SHARE == [True]

@@ -270,10 +270,14 @@ def project_trees(files: Sequence[FileItem], marker: Optional[Pattern[bytes]],
                     tree = ast.parse(data)
             except (SyntaxError, ValueError, RecursionError, MemoryError):
                 continue
-            _TREES[key] = tree
+            if _SHARE[0]:
+                _TREES[key] = tree
         yield path, tree
 
 
 # trees parsed by one run's pre-passes, shared between presets (`build_catalog`
-# empties it when they are done)
+# empties it when they are done). Only kept when more than one active preset
+# reads trees: a lone pre-pass frees each tree once it has read it (every
+# tree of a 400k-line project held at once is several hundred MB)
 _TREES: Dict[Tuple[str, int, int], Any] = {}
+_SHARE = [True]

@@ -134,10 +134,13 @@ class _Class:
                     _dotted(a) for a in base.args[:1])) if b]
             elif _dotted(base):
                 self.bases.append(_dotted(base) or "")
+        # the body, for the queryset summaries: kept for managers and querysets only
+        # (every class's tree held to the end of the pre-pass costs memory)
+        self.node: Optional[ast.ClassDef] = node if any(
+            "QuerySet" in b or "Manager" in b for b in self.bases) else None
         self.fields: Dict[str, Tuple[str, Optional[str], Optional[str]]] = {}
         self.managers: List[str] = []
         self.manager_refs: Dict[str, List[Tuple[str, str]]] = {}  # manager -> (module, class)
-        self.node = node
         self.abstract = self.proxy = False
         self.meta: Dict[str, str] = {}  # Meta.db_table / Meta.app_label
         self.columns: Dict[str, str] = {}  # field -> its `db_column`
@@ -260,7 +263,8 @@ class _Module:
         elif isinstance(stmt, ast.ClassDef):
             self.classes[stmt.name] = _Class(self.name, self.path, stmt)
         elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            self.tree_functions.append(stmt)
+            if _returns_a_manager_chain(stmt):
+                self.tree_functions.append(stmt)  # a queryset helper, for the summaries
             decorators = []
             for decorator in stmt.decorator_list:
                 call = decorator if isinstance(decorator, ast.Call) else None
@@ -319,6 +323,17 @@ class _Module:
             self._patterns(value.right)
         else:
             self.patterns.append(value)  # `router.urls`, a name
+
+
+def _returns_a_manager_chain(function) -> bool:
+    """A `return` whose value reaches a model manager (`M.objects...`)."""
+    for node in ast.walk(function):
+        if isinstance(node, ast.Return) and node.value is not None:
+            for inner in ast.walk(node.value):
+                if isinstance(inner, ast.Attribute) and inner.attr in (
+                        "objects", "_default_manager"):
+                    return True
+    return False
 
 
 def _relative(module: str, package: bool, level: int, target: Optional[str]) -> str:

@@ -271,6 +271,8 @@ def _join(a: Summary, b: Summary) -> Optional[Summary]:
 
 
 def _methods(cls) -> Dict[str, ast.FunctionDef]:
+    if cls.node is None:  # not a manager or queryset class: its body was not kept
+        return {}
     return {stmt.name: stmt for stmt in cls.node.body
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef))}
 
