@@ -660,19 +660,21 @@ def test_django_fixture_guesses_and_init_then_check(tmp_path):
     target, text, proposal = propose(root)
     assert 'presets = ["django"]' in text and 'tenant-model = "Organization"' in text
     assert 'tenant-key = "organization"  # the foreign key to the tenant model' in text
-    # the DRF permission class is auth; Django's login_required and the project's
+    # the DRF permission classes are auth; Django's login_required and the project's
     # require_role (it returns HttpResponseForbidden) are auth decorators
-    assert 'auth-dependencies = ["IsOrganizationMember"]' in text
+    assert 'auth-dependencies = ["IsOrganizationEditor", "IsOrganizationMember"]' in text
     assert 'auth-decorators = ["login_required", "require_role"]' in text
-    # both check the caller's membership of the URL's organization: scoping helpers
-    assert '# scoping-helpers = ["IsOrganizationMember", "require_role"]' in text
+    # all three check the caller's membership of the URL's organization: scoping helpers
+    assert ('# scoping-helpers = ["IsOrganizationEditor", "IsOrganizationMember", '
+            '"require_role"]') in text
     assert [h.evidence for h in proposal.helpers] == [
-        "looks the caller up by `organization__slug` from the URL and `user` (`Membership`)"] * 2
+        "looks the caller up by `organization__slug` from the URL and `user` (`Membership`)"] * 3
     # public routes from urls.py; tasks and management commands
     assert [p for p, _ in proposal.system.public_routes] == ["*/health/", "*/signup/"]
     assert [s.paths for s in proposal.system.contexts] == [
-        ["app/management/commands/backfill_labels.py"], ["app/tasks/cleanup.py"],
-        ["app/tasks/reports.py"]]
+        ["app/management/commands/backfill_labels.py"],
+        ["app/management/commands/reindex_documents.py"], ["app/tasks/cleanup.py"],
+        ["app/tasks/documents.py"], ["app/tasks/reports.py"]]
     write_proposal(target, text)
     hand = _findings(FIXTURES / "django_backend")
     target.write_text(_accept_every_suggestion(target.read_text()))
