@@ -674,3 +674,25 @@ def test_custom_querysets_managers_and_helpers_in_other_modules_are_summarised()
     active, _ = found(result)
     assert sorted(a for a in active if a[0] == "app/views.py") == sorted(expected), [
         (f.line, f.message) for f in result.findings]
+
+
+def test_a_helper_with_a_nested_function_is_followed():
+    """The return collector runs helper bodies; a nested def inside one (plane's
+    analytics views) must not break the file."""
+    check('''
+    def org_projects(org):
+        def by_name(project):
+            return project.name
+        return Project.objects.filter(organization=org)
+
+    def everyone():
+        def by_name(project):
+            return project.name
+        return Project.objects.all()
+
+    def scoped(org):
+        return org_projects(org).count()
+
+    def unscoped():
+        return everyone().count()  # expect: ORG105
+    ''')

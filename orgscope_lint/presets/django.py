@@ -772,7 +772,7 @@ class DjangoModule(ModulePart):
         return node.body.body
 
     def _collector(self):
-        return _collector_class()([], lambda node: None, self.info.constants, [self])
+        return _collector_class()([], lambda *nested: None, self.info.constants, [self])
 
     def _returned(self, qualname: str, analyzer, depth: int) -> Optional[values.QueryVal]:
         """The queryset a same-module function or method returns (its returns joined)."""
