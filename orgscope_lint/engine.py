@@ -233,14 +233,15 @@ def assemble(all_facts: Sequence[FileFacts], config: Config, options: Options,
         schema.describe(result, catalog)
     rules = active_rules(config)
     raw = _revised(raw, rules, project)
-    if project.proven:  # the calls whose findings the project stage proved scoped
-        result.db_calls = [_proven(call, project.proven) for call in result.db_calls]
     for rule in rules:
         try:
             rule.check_project(project, lambda path, finding: raw.append((path, finding)))
         except Exception:  # a bug in one project rule must not hide every other finding
             result.internal_errors.append(FileError(
                 "<project>", f"{rule.code} {rule.name}:\n{traceback.format_exc(limit=6)}"))
+    if project.proven:  # the calls the project stage proved scoped (findings dropped,
+        # or judged from what their callers and helpers build)
+        result.db_calls = [_proven(call, project.proven) for call in result.db_calls]
     if project.refuted:  # the calls the project stage found unscoped after all
         result.db_calls = [_refuted(call, project.refuted) for call in result.db_calls]
     result.routes = [r for r in route_summaries(project)
@@ -282,7 +283,7 @@ def _revised(raw: List[Tuple[str, RawFinding]], rules: Sequence[Rule],
 
 def _proven(call, proven: Dict[Tuple[str, int], str]):
     proof = proven.get((call.path, call.line))
-    if proof is None or call.outcome != Outcome.UNSCOPED:
+    if proof is None or call.outcome not in (Outcome.UNSCOPED, Outcome.UNKNOWN):
         return call
     return dataclasses.replace(call, outcome=Outcome.SCOPED, detail=proof, fix=None,
                                no_fix=None, fix_choices=None)

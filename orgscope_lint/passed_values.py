@@ -115,11 +115,18 @@ def findings(project, code: str, operations: Sequence[str],
             if call.operation not in operations or not call.tenant_key:
                 continue
             missing = []
-            for caller, site in callers.get((param.module, param.qualname), []):
+            sites = callers.get((param.module, param.qualname), [])
+            seen = 0
+            for caller, site in sites:
                 key = _argument(site, param)
                 passed = site.dicts.get(key) if key is not None else None
-                if passed is not None and not passed[1] and call.tenant_key not in passed[0]:
-                    missing.append((caller, site, passed[0]))
+                if passed is not None and not passed[1]:
+                    seen += 1
+                    if call.tenant_key not in passed[0]:
+                        missing.append((caller, site, passed[0]))
+            if not missing and sites and seen == len(sites):
+                project.proven[(facts.path, call.line)] = (
+                    f"scoped: every caller passes `{param.param}` with \"{call.tenant_key}\"")
             if missing:
                 caller, site, keys = missing[0]
                 where = f"{caller.path}:{site.span.line}" + (
@@ -149,6 +156,12 @@ def findings(project, code: str, operations: Sequence[str],
             if EXTRA in helper.keys:
                 keys |= {k for k in site.keywords if k not in helper.params}
             if call.tenant_key in keys:
+                target = project.resolver.callee(facts, site.callee)
+                where = project.modules[target.module].path if target is not None \
+                    and target.module in project.modules else helper.module
+                project.proven[(facts.path, call.line)] = (
+                    f"scoped: built by `{helper.qualname}()` at {where}:{helper.line}, "
+                    f"with \"{call.tenant_key}\"")
                 continue
             what = "row" if call.operation == "insert" else "filter"
             target = project.resolver.callee(facts, site.callee)
