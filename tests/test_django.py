@@ -696,3 +696,182 @@ def test_a_helper_with_a_nested_function_is_followed():
     def unscoped():
         return everyone().count()  # expect: ORG105
     ''')
+
+
+def _across(selectors: str, views: str, service: str = ""):
+    """Helpers in app/selectors.py, callers in app/views.py (and app/service.py):
+    findings must equal the marks of every caller module."""
+    sources = {"app/__init__.py": "", "app/models.py": MODELS,
+               "app/selectors.py": textwrap.dedent(selectors),
+               "app/views.py": textwrap.dedent(views)}
+    if service:
+        sources["app/service.py"] = textwrap.dedent(service)
+    result = run_sources(sources, config_from(CONFIG))
+    assert not result.internal_errors, result.internal_errors
+    expected, _ = marks_in({k: v for k, v in sources.items() if k != "app/selectors.py"})
+    active, _ = found(result)
+    assert sorted(a for a in active if a[0] != "app/selectors.py") == sorted(expected), [
+        (f.path, f.line, f.message) for f in result.findings]
+    return result
+
+
+def _outcomes(result, path: str) -> dict:
+    return {c.line: c.outcome for c in result.db_calls if c.path == path}
+
+
+BRANCHY = '''
+from app.models import Project
+
+
+def for_user(user, org):
+    if not user.is_authenticated:
+        return Project.objects.filter(organization=org, archived=False)
+    qs = Project.objects.filter(organization=org)
+    if user.is_superuser:
+        qs = Project.objects.all()
+    return qs
+
+
+def straight(user, org):
+    qs = Project.objects.filter(organization=org)
+    qs = qs.filter(archived=False)
+    return qs
+
+
+def early(user, org):
+    qs = Project.objects.all()
+    if user.is_superuser:
+        return qs
+    qs = Project.objects.filter(organization=org)
+    return qs
+
+
+def branches(user, org):
+    if user.is_staff:
+        qs = Project.objects.filter(organization=org, archived=False)
+    else:
+        qs = Project.objects.filter(organization=org)
+    return qs
+
+
+def looped(user, org, names):
+    qs = Project.objects.filter(organization=org)
+    for name in names:
+        qs = Project.objects.filter(name=name)
+    return qs
+
+
+def widened(user, org):
+    qs = Project.objects.filter(organization=org)
+    qs |= Project.objects.filter(archived=True)
+    return qs
+
+
+def unpacked(user, org):
+    qs = Project.objects.filter(organization=org)
+    qs, other = Project.objects.all(), 1
+    return qs
+
+
+def walrus(user, org):
+    qs = Project.objects.filter(organization=org)
+    if (qs := Project.objects.all()) is not None:
+        pass
+    return qs
+
+
+def in_with(user, org, lock):
+    qs = Project.objects.filter(organization=org)
+    with lock as qs:
+        pass
+    return qs
+'''
+
+
+def test_a_helper_assigning_a_name_in_a_branch_is_the_weakest_of_its_paths():
+    """Review: only top-level assignments were recorded, so `qs = M.objects.all()`
+    under an `if` was ignored and `for_user()` judged scoped. Each return is
+    judged with the names as they are on its path; a branch gives the weakest
+    value; loops, `|=`, unpacking, `:=`, `with` targets make a name unknown."""
+    views = '''
+    from app.selectors import (branches, early, for_user, in_with, looped, straight,
+                               unpacked, walrus, widened)
+
+
+    def view(request, org, pk):
+        a = for_user(request.user, org).filter(pk=pk).first()  # expect: ORG101
+        b = straight(request.user, org).filter(pk=pk).first()
+        c = early(request.user, org).filter(pk=pk).first()  # expect: ORG101
+        d = branches(request.user, org).filter(pk=pk).first()
+        return a, b, c, d
+
+
+    def unknown(request, org, pk):
+        e = looped(request.user, org, []).filter(pk=pk).first()
+        f = widened(request.user, org).filter(pk=pk).first()
+        g = unpacked(request.user, org).filter(pk=pk).first()
+        h = walrus(request.user, org).filter(pk=pk).first()
+        i = in_with(request.user, org, None).filter(pk=pk).first()
+        return e, f, g, h, i
+    '''
+    result = _across(BRANCHY, views)
+    outcomes = _outcomes(result, "app/views.py")
+    assert outcomes[8] == "scoped" and outcomes[10] == "scoped", outcomes  # b, d
+    for line in range(15, 20):  # e..i: never judged scoped
+        assert outcomes.get(line) != "scoped", (line, outcomes)
+
+
+def test_a_helper_called_from_a_module_the_pre_pass_skipped_is_applied():
+    """Review: a module with only `from app.selectors import archived_projects`
+    and `archived_projects().delete()` (no `.objects`, so the pre-pass did not
+    read it) had no alias and no DB call."""
+    selectors = '''
+    from app.models import Project
+
+
+    def archived_projects():
+        return Project.objects.filter(archived=True)
+
+
+    def org_projects(org):
+        return Project.objects.filter(organization=org)
+    '''
+    service = '''
+    from app.selectors import archived_projects, org_projects
+
+
+    def purge(org):
+        archived_projects().delete()  # expect: ORG102
+        org_projects(org).delete()
+    '''
+    result = _across(selectors, "", service)
+    assert _outcomes(result, "app/service.py").get(7) == "scoped"
+
+
+def test_a_helper_returning_a_name_is_summarised():
+    """`qs = M.objects...; return qs`: no `.objects` in the return itself, the
+    helper is summarised all the same, its callers judged."""
+    selectors = '''
+    from app.models import Project
+
+
+    def org_projects(org):
+        qs = Project.objects.filter(organization=org)
+        return qs
+
+
+    def everything():
+        qs = Project.objects.all()
+        return qs
+    '''
+    views = '''
+    from app.selectors import everything, org_projects
+
+
+    def view(request, org, pk):
+        a = org_projects(org).filter(pk=pk).first()
+        b = everything().filter(pk=pk).first()  # expect: ORG101
+        return a, b
+    '''
+    result = _across(selectors, views)
+    assert _outcomes(result, "app/views.py").get(6) == "scoped"

@@ -523,6 +523,9 @@ class DjangoModule(ModulePart):
             if func.value in env.defs or func.value in self.functions:
                 return None
             target = self.helper_aliases.get(func.value)
+            if target is None:  # a module the pre-pass did not read: its imports as written
+                origin = self.info.imports.get(func.value)
+                target = origin if origin is not None and origin[1] is not None else None
             return self.helpers.get(target[0], {}).get(target[1]) if target else None
         if isinstance(func, cst.Attribute):
             head = syntax.dotted(func.value)

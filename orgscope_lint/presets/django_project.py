@@ -326,14 +326,15 @@ class _Module:
 
 
 def _returns_a_manager_chain(function) -> bool:
-    """A `return` whose value reaches a model manager (`M.objects...`)."""
+    """A function that returns a value and reaches a model manager (`M.objects...`)
+    somewhere: in the `return` or in a name it returns (`qs = M.objects...`)."""
+    returns = manager = False
     for node in ast.walk(function):
         if isinstance(node, ast.Return) and node.value is not None:
-            for inner in ast.walk(node.value):
-                if isinstance(inner, ast.Attribute) and inner.attr in (
-                        "objects", "_default_manager"):
-                    return True
-    return False
+            returns = True
+        elif isinstance(node, ast.Attribute) and node.attr in ("objects", "_default_manager"):
+            manager = True
+    return returns and manager
 
 
 def _relative(module: str, package: bool, level: int, target: Optional[str]) -> str:

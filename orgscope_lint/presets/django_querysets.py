@@ -114,13 +114,11 @@ class _Builder:
         if cls is not None and params:
             params = params[1:]  # self
         scope = _Scope(self, module, cls, params, node.name)
-        for stmt in node.body:  # straight-line assignments only: a branch may not run
-            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 \
-                    and isinstance(stmt.targets[0], ast.Name):
-                scope.names[stmt.targets[0].id] = scope.expr(stmt.value, 0)
-        found: List[Optional[Summary]] = []
-        for sub in _returns(node):
-            found.append(scope.expr(sub.value, 0) if sub.value is not None else None)
+        flow = _Flow(scope, _odd_bindings(node))
+        flow.block(node.body, {})
+        found: List[Optional[Summary]] = flow.found
+        if len(found) != sum(1 for _ in _returns(node)):
+            return None  # a return the walk did not reach: unknown
         if not found or any(f is None for f in found):
             return None
         joined = found[0]
@@ -254,6 +252,151 @@ class _Scope:
         if found[0] == "param" and source[2]:
             found = [found[0], found[1], ".".join(p for p in (found[2], source[2]) if p)]
         return found
+
+
+class _Flow:
+    """Each `return`'s value with the names as they are on the way to it: an
+    assignment replaces a name's value; after a branch, a name whose values
+    differ gets the weakest of them (`_join`), or unknown (None). Names that
+    loops, `try` or `match` assign, and names bound any other way (`+=`, `|=`,
+    unpacking, `for`/`with` targets, `:=`, `del`, imports, `global`), are
+    unknown."""
+
+    def __init__(self, scope: "_Scope", odd) -> None:
+        self.scope = scope
+        self.odd = odd
+        self.found: List[Optional[Summary]] = []
+
+    def value(self, node, env) -> Optional[Summary]:
+        self.scope.names = env
+        return self.scope.expr(node, 0)
+
+    def block(self, stmts, env) -> Optional[dict]:
+        """The names after `stmts`, or None when no path falls through."""
+        for stmt in stmts:
+            env = self.statement(stmt, env)
+            if env is None:
+                return None
+        return env
+
+    def statement(self, stmt, env) -> Optional[dict]:
+        if isinstance(stmt, ast.Return):
+            self.found.append(self.value(stmt.value, env) if stmt.value is not None else None)
+            return None
+        if isinstance(stmt, (ast.Raise, ast.Break, ast.Continue)):
+            return None  # a loop's names are unknown both inside and after it
+        if isinstance(stmt, ast.Assign):
+            found = self.value(stmt.value, env)
+            env = dict(env)
+            for target in stmt.targets:
+                for name in _stored(target):
+                    env[name] = found if isinstance(target, ast.Name) \
+                        and name not in self.odd else None
+            return env
+        if isinstance(stmt, ast.AnnAssign):
+            env = dict(env)
+            if isinstance(stmt.target, ast.Name) and stmt.value is not None:
+                name = stmt.target.id
+                env[name] = None if name in self.odd else self.value(stmt.value, env)
+            return env
+        if isinstance(stmt, ast.If):
+            return _merge(self.block(stmt.body, dict(env)), self.block(stmt.orelse, dict(env)))
+        if isinstance(stmt, (ast.With, ast.AsyncWith)):
+            return self.block(stmt.body, _forget(env, _assigned(stmt.items)))
+        if isinstance(stmt, (ast.For, ast.AsyncFor, ast.While)):
+            env = _forget(env, _assigned([stmt]))
+            self.block(stmt.body, dict(env))
+            return _merge(env, self.block(stmt.orelse, dict(env)))  # a break, or else
+        if isinstance(stmt, (ast.Try, getattr(ast, "TryStar", ast.Try))):
+            env = _forget(env, _assigned([stmt]))
+            paths = [self.block(stmt.body + stmt.orelse, dict(env)), dict(env)]
+            paths += [self.block(handler.body, dict(env)) for handler in stmt.handlers]
+            return self.block(stmt.finalbody, _merge(*paths)) if stmt.finalbody \
+                else _merge(*paths[:1], *paths[2:])
+        if isinstance(stmt, getattr(ast, "Match", ())):
+            env = _forget(env, _assigned([stmt]))
+            return _merge(dict(env), *[self.block(case.body, dict(env)) for case in stmt.cases])
+        return _forget(env, _assigned([stmt]))
+
+
+def _merge(*envs) -> Optional[dict]:
+    """The names after paths meet (None: no path reaches here)."""
+    live = [e for e in envs if e is not None]
+    if not live:
+        return None
+    merged: dict = {}
+    for name in set().union(*live):
+        found = [e.get(name) for e in live]
+        if any(name not in e for e in live) or any(f is None for f in found):
+            merged[name] = None
+            continue
+        joined = found[0]
+        for other in found[1:]:
+            if joined is None:
+                break
+            if other != joined:
+                joined = _join(joined, other)
+        merged[name] = joined
+    return merged
+
+
+def _forget(env: dict, names) -> dict:
+    return dict(env, **{name: None for name in names})
+
+
+def _stored(target):
+    for node in ast.walk(target):
+        if isinstance(node, ast.Name):
+            yield node.id
+
+
+def _assigned(nodes) -> set:
+    """Every name the statements (or `with` items) can bind, nested ones too."""
+    names = set()
+    for top in nodes:
+        for node in ast.walk(top):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+                names.add(node.id)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(node.name)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names.update((a.asname or a.name).split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ExceptHandler) and node.name:
+                names.add(node.name)
+            elif isinstance(node, (ast.Global, ast.Nonlocal)):
+                names.update(node.names)
+            elif isinstance(node, getattr(ast, "MatchAs", ())) and node.name:
+                names.add(node.name)
+            elif isinstance(node, getattr(ast, "MatchStar", ())) and node.name:
+                names.add(node.name)
+            elif isinstance(node, getattr(ast, "MatchMapping", ())) and node.rest:
+                names.add(node.rest)
+    return names
+
+
+def _odd_bindings(function) -> set:
+    """Names bound other than by `name = value` in the function's own body:
+    `+=`, `:=`, `del`, `global`, imports, nested defs, and a nested function's
+    `nonlocal`."""
+    names = set()
+    stack = list(function.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            if not isinstance(node, ast.Lambda):
+                names.add(node.name)
+            names.update(n for inner in ast.walk(node) if isinstance(inner, ast.Nonlocal)
+                         for n in inner.names)
+            continue
+        if isinstance(node, ast.AugAssign):
+            names.update(_stored(node.target))
+        elif isinstance(node, ast.NamedExpr):
+            names.update(_stored(node.target))
+        elif isinstance(node, (ast.Delete, ast.Global, ast.Nonlocal, ast.Import,
+                               ast.ImportFrom)):
+            names.update(_assigned([node]))
+        stack.extend(ast.iter_child_nodes(node))
+    return names
 
 
 def _fresh(base: str, model: Optional[str] = None, opaque: bool = False) -> Summary:
