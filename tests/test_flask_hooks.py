@@ -11,10 +11,11 @@ from orgscope_lint.testing import config_from, found, run_sources
 
 VIEWS = '''
 from flask import Blueprint, Flask, abort, g, jsonify, make_response, Response
+from flask import request, session
 from flask_login import current_user, login_manager
 from werkzeug.exceptions import Unauthorized, Forbidden
 from flask_restx import Api, Namespace, Resource
-from app.auth import verify_session, require_token, log_request
+from app.auth import verify_session, require_token, log_request, too_many
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 api = Api(bp, prefix="/rest")
@@ -57,6 +58,10 @@ def require_token():
 
 def log_request():
     print(request.path)
+
+
+def too_many(address):
+    return False
 '''
 
 
@@ -104,6 +109,20 @@ GUARDS = [
      def check():
          if not g.get("user"):
              abort(Response("no", status=401))
+     """, ["bp.before_request(check)", "abort(401)"]),
+    # `or` of principal tests; a token-verifying call's result
+    ("""
+     @bp.before_request
+     def check():
+         if current_user.is_anonymous or not session.get("user_id"):
+             abort(403)
+     """, ["bp.before_request(check)", "not authenticated: abort(403)"]),
+    ("""
+     @bp.before_request
+     def check():
+         claims = verify_session(request.headers.get("Authorization"))
+         if claims is None:
+             abort(401)
      """, ["bp.before_request(check)", "abort(401)"]),
     # a project guard function in another module
     ("bp.before_request(require_token)\n", ["bp.before_request(require_token)",
@@ -158,6 +177,33 @@ NOT_GUARDS = [
     @bp.before_request
     def check():
         log_request()
+    """,
+    # a 401/403 under a condition that does not test the caller covers some requests only
+    """
+    @bp.before_request
+    def csrf_protect():
+        if request.method == "POST" and request.form.get("csrf") != session.get("csrf"):
+            abort(403)
+    """,
+    """
+    @bp.before_request
+    def only_admin_page():
+        if request.endpoint == "admin.secret" and not current_user.is_authenticated:
+            abort(401)
+    """,
+    """
+    @bp.before_request
+    def limits():
+        if too_many(request.remote_addr):
+            return "slow down", 403
+    """,
+    # an early return lets some requests past the guard
+    """
+    @bp.before_request
+    def check():
+        if request.path.startswith("/admin/public"):
+            return
+        require_token()
     """,
 ]
 

@@ -104,9 +104,64 @@ def guards(statements: List[cst.CSTNode], prefix: str = "") -> Dict[str, str]:
 
 
 def guard_evidence(node: cst.FunctionDef) -> Optional[str]:
-    """How the function's body leaves with 401/403, or None (nested
-    definitions do not run here)."""
-    return guard_evidence_in(node.body)
+    """How the function's body leaves with 401/403 on every request that is not
+    authenticated, or None (nested definitions do not run here). The denial
+    counts when it is unconditional or its condition tests only the principal
+    (`principal_test`); a denial under another condition (a CSRF check, a rate
+    limit, one endpoint) or after an early `return` (some requests pass
+    untouched) is none."""
+    return _covering_denial(node.body.body, _principal_locals(node))
+
+
+def _covering_denial(statements, env) -> Optional[str]:
+    for stmt in statements:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Expr):
+                    evidence = _denies(small.value)
+                else:
+                    evidence = _denies(small)
+                if evidence:
+                    return evidence
+                if isinstance(small, cst.Return):
+                    return None  # leaves without turning the caller away
+        elif isinstance(stmt, cst.If):
+            if principal_test(stmt.test, env):
+                evidence = _principal_guard(stmt, env)
+                if evidence:
+                    return evidence
+            if passes_some(stmt):
+                return None
+        elif isinstance(stmt, (cst.With, cst.Try)):
+            evidence = _covering_denial(stmt.body.body, env)
+            if evidence or passes_some(stmt.body):
+                return evidence
+        elif passes_some(stmt):
+            return None
+    return None
+
+
+def _principal_guard(stmt: cst.If, env) -> Optional[str]:
+    """`if <principal test>: <leave>` -> its evidence."""
+    specific = guard_evidence_in(stmt.body)
+    if _login_test(stmt.test):
+        return f"{_test_text(stmt.test)}: {specific or 'leave'}" if _leaves(stmt.body) else None
+    return specific
+
+
+def passes_some(node: cst.CSTNode) -> bool:
+    """The statement holds a `return` / `return None`: some requests leave the
+    hook there untouched."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(current, cst.Return) and (current.value is None or (
+                isinstance(current.value, cst.Name) and current.value.value == "None")):
+            return True
+        stack.extend(iter_children(current))
+    return False
 
 
 def _denies(node: cst.CSTNode) -> Optional[str]:
@@ -130,13 +185,11 @@ def _denies(node: cst.CSTNode) -> Optional[str]:
             return f"return {status}"
         if isinstance(node.value, cst.Call) and _last(dotted(node.value.func)) == "unauthorized":
             return f"return {dotted(node.value.func)}()"
-    elif isinstance(node, cst.If) and _unauthenticated(node.test) and _leaves(node.body):
-        specific = guard_evidence_in(node.body)
-        return f"{_test_text(node.test)}: {specific or 'leave'}"
     return None
 
 
 def guard_evidence_in(block: cst.CSTNode) -> Optional[str]:
+    """The first 401/403 denial anywhere in `block` (its text)."""
     stack: List[cst.CSTNode] = [block]
     while stack:
         current = stack.pop()
@@ -147,6 +200,139 @@ def guard_evidence_in(block: cst.CSTNode) -> Optional[str]:
             return evidence
         stack.extend(reversed(list(iter_children(current))))
     return None
+
+
+# --- what tests only the principal ------------------------------------------------
+# a call whose result is the caller (or its credential): `verify_token(...)`, `decode_jwt(...)`
+_PRINCIPAL_CALL = re.compile(r"(^|_)(verify|decode|authenticate|authorize|identify|introspect|"
+                             r"load_user|get_user|current_user|get_current|get_jwt|jwt|token|"
+                             r"principal|identity|credentials?)", re.I)
+# a local whose name says it holds the caller or its credential
+_PRINCIPAL_NAME = re.compile(r"^_?(user|current_user|principal|identity|claims|payload|account|"
+                             r"token|api_key|apikey|key|credentials?|auth\w*|header|bearer|"
+                             r"session_user|user_id|uid)$", re.I)
+# request header / cookie keys that carry a credential
+_CREDENTIAL_KEY = re.compile(r"auth|token|api[-_]?key|session|bearer", re.I)
+_NOT_PRINCIPAL = re.compile(r"csrf|xsrf|rate|limit|throttle", re.I)
+
+
+def _principal_locals(node: cst.FunctionDef) -> frozenset:
+    """Names assigned in the function from a principal value (or named for one)."""
+    found: set = set()
+    assignments = []
+    stack: List[cst.CSTNode] = [node.body]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            continue
+        if isinstance(current, cst.Assign) and len(current.targets) == 1 and \
+                isinstance(current.targets[0].target, cst.Name):
+            assignments.append((current.targets[0].target.value, current.value))
+        elif isinstance(current, cst.AnnAssign) and isinstance(current.target, cst.Name) \
+                and current.value is not None:
+            assignments.append((current.target.value, current.value))
+        stack.extend(iter_children(current))
+    for _ in range(2):  # a local built from another
+        for name, value in assignments:
+            if _mentions_not_principal(value):
+                continue
+            if _PRINCIPAL_NAME.match(name) or _principal_value(value, frozenset(found)):
+                found.add(name)
+    return frozenset(found)
+
+
+def _mentions_not_principal(node: cst.CSTNode) -> bool:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name) and _NOT_PRINCIPAL.search(current.value):
+            return True
+        if isinstance(current, cst.SimpleString) and _NOT_PRINCIPAL.search(current.value):
+            return True
+        stack.extend(iter_children(current))
+    return False
+
+
+def principal_test(test: cst.BaseExpression, env=frozenset()) -> bool:
+    """The condition tests only who the caller is: flask_login's
+    `current_user.is_authenticated` / `is_anonymous`, `g.user` / `session.get("user_id")`
+    (being None, or falsy), a credential header, a token-verifying call's result,
+    under `not`, `or` (and an `and` of such tests only)."""
+    if _mentions_not_principal(test):
+        return False
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        return principal_test(test.expression, env)
+    if isinstance(test, cst.BooleanOperation):
+        return principal_test(test.left, env) and principal_test(test.right, env)
+    if isinstance(test, cst.Comparison):
+        if len(test.comparisons) != 1:
+            return False
+        target = test.comparisons[0]
+        operator = target.operator
+        if isinstance(operator, (cst.Is, cst.IsNot, cst.Equal, cst.NotEqual)):
+            if isinstance(target.comparator, cst.Name) and target.comparator.value == "None":
+                return _principal_value(test.left, env)
+            return False
+        if isinstance(operator, (cst.In, cst.NotIn)):  # "user_id" in session
+            return _principal_container(test.left, target.comparator, env)
+        return False
+    return _principal_value(test, env)
+
+
+def _principal_container(key: cst.BaseExpression, container: cst.BaseExpression, env) -> bool:
+    name = dotted(container) or ""
+    if name in ("session", "flask.session", "g", "flask.g"):
+        return True
+    if name in ("request.headers", "request.cookies") and isinstance(key, cst.SimpleString):
+        return bool(_CREDENTIAL_KEY.search(key.value))
+    return _principal_value(container, env)
+
+
+def _principal_value(node: cst.BaseExpression, env) -> bool:
+    """An expression whose value is the caller, its identity or its credential."""
+    if isinstance(node, cst.Name):
+        return node.value in env or node.value in ("current_user", "session")
+    if isinstance(node, cst.Attribute):
+        name = dotted(node) or ""
+        if node.attr.value in ("is_authenticated", "is_anonymous") or \
+                name.startswith(("g.", "flask.g.")) or name in ("request.authorization",):
+            return True
+        return _principal_value(node.value, env)
+    if isinstance(node, cst.Subscript):  # session["user_id"], header[7:]
+        owner = dotted(node.value) or ""
+        if owner in ("request.headers", "request.cookies"):
+            index = node.slice[0].slice if node.slice else None
+            value = getattr(index, "value", None)
+            return isinstance(value, cst.SimpleString) and bool(_CREDENTIAL_KEY.search(value.value))
+        return _principal_value(node.value, env)
+    if isinstance(node, cst.Call):
+        name = dotted(node.func) or ""
+        if name in ("g.get", "flask.g.get", "session.get", "flask.session.get"):
+            return True
+        if name == "getattr" and node.args and dotted(node.args[0].value) in ("g", "flask.g"):
+            return True
+        if name in ("request.headers.get", "request.cookies.get"):
+            key = argument(node, 0, "key")
+            return isinstance(key, cst.SimpleString) and bool(_CREDENTIAL_KEY.search(key.value))
+        if name and _PRINCIPAL_CALL.search(_last(name)):
+            return True
+        if isinstance(node.func, cst.Attribute):  # header.startswith("Bearer ")
+            return _principal_value(node.func.value, env)
+        return False
+    return False
+
+
+def _login_test(test: cst.BaseExpression) -> bool:
+    """flask_login's own test: `not current_user.is_authenticated`, `current_user.is_anonymous`
+    (or an `or` of those and other principal tests)."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        inner = test.expression
+        return isinstance(inner, cst.Attribute) and inner.attr.value == "is_authenticated"
+    if isinstance(test, cst.Attribute):
+        return test.attr.value == "is_anonymous"
+    if isinstance(test, cst.BooleanOperation):
+        return _login_test(test.left) or _login_test(test.right)
+    return False
 
 
 def _test_text(test: cst.BaseExpression) -> str:
@@ -181,19 +367,6 @@ def _returned_status(value: cst.CSTNode) -> Optional[int]:
     return None
 
 
-def _unauthenticated(test: cst.BaseExpression) -> bool:
-    """`not current_user.is_authenticated`, `current_user.is_anonymous`, `not g.user`
-    is not enough (no login attribute): only the flask_login attributes count."""
-    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-        inner = test.expression
-        return isinstance(inner, cst.Attribute) and inner.attr.value == "is_authenticated"
-    if isinstance(test, cst.Attribute):
-        return test.attr.value == "is_anonymous"
-    if isinstance(test, cst.BooleanOperation):
-        return _unauthenticated(test.left) or _unauthenticated(test.right)
-    return False
-
-
 def _leaves(body: cst.CSTNode) -> bool:
     """The block returns a value, raises or aborts."""
     stack = [body]
@@ -213,9 +386,45 @@ def _leaves(body: cst.CSTNode) -> bool:
 
 
 def _calls(node: cst.FunctionDef) -> Tuple[str, ...]:
-    """Functions the hook calls, as written (`verify_jwt_in_request`, `auth.check`)."""
+    """Functions the hook calls on every request, as written (`verify_jwt_in_request`,
+    `auth.check`): not those under a condition that does not test the principal
+    (`if request.method == "POST": check()`), nor those after an early `return`."""
     found: List[str] = []
-    stack: List[cst.CSTNode] = [node.body]
+    env = _principal_locals(node)
+    _covering_calls(node.body.body, env, found)
+    return tuple(found)
+
+
+def _covering_calls(statements, env, found: List[str]) -> bool:
+    """Adds the calls of `statements` that run on every request; False once a
+    statement may return early (the rest does not cover every request)."""
+    for stmt in statements:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                _called(small, found)
+                if isinstance(small, cst.Return):
+                    return False
+        elif isinstance(stmt, cst.If):
+            _called(stmt.test, found)
+            if principal_test(stmt.test, env):
+                _called(stmt.body, found)
+            if passes_some(stmt):
+                return False
+        elif isinstance(stmt, (cst.With, cst.Try)):
+            if isinstance(stmt, cst.With):
+                for item in stmt.items:
+                    _called(item, found)
+            if not _covering_calls(stmt.body.body, env, found):
+                return False
+            if passes_some(stmt):
+                return False
+        elif passes_some(stmt):
+            return False
+    return True
+
+
+def _called(node: cst.CSTNode, found: List[str]) -> None:
+    stack: List[cst.CSTNode] = [node]
     while stack:
         current = stack.pop()
         if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
@@ -224,5 +433,4 @@ def _calls(node: cst.FunctionDef) -> Tuple[str, ...]:
             name = dotted(current.func)
             if name and name not in found:
                 found.append(name)
-        stack.extend(iter_children(current))
-    return tuple(found)
+        stack.extend(reversed(list(iter_children(current))))
