@@ -767,3 +767,49 @@ def test_access_policies_view_method_decorators_and_sso_sign_in_steps(tmp_path):
     public = [p for p, _ in guess_system_contexts(read_project(tmp_path)).public_routes]
     assert public == ["*/oidc/*/callback", "*/passkeys/authenticate/verify", "*/saml/*/acs",
                       "*/token-refresh/"]
+
+
+def test_flask_hooks_whose_denial_does_not_cover_every_request_are_not_proposed(tmp_path):
+    # the route analysis's verdict (tests/test_flask_hooks.py): a CSRF check, one
+    # endpoint's check, a rate limit and an early return are no auth for the blueprint
+    _tree(tmp_path, {"app/views.py": """
+        from flask import Blueprint, abort, g, request, session
+        from flask_login import current_user
+        from app.auth import too_many, verify_token
+
+        bp = Blueprint("admin", __name__)
+
+        @bp.before_request
+        def csrf_protect():
+            if request.method == "POST" and request.form.get("csrf") != session.get("csrf"):
+                abort(403)
+
+        @bp.before_request
+        def only_admin_page():
+            if request.endpoint == "admin.secret" and not current_user.is_authenticated:
+                abort(401)
+
+        @bp.before_request
+        def limits():
+            if too_many(request.remote_addr):
+                return "slow down", 403
+
+        @bp.before_request
+        def public_first():
+            if request.path.startswith("/admin/public"):
+                return
+            verify_token(request.headers.get("Authorization"))
+
+        @bp.before_request
+        def require_login():
+            if current_user.is_anonymous or not session.get("user_id"):
+                abort(403)
+
+        @bp.before_request
+        def require_token():
+            claims = verify_token(request.headers.get("Authorization"))
+            if claims is None:
+                abort(401)
+    """})
+    guess = guess_auth(read_project(tmp_path))
+    assert [j.name for j in guess.hooks] == ["require_login", "require_token"]

@@ -31,6 +31,10 @@ from typing import Dict, List, Optional, Tuple
 
 import libcst as cst
 
+from ..principal_words import (CREDENTIAL_KEY as _CREDENTIAL_KEY, CREDENTIAL_SOURCES,
+                               LOGIN_ATTRIBUTES, NOT_PRINCIPAL as _NOT_PRINCIPAL,
+                               PRINCIPAL_CALL as _PRINCIPAL_CALL, PRINCIPAL_CONTAINERS,
+                               PRINCIPAL_GETTERS, PRINCIPAL_NAME as _PRINCIPAL_NAME)
 from ..route_facts import HookFact
 from .syntax import argument, dotted, iter_children
 
@@ -203,19 +207,6 @@ def guard_evidence_in(block: cst.CSTNode) -> Optional[str]:
 
 
 # --- what tests only the principal ------------------------------------------------
-# a call whose result is the caller (or its credential): `verify_token(...)`, `decode_jwt(...)`
-_PRINCIPAL_CALL = re.compile(r"(^|_)(verify|decode|authenticate|authorize|identify|introspect|"
-                             r"load_user|get_user|current_user|get_current|get_jwt|jwt|token|"
-                             r"principal|identity|credentials?)", re.I)
-# a local whose name says it holds the caller or its credential
-_PRINCIPAL_NAME = re.compile(r"^_?(user|current_user|principal|identity|claims|payload|account|"
-                             r"token|api_key|apikey|key|credentials?|auth\w*|header|bearer|"
-                             r"session_user|user_id|uid)$", re.I)
-# request header / cookie keys that carry a credential
-_CREDENTIAL_KEY = re.compile(r"auth|token|api[-_]?key|session|bearer", re.I)
-_NOT_PRINCIPAL = re.compile(r"csrf|xsrf|rate|limit|throttle", re.I)
-
-
 def _principal_locals(node: cst.FunctionDef) -> frozenset:
     """Names assigned in the function from a principal value (or named for one)."""
     found: set = set()
@@ -281,9 +272,9 @@ def principal_test(test: cst.BaseExpression, env=frozenset()) -> bool:
 
 def _principal_container(key: cst.BaseExpression, container: cst.BaseExpression, env) -> bool:
     name = dotted(container) or ""
-    if name in ("session", "flask.session", "g", "flask.g"):
+    if name in PRINCIPAL_CONTAINERS:
         return True
-    if name in ("request.headers", "request.cookies") and isinstance(key, cst.SimpleString):
+    if name in CREDENTIAL_SOURCES and isinstance(key, cst.SimpleString):
         return bool(_CREDENTIAL_KEY.search(key.value))
     return _principal_value(container, env)
 
@@ -294,24 +285,24 @@ def _principal_value(node: cst.BaseExpression, env) -> bool:
         return node.value in env or node.value in ("current_user", "session")
     if isinstance(node, cst.Attribute):
         name = dotted(node) or ""
-        if node.attr.value in ("is_authenticated", "is_anonymous") or \
+        if node.attr.value in LOGIN_ATTRIBUTES or \
                 name.startswith(("g.", "flask.g.")) or name in ("request.authorization",):
             return True
         return _principal_value(node.value, env)
     if isinstance(node, cst.Subscript):  # session["user_id"], header[7:]
         owner = dotted(node.value) or ""
-        if owner in ("request.headers", "request.cookies"):
+        if owner in CREDENTIAL_SOURCES:
             index = node.slice[0].slice if node.slice else None
             value = getattr(index, "value", None)
             return isinstance(value, cst.SimpleString) and bool(_CREDENTIAL_KEY.search(value.value))
         return _principal_value(node.value, env)
     if isinstance(node, cst.Call):
         name = dotted(node.func) or ""
-        if name in ("g.get", "flask.g.get", "session.get", "flask.session.get"):
+        if name in PRINCIPAL_GETTERS:
             return True
         if name == "getattr" and node.args and dotted(node.args[0].value) in ("g", "flask.g"):
             return True
-        if name in ("request.headers.get", "request.cookies.get"):
+        if name in tuple(f"{source}.get" for source in CREDENTIAL_SOURCES):
             key = argument(node, 0, "key")
             return isinstance(key, cst.SimpleString) and bool(_CREDENTIAL_KEY.search(key.value))
         if name and _PRINCIPAL_CALL.search(_last(name)):

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
+from .hook_cover import covers_every_request
 from .source import FunctionNode, ProjectSource, PyFile, called_name, last
 
 _DENY_CODES = {401, 403}
@@ -379,11 +380,39 @@ def _judge_flask(files: List[PyFile], guess: AuthGuess) -> None:
             if owner is None:
                 continue
             verdict, why = judge_function(node)
-            if verdict == "auth" or _refuses_anonymous(node):
+            if (verdict == "auth" or _refuses_anonymous(node)) and \
+                    covers_every_request(node, _refusal(node)):
                 if verdict != "auth":
                     why = "turns away a caller who is not logged in"
                 guess.hooks.append(Judged(qualname, f"{file.rel}:{node.lineno}", "auth",
                                           f"`{owner}` runs it before every request: {why}"))
+
+
+def _refusal(node: FunctionNode):
+    """What in a hook refuses the request, as `judge_function` sees it (raise /
+    abort / a refusing response, a token verifier's call), plus `return ..., 401`
+    and `return login_manager.unauthorized()`."""
+    denying = {t.id for inner in ast.walk(node) if isinstance(inner, ast.Assign)
+               and isinstance(inner.value, ast.Call) and _denies(inner.value, set())
+               for t in inner.targets if isinstance(t, ast.Name)}
+
+    def refuses(inner: ast.AST) -> bool:
+        if isinstance(inner, ast.Raise):
+            return _denies(inner.exc, denying) is not None
+        if isinstance(inner, ast.Call):
+            name = last(called_name(inner))
+            if name == "abort":
+                return bool(inner.args) and isinstance(inner.args[0], ast.Constant) and \
+                    inner.args[0].value in _DENY_CODES
+            return bool(_VERIFIERS.search(name or "")) or name == "verify_jwt_in_request"
+        if isinstance(inner, ast.Return) and isinstance(inner.value, ast.Call):
+            return _refusing_response(inner.value) is not None or \
+                last(called_name(inner.value)) == "unauthorized"
+        if isinstance(inner, ast.Return) and isinstance(inner.value, ast.Tuple):
+            return any(isinstance(e, ast.Constant) and e.value in _DENY_CODES
+                       for e in inner.value.elts[1:])
+        return False
+    return refuses
 
 
 def _access_policy(node: ast.ClassDef) -> Optional[str]:
