@@ -402,6 +402,82 @@ def test_access_checks_in_code():
                              ("app/x.py", 60, "ORG101")]
 
 
+def test_an_access_check_that_leaves_where_it_held_proves_nothing():
+    # the branch that leaves must be the one where the comparison does not
+    # hold: `==` then raise leaves for the caller's own rows and goes on with
+    # another organization's
+    code = textwrap.dedent("""\
+        from fastapi import HTTPException
+
+
+        def equal_then_raise(db, agent_id, org):
+            agent = db.select_one("agents", {"id": agent_id})
+            if agent["clerk_org_id"] == org:
+                raise HTTPException(409)
+            return agent
+
+
+        def equal_then_none(db, agent_id, org):
+            agent = db.select_one("agents", {"id": agent_id})
+            if agent["clerk_org_id"] == org:
+                return None
+            db.update("agents", {"id": agent["id"]}, {"x": 1})
+
+
+        def differs_then_return_it(db, agent_id, org):
+            agent = db.select_one("agents", {"id": agent_id})
+            if agent["clerk_org_id"] != org:
+                return agent
+            raise HTTPException(409)
+
+
+        def equal_or_admin(db, agent_id, org, admin):
+            agent = db.select_one("agents", {"id": agent_id})
+            if agent["clerk_org_id"] == org or admin:
+                return agent
+            raise HTTPException(403)
+
+
+        def equal_in_a_try(db, agent_id, org, log):
+            try:
+                agent = db.select_one("agents", {"id": agent_id})
+                if agent["clerk_org_id"] == org:
+                    return agent
+                log.info("other")
+            except ValueError:
+                log.warning(agent)
+
+
+        def equal_then_return_else_raise(db, agent_id, org):
+            agent = db.select_one("agents", {"id": agent_id})
+            if agent["clerk_org_id"] == org:
+                return agent
+            raise HTTPException(403)
+
+
+        def not_equal_else_raise(db, agent_id, org):
+            agent = db.select_one("agents", {"id": agent_id})
+            if not agent["clerk_org_id"] == org:
+                raise HTTPException(403)
+            return agent
+
+
+        def equal_and_active_else_raise(db, agent_id, org):
+            agent = db.select_one("agents", {"id": agent_id})
+            if agent and agent["clerk_org_id"] == org:
+                db.update("agents", {"id": agent["id"]}, {"x": 1})
+            else:
+                raise HTTPException(404)
+        """)
+    result = run_sources({"app/x.py": code})
+    calls = _calls(result)
+    scoped = sorted(line for (_, line), (outcome, _) in calls.items() if outcome == "scoped")
+    assert scoped == [43, 50, 57, 59]
+    assert _open(result) == [("app/x.py", 5, "ORG101"), ("app/x.py", 12, "ORG101"),
+                             ("app/x.py", 15, "ORG102"), ("app/x.py", 19, "ORG101"),
+                             ("app/x.py", 26, "ORG101"), ("app/x.py", 34, "ORG101")]
+
+
 def test_rows_of_a_scoped_result_in_a_for_loop():
     code = textwrap.dedent("""\
         def pause_all(db, org):

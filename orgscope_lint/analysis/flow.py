@@ -187,12 +187,16 @@ class FlowAnalyzer:
         # (environment, returned expression or None) at each `return`
         self.exits: List[Tuple[Env, Optional[cst.CSTNode]]] = []
         # access checks in code: (lookup call, column, origins of the value it is
-        # compared with, the comparison, a branch of the `if` leaves) for each
+        # compared with, the comparison, it is a check: a branch leaves and where
+        # the comparison fails the row is not used) for each
         # `if row["account_id"] != org: raise` (or `==` then return)
         self.compares: List[Tuple[cst.Call, str, Origins, cst.CSTNode, bool]] = []
         # the statement being interpreted: findings inside a multi-line statement
         # can be suppressed on its first line
         self.statement_node: Optional[cst.CSTNode] = None
+        # [statements, index] of each block being interpreted: what may run
+        # after the current statement (a try body's handlers count, index -1)
+        self._rest: List[list] = []
 
     # -- entry -------------------------------------------------------------
     def run(self, body: Sequence[cst.CSTNode], env: Env) -> Optional[Env]:
@@ -202,11 +206,17 @@ class FlowAnalyzer:
     def block(self, body, env: Optional[Env]) -> Optional[Env]:
         if isinstance(body, cst.BaseSuite):
             body = body.body
-        for stmt in body:
-            if env is None:
-                return None
-            env = self.statement(stmt, env)
-        return env
+        frame = [body, 0]  # the statements after the current one (`_rest`)
+        self._rest.append(frame)
+        try:
+            for index, stmt in enumerate(body):
+                if env is None:
+                    return None
+                frame[1] = index
+                env = self.statement(stmt, env)
+            return env
+        finally:
+            self._rest.pop()
 
     def statement(self, stmt: cst.CSTNode, env: Env) -> Optional[Env]:
         self.statement_node = stmt
@@ -396,14 +406,45 @@ class FlowAnalyzer:
             else_env = self.block(node.orelse.body, else_start)
         found = _row_comparisons(node.test)
         if found:
-            leaves = (truth is not False and then_env is None) or (
-                node.orelse is not None and else_start is not None and else_env is None)
+            then_leaves = truth is not False and then_env is None
+            else_leaves = else_start is not None and else_env is None
+            leaves = then_leaves or (node.orelse is not None and else_leaves)
+            branches = ((True, truth is False, then_leaves, (node.body,)),
+                        (False, truth is True, else_leaves,
+                         (node.orelse,) if node.orelse is not None else ()))
             for row, column, other, comparison in found:
                 call = lookup_call(row, env.defs)
                 if call is not None:
+                    checked = leaves and all(
+                        dead or self._unused_unless_held(comparison, row, node.test, held,
+                                                         leaving, body)
+                        for held, dead, leaving, body in branches)
                     self.compares.append((call, column, self.origins(other, env), comparison,
-                                          leaves))
+                                          checked))
         return join(then_env, else_env)
+
+    def _unused_unless_held(self, comparison: cst.CSTNode, row: cst.CSTNode,
+                            test: cst.CSTNode, truth: bool, leaving: bool,
+                            body: Sequence[cst.CSTNode]) -> bool:
+        """The branch of `test` taken when it is `truth` either holds
+        `comparison` (as `refine` knows it) or does not touch the row: it
+        leaves without naming it (`if row.org != org: raise`), or it goes on
+        and neither it nor what may run after the `if` names the row
+        (`if row.org == org: return row` then code that only uses ids).
+        `if row.org == org: raise` then `return row` returns another
+        organization's row: not a check."""
+        if comparison in _held_comparisons(test, truth):
+            return True
+        name = _base_name(row)
+        if name is None:
+            return False
+        if _names(body, name):
+            return False
+        if leaving:
+            return True
+        if self._loops:  # the loop's next round may use the row
+            return False
+        return not any(_names(stmts[index + 1:], name) for stmts, index in self._rest)
 
     def loop(self, node, env: Env) -> Optional[Env]:
         if isinstance(node, cst.For):
@@ -486,7 +527,17 @@ class FlowAnalyzer:
         return join_all([current] + breaks)
 
     def try_(self, node, env: Env) -> Optional[Env]:
-        body_end = self.block(node.body, env)
+        # an exception in the body runs the handlers (and the finally block)
+        after_raise = [h for handler in node.handlers for h in handler.body.body]
+        if node.orelse is not None:
+            after_raise.extend(node.orelse.body.body)
+        if node.finalbody is not None:
+            after_raise.extend(node.finalbody.body.body)
+        self._rest.append([after_raise, -1])
+        try:
+            body_end = self.block(node.body, env)
+        finally:
+            self._rest.pop()
         handler_start = join(env, body_end)
         ends = []
         for handler in node.handlers:
@@ -947,6 +998,39 @@ def _column_of(node: cst.CSTNode) -> Optional[Tuple[cst.CSTNode, str]]:
     if isinstance(node, cst.Attribute) and isinstance(node.value, (cst.Name, cst.Subscript)):
         return node.value, node.attr.value
     return None
+
+
+def _held_comparisons(test: cst.CSTNode, truth: bool) -> FrozenSet[cst.CSTNode]:
+    """The `==`/`!=` comparisons in `test` known to hold when `test` is
+    `truth` (through `not`, `and`, `or`, as `refine` puts them in `found`)."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        return _held_comparisons(test.expression, not truth)
+    if isinstance(test, cst.BooleanOperation):
+        if isinstance(test.operator, cst.And) == truth:  # `a and b` true, `a or b` false
+            return _held_comparisons(test.left, truth) | _held_comparisons(test.right, truth)
+        return frozenset()
+    equality = _equality(test)
+    if equality is not None and truth == equality[1]:
+        return frozenset({test})
+    return frozenset()
+
+
+def _base_name(node: cst.CSTNode) -> Optional[str]:
+    """`agent`, `res.data[0]`, `row.parent` -> the variable it starts from."""
+    while isinstance(node, (cst.Subscript, cst.Attribute)):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else None
+
+
+def _names(nodes: Sequence[cst.CSTNode], name: str) -> bool:
+    """Does any of `nodes` mention the variable `name`?"""
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Name) and node.value == name:
+            return True
+        stack.extend(node.children)
+    return False
 
 
 def _row_comparisons(test: cst.CSTNode) -> List[Tuple[cst.CSTNode, str, cst.CSTNode,

@@ -181,8 +181,10 @@ class Prover:
     def access_check(self, sink: Sink, result: Classified) -> Optional[Proof]:
         """A read whose row is checked in code before it is used: an `if`
         compares the row's tenant key with a tenant value (or a principal key
-        with the caller's own id), and one of its branches leaves
-        (`if row["account_id"] != org: raise`, `if row.org_id == org: return row`)."""
+        with the caller's own id), and where the comparison does not hold the
+        code leaves without the row (`if row["account_id"] != org: raise`,
+        `if row.org_id == org: return row` then code that never names the row;
+        `FlowAnalyzer.if_` judges it: `==` then raise is no check)."""
         tenant_key = result.tenant_key or self.config.tenant_key_for(sink.table)
         for column, origins, test, leaves, unit in self.compares.get(sink.call, ()):
             if not leaves or unit is not sink.unit or not origins:

@@ -212,6 +212,25 @@ _PROOF_WRITES_INVALID = (
             return agent
         db.update("agents", {"id": agent_id}, {"status": "paused"})  # expect: ORG102
     """,
+    # `==` then leave: it leaves for the caller's own agent, and goes on
+    # with another organization's
+    """
+    from fastapi import HTTPException
+
+    def claim(db, agent_id, org):
+        agent = db.select_one("agents", {"id": agent_id})  # expect: ORG101
+        if agent["clerk_org_id"] == org:
+            raise HTTPException(status_code=409)
+        db.update("agents", {"id": agent_id}, {"clerk_org_id": org})  # expect: ORG102
+        return agent
+    """,
+    """
+    def pause(db, agent_id, org):
+        agent = db.select_one("agents", {"id": agent_id})  # expect: ORG101
+        if agent["clerk_org_id"] == org:
+            return None
+        db.update("agents", {"id": agent["id"]}, {"status": "paused"})  # expect: ORG102
+    """,
     # rows of a result loaded without the tenant key
     """
     def resume_all(db):
