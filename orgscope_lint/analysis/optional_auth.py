@@ -18,15 +18,24 @@ import libcst as cst
 from .syntax import dotted
 
 
-def _returns(node: cst.CSTNode) -> Iterator[cst.Return]:
-    """The function's own `return` statements (not those of nested functions,
-    lambdas or classes)."""
+# what a walk for `return` / `raise` statements never enters: nested scopes,
+# and expressions and other small statements (which hold no statement)
+_NO_STATEMENTS = (cst.FunctionDef, cst.ClassDef, cst.BaseExpression)
+
+
+def _statements(node: cst.CSTNode, kind: type) -> Iterator[cst.CSTNode]:
+    """The `kind` small statements of the function body `node` (not those of
+    nested functions, lambdas or classes)."""
     for child in node.children:
-        if isinstance(child, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            continue
-        if isinstance(child, cst.Return):
+        if isinstance(child, kind):
             yield child
-        yield from _returns(child)
+        elif not isinstance(child, (_NO_STATEMENTS, cst.BaseSmallStatement)):
+            yield from _statements(child, kind)
+
+
+def _returns(node: cst.CSTNode) -> Iterator[cst.Return]:
+    """The function's own `return` statements."""
+    return _statements(node, cst.Return)  # type: ignore[return-value]
 
 
 def _is_none(node: Optional[cst.BaseExpression]) -> bool:
@@ -53,12 +62,7 @@ def _admits_none(annotation: cst.BaseExpression) -> bool:
 
 
 def _raises(node: cst.CSTNode) -> bool:
-    for child in node.children:
-        if isinstance(child, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            continue
-        if isinstance(child, cst.Raise) or _raises(child):
-            return True
-    return False
+    return next(_statements(node, cst.Raise), None) is not None
 
 
 def optional_reason(node: cst.FunctionDef) -> Optional[str]:
