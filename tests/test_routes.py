@@ -909,3 +909,23 @@ def test_optional_auth_never_authenticates_a_route():
     assert "`maybe_member`, is optional (its return type admits None and it never refuses " \
            "the request)" in messages["GET /alias"]
     assert "`viewer`, is optional" in messages["GET /instance"]
+
+
+def test_optional_reason_finds_returns_in_every_statement_block_only():
+    import libcst as cst
+    from orgscope_lint.analysis.optional_auth import optional_reason
+
+    def reason(source):
+        return optional_reason(cst.parse_module(dedent(source)).body[0])
+
+    for block in ("if token:\n        return None",
+                  "try:\n        pass\n    except KeyError:\n        return None",
+                  "with lock:\n        for _ in ():\n            pass\n        else:\n"
+                  "            return",
+                  "match token:\n        case None:\n            return None"):
+        assert reason(f"def dep(token):\n    {block}\n    return decode(token)\n") == \
+            "it returns None on some path", block
+    # a nested function's or class's `return None`, and lambdas, are not the dependency's
+    assert reason("def dep(token):\n    def inner():\n        return None\n"
+                  "    fallback = lambda: None\n    return decode(token)\n") is None
+    assert reason("def dep(token): return None if not token else decode(token)\n") is None

@@ -18,19 +18,29 @@ import libcst as cst
 from .syntax import dotted
 
 
-# what a walk for `return` / `raise` statements never enters: nested scopes,
-# and expressions and other small statements (which hold no statement)
-_NO_STATEMENTS = (cst.FunctionDef, cst.ClassDef, cst.BaseExpression)
+_BLOCKS = ("body", "orelse", "handlers", "finalbody", "cases")
 
 
 def _statements(node: cst.CSTNode, kind: type) -> Iterator[cst.CSTNode]:
-    """The `kind` small statements of the function body `node` (not those of
-    nested functions, lambdas or classes)."""
-    for child in node.children:
-        if isinstance(child, kind):
-            yield child
-        elif not isinstance(child, (_NO_STATEMENTS, cst.BaseSmallStatement)):
-            yield from _statements(child, kind)
+    """The `kind` small statements of the function body `node`, not those of
+    nested functions or classes. Follows statement blocks only (bodies, else
+    branches, handlers, match cases): expressions hold no statement."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, kind):
+            yield current
+            continue
+        if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.BaseSmallStatement)):
+            continue
+        for attribute in _BLOCKS:
+            part = getattr(current, attribute, None)
+            if part is None:
+                continue
+            if isinstance(part, (list, tuple)):
+                stack.extend(part)
+            elif isinstance(part, cst.CSTNode):
+                stack.append(part)
 
 
 def _returns(node: cst.CSTNode) -> Iterator[cst.Return]:
