@@ -87,6 +87,8 @@ class _Builder:
         for module in self.project.modules.values():
             for stmt in module.tree_functions:
                 summary = self.summarise(stmt, module, None)
+                if summary is None:  # not followed: its callers' queries are unverified
+                    summary = self.unfollowed(stmt, module)
                 if summary is not None and summary["base"] == "model":
                     functions.setdefault(module.name, {})[stmt.name] = summary
         aliases: Dict[str, Dict[str, List[str]]] = {}
@@ -99,6 +101,28 @@ class _Builder:
                     aliases.setdefault(module.name, {})[local] = [found[0].name, found[1]]
         return {"methods": methods, "managers": managers, "functions": functions,
                 "aliases": aliases}
+
+    def unfollowed(self, node, module) -> Optional[Summary]:
+        """A function the summary cannot follow (a loop, `|=`, unpacking, one
+        return widening another) that returns what one model's manager chain
+        builds: its result is that model's query with filters nobody can see,
+        so a caller's statement on it is unverified (never judged scoped, and
+        never left out)."""
+        returned = [r.value for r in _returns(node)]
+        if not returned or any(v is None or isinstance(v, (ast.Constant, ast.Dict, ast.List,
+                                                            ast.Tuple, ast.Set, ast.JoinedStr))
+                               for v in returned):
+            return None
+        scope = _Scope(self, module, None, [], node.name)
+        models = set()
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Attribute) and sub.attr in ("objects", "_default_manager"):
+                model = scope._model(sub.value)
+                if model is not None:
+                    models.add(model)
+        if len(models) != 1:
+            return None
+        return _fresh("model", models.pop(), opaque=True)
 
     def method(self, cls, node) -> Optional[Summary]:
         key = (cls.module, cls.name, node.name)
