@@ -72,6 +72,24 @@ def _argument(site: CallSite, param: ValueParam) -> Optional[str]:
     return str(param.index) if site.positional > param.index else None
 
 
+def passed_tenant_values(project, facts: FileFacts, site: CallSite
+                         ) -> Iterator[Tuple[ValueParam, DbCall, List[str]]]:
+    """The filters and rows call site `site` hands to a function that runs
+    them, with the sources of the tenant value in them (`CallSite.provenance`
+    entries `<argument>.<tenant column>`): (the parameter, its DB call, the
+    sources)."""
+    for param in project.resolve_call(facts, site, _index(project, "params", "value_params")):
+        owner = project.modules.get(param.module)
+        if owner is None or param.call >= len(owner.db_calls):
+            continue
+        call = owner.db_calls[param.call]
+        key = _argument(site, param)
+        tokens = site.provenance.get(f"{key}.{call.tenant_key}") \
+            if key is not None and call.tenant_key else None
+        if tokens:
+            yield param, call, tokens.split("|")
+
+
 def judged(project, path: str, line: int, symbol: Optional[str]) -> bool:
     """The unverified DB call at `line` is judged here instead (`--strict`
     does not also call it unverifiable): every caller passes a dict the tool

@@ -21,6 +21,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from .facts import CallSite, FileFacts, WrapperSummary
 from .model import Span
+from .passed_values import passed_tenant_values
 from .route_facts import (AUTH_GLOBAL, EXPRESSION, FLASK_REQUEST, PARAM, HookFact, IncludeFact,
                           ResourceRegistration,
                           ModuleRoutes, ParamFact, PrivilegedUse, RouteFact, RouterFact)
@@ -518,6 +519,14 @@ class RouteTable:
                     route, site.span, verdict, culprits,
                     f"`{wrapper.qualname}`'s `{wrapper.param}` argument (scopes "
                     f"'{wrapper.table}')", "", fact.qualname, site.snippet,
+                    site.statement_line))
+            for param, call, sources in passed_tenant_values(self.project, route.facts, site):
+                verdict, culprits = self.verdict(route, sources)
+                what = "row" if call.operation == "insert" else "filter"
+                found.append(TenantValue(
+                    route, site.span, verdict, culprits,
+                    f"the {what} passed as `{param.qualname}`'s `{param.param}` "
+                    f"({call.method} on '{call.table}')", "", fact.qualname, site.snippet,
                     site.statement_line))
         return found
 

@@ -301,3 +301,40 @@ def test_strict_reports_a_passed_row_once_and_drops_it_when_every_caller_has_the
     # see: one finding, the one naming the caller
     assert found == [("app/store.py", 6, "ORG103")]
     assert "passed by the caller at app/m.py:8 (`create_unowned`)" in _findings(result)[0][3]
+
+
+def test_a_passed_row_whose_tenant_value_comes_from_the_request_is_org202():
+    """Review: written inline, `db.insert("agents", {"clerk_org_id": body.org})`
+    is ORG202; handed to the function that inserts it, it was no finding at all."""
+    files = {"app/store.py": """
+        def save_row(db, row):
+            db.insert("agents", row)
+        """}
+    result = _run("""
+        from fastapi import APIRouter, Depends
+        from pydantic import BaseModel
+        from app.core.auth import get_current_user
+        from app.store import save_row
+
+        router = APIRouter()
+
+
+        class Body(BaseModel):
+            name: str
+            clerk_org_id: str
+
+
+        @router.post("/agents")
+        def create(body: Body, db=None, current_user: dict = Depends(get_current_user)):
+            save_row(db, {"name": body.name, "clerk_org_id": body.clerk_org_id})
+
+
+        @router.post("/agents/own")
+        def create_own(body: Body, db=None, current_user: dict = Depends(get_current_user)):
+            save_row(db, {"name": body.name, "clerk_org_id": current_user["clerk_org_id"]})
+        """, files, {"auth-dependencies": ["get_current_user"]})
+    org202 = [(path, line) for path, line, rule, _ in _findings(result, "ORG202")]
+    assert org202 == [("app/m.py", 17)], _findings(result, "ORG2")
+    [(_, _, _, message)] = _findings(result, "ORG202")
+    assert "the row passed as `save_row`'s `row`" in message and "body" in message
+    assert _findings(result, "ORG103") == []

@@ -26,6 +26,7 @@ from .flow import Env, FlowAnalyzer
 from .syntax import argument, dotted, iter_children, string_value
 from .module import Unit, _blocks_of
 from .provenance import Tracer
+from .values import DictVal, ListVal
 from .optional_auth import optional_reason
 from .routes_django import DjangoRoutes
 
@@ -527,6 +528,9 @@ def _uses_name(body: cst.CSTNode, name: str) -> bool:
 
 # --- the flow hook ----------------------------------------------------------------
 
+# arguments that may be a filter or row handed to the function that runs it
+_DICT_ARGUMENTS = (cst.Dict, cst.Name, cst.List, cst.Call)
+
 class RouteHook:
     """Rides on the shared flow analysis: records privileged clients in every
     function and, inside route handlers, the provenance of every call argument
@@ -566,7 +570,27 @@ class RouteHook:
                     position += 1
                 sources[key] = sources.get(key, frozenset()) | self.tracer.sources(
                     analyzer.origins(arg.value, env))
+                if isinstance(arg.value, _DICT_ARGUMENTS):
+                    # a filter or row handed to the function that runs it
+                    # (passed_values.py): where its tenant column's value comes from
+                    for column, origins in self._tenant_entries(
+                            analyzer.value_of(arg.value, env)).items():
+                        entry = f"{key}.{column}"
+                        sources[entry] = sources.get(entry, frozenset()) | \
+                            self.tracer.sources(origins)
             self.arguments[call] = sources
+
+    def _tenant_entries(self, value) -> Dict[str, FrozenSet]:
+        """Tenant column -> the origins of its value in a dict (or every row
+        of a list of rows) passed as an argument."""
+        rows = [value] if isinstance(value, DictVal) else (
+            list(value.rows) if isinstance(value, ListVal) else [])
+        columns = {self.ctx.config.tenant_key, *self.ctx.config.tenant_columns}
+        found: Dict[str, FrozenSet] = {}
+        for row in rows:
+            for column in columns & set(row.values):
+                found[column] = found.get(column, frozenset()) | frozenset(row.values[column])
+        return found
 
     def _privileged(self, call: cst.Call, env: Env) -> None:
         func = call.func
