@@ -132,6 +132,21 @@ GUARDS = [
      def check():
          require_token()
      """, ["bp.before_request(check)", "require_token", "raise Unauthorized"]),
+    # Flask's static files let through first, or everything but them guarded
+    ("""
+     @bp.before_request
+     def check():
+         if request.endpoint == "static":
+             return
+         if not current_user.is_authenticated:
+             abort(401)
+     """, ["bp.before_request(check)", "not current_user.is_authenticated: abort(401)"]),
+    ("""
+     @bp.before_request
+     def check():
+         if request.endpoint != "static":
+             require_token()
+     """, ["bp.before_request(check)", "require_token", "raise Unauthorized"]),
     # a configured auth function called by the hook
     ("""
      @bp.before_request
@@ -150,6 +165,20 @@ def test_a_hook_that_turns_unauthenticated_callers_away_authenticates_the_bluepr
 
 
 NOT_GUARDS = [
+    # another endpoint than the static files let through
+    """
+    @bp.before_request
+    def check():
+        if request.endpoint != "admin.login":
+            require_token()
+    """,
+    """
+    @bp.before_request
+    def check():
+        if request.endpoint in ("static", "admin.login"):
+            return
+        require_token()
+    """,
     """
     @bp.before_request
     def log():

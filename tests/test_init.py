@@ -810,6 +810,28 @@ def test_flask_hooks_whose_denial_does_not_cover_every_request_are_not_proposed(
             claims = verify_token(request.headers.get("Authorization"))
             if claims is None:
                 abort(401)
+
+        # static files let through (they are no route): still every route's guard
+        @bp.before_request
+        def static_first():
+            if request.endpoint == "static":
+                return
+            if not current_user.is_authenticated:
+                abort(401)
+
+        @bp.before_request
+        def all_but_static():
+            if request.endpoint != "static":
+                if g.user is None:
+                    abort(401)
+
+        # another endpoint let through: not every route's guard
+        @bp.before_request
+        def all_but_login():
+            if request.endpoint != "admin.login":
+                if g.user is None:
+                    abort(401)
     """})
     guess = guess_auth(read_project(tmp_path))
-    assert [j.name for j in guess.hooks] == ["require_login", "require_token"]
+    assert [j.name for j in guess.hooks] == ["require_login", "require_token", "static_first",
+                                             "all_but_static"]

@@ -36,7 +36,7 @@ from ..principal_words import (CREDENTIAL_KEY as _CREDENTIAL_KEY, CREDENTIAL_SOU
                                PRINCIPAL_CALL as _PRINCIPAL_CALL, PRINCIPAL_CONTAINERS,
                                PRINCIPAL_GETTERS, PRINCIPAL_NAME as _PRINCIPAL_NAME)
 from ..route_facts import HookFact
-from .syntax import argument, dotted, iter_children
+from .syntax import argument, dotted, iter_children, string_value
 
 _KINDS = ("before_request", "before_app_request")
 _DENIED = (401, 403)
@@ -117,8 +117,62 @@ def guard_evidence(node: cst.FunctionDef) -> Optional[str]:
     return _covering_denial(node.body.body, _principal_locals(node))
 
 
+def static_test(test: cst.BaseExpression) -> Optional[bool]:
+    """True for a test that holds only for Flask's static files
+    (`request.endpoint == "static"`, `request.path.startswith("/static")`),
+    False for its negation, None for anything else. Static files are no route:
+    a hook that lets them through (or guards everything else) still covers
+    every route."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        inner = static_test(test.expression)
+        return None if inner is None else not inner
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        target = test.comparisons[0]
+        value = string_value(target.comparator)
+        if dotted(test.left) == "request.endpoint" and value == "static":
+            if isinstance(target.operator, cst.Equal):
+                return True
+            if isinstance(target.operator, cst.NotEqual):
+                return False
+        return None
+    if isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute) \
+            and test.func.attr.value == "startswith" and len(test.args) == 1:
+        head = dotted(test.func.value)
+        value = string_value(test.args[0].value) or ""
+        if (head == "request.endpoint" and value == "static") or (
+                head == "request.path" and value.rstrip("/") == "/static"):
+            return True
+    return None
+
+
+def _only_returns(block: cst.BaseSuite) -> bool:
+    body = block.body if isinstance(block, cst.IndentedBlock) else [block]
+    for stmt in body:
+        smalls = stmt.body if isinstance(stmt, (cst.SimpleStatementLine,
+                                                cst.SimpleStatementSuite)) else None
+        if smalls is None or not all(isinstance(s, (cst.Return, cst.Pass)) for s in smalls):
+            return False
+    return True
+
+
+def _static_exemption(stmt: cst.If) -> Optional[str]:
+    """"skip" for `if <static>: return`, "guarded" for `if <not static>:` with
+    no else (its body runs for every route), None otherwise."""
+    verdict = static_test(stmt.test)
+    if verdict is True and stmt.orelse is None and _only_returns(stmt.body):
+        return "skip"
+    if verdict is False and stmt.orelse is None:
+        return "guarded"
+    return None
+
+
 def _covering_denial(statements, env) -> Optional[str]:
     for stmt in statements:
+        if isinstance(stmt, cst.If) and _static_exemption(stmt) == "skip":
+            continue
+        if isinstance(stmt, cst.If) and _static_exemption(stmt) == "guarded":
+            return _covering_denial(stmt.body.body, env) \
+                if isinstance(stmt.body, cst.IndentedBlock) else None
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
                 if isinstance(small, cst.Expr):
@@ -390,6 +444,11 @@ def _covering_calls(statements, env, found: List[str]) -> bool:
     """Adds the calls of `statements` that run on every request; False once a
     statement may return early (the rest does not cover every request)."""
     for stmt in statements:
+        if isinstance(stmt, cst.If) and _static_exemption(stmt) == "skip":
+            continue
+        if isinstance(stmt, cst.If) and _static_exemption(stmt) == "guarded":
+            return isinstance(stmt.body, cst.IndentedBlock) and \
+                _covering_calls(stmt.body.body, env, found)
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
                 _called(small, found)

@@ -24,8 +24,47 @@ def covers_every_request(node: FunctionNode, denies: Denies) -> bool:
     return _covering(node.body, _principal_locals(node), denies)
 
 
+def static_test(test: ast.AST) -> "bool | None":
+    """True for a test that holds only for Flask's static files, False for its
+    negation, None for anything else (analysis/routes_flask_hooks.static_test)."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        inner = static_test(test.operand)
+        return None if inner is None else not inner
+    if isinstance(test, ast.Compare) and len(test.ops) == 1:
+        right = test.comparators[0]
+        if called_name(test.left) == "request.endpoint" and isinstance(right, ast.Constant) \
+                and right.value == "static":
+            if isinstance(test.ops[0], ast.Eq):
+                return True
+            if isinstance(test.ops[0], ast.NotEq):
+                return False
+        return None
+    if isinstance(test, ast.Call) and isinstance(test.func, ast.Attribute) \
+            and test.func.attr == "startswith" and len(test.args) == 1 \
+            and isinstance(test.args[0], ast.Constant) and isinstance(test.args[0].value, str):
+        head, value = called_name(test.func.value), test.args[0].value
+        if (head == "request.endpoint" and value == "static") or (
+                head == "request.path" and value.rstrip("/") == "/static"):
+            return True
+    return None
+
+
+def _static_exemption(stmt: ast.If) -> "str | None":
+    verdict = static_test(stmt.test)
+    if verdict is True and not stmt.orelse and all(
+            isinstance(s, (ast.Return, ast.Pass)) for s in stmt.body):
+        return "skip"
+    if verdict is False and not stmt.orelse:
+        return "guarded"
+    return None
+
+
 def _covering(statements: List[ast.stmt], env: FrozenSet[str], denies: Denies) -> bool:
     for stmt in statements:
+        if isinstance(stmt, ast.If) and _static_exemption(stmt) == "skip":
+            continue
+        if isinstance(stmt, ast.If) and _static_exemption(stmt) == "guarded":
+            return _covering(stmt.body, env, denies)
         if isinstance(stmt, ast.If):
             if principal_test(stmt.test, env) and (
                     any(denies(n) for n in _walk(stmt.body))
