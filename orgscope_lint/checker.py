@@ -345,14 +345,9 @@ def _analyse_module(facts: FileFacts, path: str, source: Source, module: cst.Mod
                 ctx.module_name, sink.unit.qualname, helper[0],
                 sink.unit.param_index[helper[0]], helper[1], helper[2]))
         for call, key, table, tested in db.prover.candidate_helpers(sink):
-            callee = ""
-            if call not in site_index:  # `Depends(helper)`: resolved by the helper's name
-                name = dotted(call.func) or ""
-                if name.split(".")[-1] not in ("Depends", "Security") or not call.args:
-                    continue
-                callee = dotted(call.args[0].value) or ""
-                if not callee:
-                    continue
+            callee = _helper_callee(call, site_index)
+            if callee is None:
+                continue
             facts.helper_uses.append(HelperUse(
                 facts.db_calls[-1].line, facts.db_calls[-1].symbol, table, key,
                 site_index.get(call, -1), callee, tested))
@@ -491,14 +486,9 @@ def _verified_arguments(db: DbAnalysis, pending: PendingCall, site_index):
         for call, argument, tested in db.prover.argument_helpers(origins, env):
             if call is pending.call:
                 continue
-            callee = ""
-            if call not in site_index:  # `Depends(helper)`: resolved by the helper's name
-                name = dotted(call.func) or ""
-                if name.split(".")[-1] not in ("Depends", "Security") or not call.args:
-                    continue
-                callee = dotted(call.args[0].value) or ""
-                if not callee:
-                    continue
+            callee = _helper_callee(call, site_index)
+            if callee is None:
+                continue
             uses.append((site_index.get(call, -1), callee, argument, tested))
         if uses:
             helpers[key] = tuple(uses)
@@ -531,6 +521,18 @@ def _value_helpers(ctx: FileContext, db: DbAnalysis, evaluator: FlowAnalyzer):
         if summary is not None:
             found.append((unit, (tuple(k for k, _ in summary[0]), summary[1])))
     return found
+
+
+def _helper_callee(call: cst.Call, site_index) -> Optional[str]:
+    """"" for a candidate helper call that is a recorded call site (resolved
+    through it); for `Depends(helper)` / `Security(helper)`, the helper's name
+    (resolved by name); None for anything else."""
+    if call in site_index:
+        return ""
+    name = dotted(call.func) or ""
+    if name.split(".")[-1] not in ("Depends", "Security") or not call.args:
+        return None
+    return dotted(call.args[0].value) or None
 
 
 _PASSED = (cst.Dict, cst.Name, cst.List, cst.ListComp)
